@@ -1,0 +1,347 @@
+"""AXI4 master shared by the core's three readers and its store writer.
+
+Core side (see rtl/README.md, "core interface"): three read ports (0 fetch, 1 load,
+2 compute) and one write port, each a request handshake (byte address aligned to the bus,
+number of beats >= 1) followed by a data stream of that many bus beats, in order.
+
+AXI side: data width = cfg.bus_bits, 32-bit addresses, INCR bursts of at most 256 beats that
+never cross a 4 KiB page (the AXI rule), one ID (so responses come back in order).
+
+- Reads: a round-robin arbiter grants one request at a time (microarch.md); the request is
+  split into bursts, all issued back to back on AR, and the next request is granted after its
+  last R beat. R beats go straight to the owner (no buffering: the owner's data_ready is RREADY).
+- Writes: one request at a time on AW/W; W does not wait for AW (AXI forbids a master to make
+  WVALID wait for AWREADY). B responses are matched to requests through a small FIFO of
+  "last burst of its request" flags, so wr_done pulses once per request, in order, after the
+  last B of that request; up to B_FIFO bursts may be waiting for B.
+- Any SLVERR/DECERR response sets the sticky ``err`` flag (cleared by ``clear``).
+"""
+from __future__ import annotations
+
+from myhdl import Signal, always_comb, always_seq, block, intbv
+
+ADDR_BITS = 32
+MAX_BURST = 256      # AXI4 INCR burst limit (beats)
+PAGE_BYTES = 4096    # bursts must not cross a 4 KiB boundary
+B_FIFO_LOG = 4       # up to 16 write bursts outstanding before AW stalls
+AXCACHE = 0b0011     # normal non-cacheable bufferable: what Xilinx's HP ports expect
+
+
+def _sig(width, init=0):
+    return Signal(bool(init)) if width == 1 else Signal(intbv(init)[width:])
+
+
+class ReadPort:
+    """Core-side read port: request (addr, beats) then ``beats`` data beats."""
+    NAMES = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data", "data_ready")
+
+    def __init__(self, bus_bits, signals=None):
+        if signals is not None:
+            for n in self.NAMES:
+                setattr(self, n, signals[n])
+            return
+        self.req_valid, self.req_ready = _sig(1), _sig(1)
+        self.req_addr, self.req_beats = _sig(ADDR_BITS), _sig(32)
+        self.data_valid, self.data_ready = _sig(1), _sig(1)
+        self.data = _sig(bus_bits)
+
+    def flat(self, prefix):
+        return {f"{prefix}_{n}": getattr(self, n) for n in self.NAMES}
+
+
+class WritePort:
+    """Core-side write port: request (addr, beats), ``beats`` data beats, then one done pulse."""
+    NAMES = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data_ready",
+             "data", "done")
+
+    def __init__(self, bus_bits, signals=None):
+        if signals is not None:
+            for n in self.NAMES:
+                setattr(self, n, signals[n])
+            return
+        self.req_valid, self.req_ready = _sig(1), _sig(1)
+        self.req_addr, self.req_beats = _sig(ADDR_BITS), _sig(32)
+        self.data_valid, self.data_ready = _sig(1), _sig(1)
+        self.data = _sig(bus_bits)
+        self.done = _sig(1)
+
+    def flat(self, prefix):
+        return {f"{prefix}_{n}": getattr(self, n) for n in self.NAMES}
+
+
+class AxiBus:
+    """AXI4 master signals, named as cocotbext-axi's AxiBus.from_prefix and Vivado expect."""
+    # (name, width or "data"/"strb", driven by the master)
+    SIGNALS = (
+        ("awid", 1, True), ("awaddr", ADDR_BITS, True), ("awlen", 8, True), ("awsize", 3, True),
+        ("awburst", 2, True), ("awlock", 1, True), ("awcache", 4, True), ("awprot", 3, True),
+        ("awvalid", 1, True), ("awready", 1, False),
+        ("wdata", "data", True), ("wstrb", "strb", True), ("wlast", 1, True),
+        ("wvalid", 1, True), ("wready", 1, False),
+        ("bid", 1, False), ("bresp", 2, False), ("bvalid", 1, False), ("bready", 1, True),
+        ("arid", 1, True), ("araddr", ADDR_BITS, True), ("arlen", 8, True), ("arsize", 3, True),
+        ("arburst", 2, True), ("arlock", 1, True), ("arcache", 4, True), ("arprot", 3, True),
+        ("arvalid", 1, True), ("arready", 1, False),
+        ("rid", 1, False), ("rdata", "data", False), ("rresp", 2, False), ("rlast", 1, False),
+        ("rvalid", 1, False), ("rready", 1, True),
+    )
+
+    def __init__(self, bus_bits, signals=None):
+        self.bus_bits = bus_bits
+        for name, width, _ in self.SIGNALS:
+            if signals is not None:
+                setattr(self, name, signals[name])
+            else:
+                w = bus_bits if width == "data" else bus_bits // 8 if width == "strb" else width
+                # id/lock are 1-bit vectors in AXI, but a bool converts to a plain wire
+                setattr(self, name, _sig(w))
+
+    def flat(self, prefix="m_axi"):
+        return {f"{prefix}_{n}": getattr(self, n) for n, _, _ in self.SIGNALS}
+
+
+def log2(n):
+    assert n > 0 and n & (n - 1) == 0, n
+    return n.bit_length() - 1
+
+
+@block
+def const_drive(sig, value):
+    """Drive ``sig`` with a constant (a top-level output needs a driver to stay an output)."""
+    k = Signal(intbv(value, min=0, max=max(2, 1 << len(sig)))[len(sig):]) if len(sig) > 1 \
+        else Signal(bool(value))
+
+    @always_comb
+    def comb():
+        sig.next = k
+    return comb
+
+
+@block
+def burst_len(addr, left, out, log_bb):
+    """out = min(left, 256, beats left in addr's 4 KiB page): the next legal INCR burst."""
+    page_beats = PAGE_BYTES >> log_bb
+    cap = min(page_beats, MAX_BURST)
+    room = Signal(intbv(0, min=0, max=page_beats + 1))
+    lim = Signal(intbv(0, min=0, max=cap + 1))
+    lo, hi = log_bb, log2(PAGE_BYTES)
+
+    @always_comb
+    def c_room():
+        room.next = page_beats - addr[hi:lo]
+
+    @always_comb
+    def c_lim():
+        if room < cap:
+            lim.next = room
+        else:
+            lim.next = cap
+
+    @always_comb
+    def c_out():
+        if left < lim:
+            out.next = left[len(out):]
+        else:
+            out.next = lim
+    return c_room, c_lim, c_out
+
+
+@block
+def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy, wr_pending):
+    """The AXI4 master. rd0/rd1/rd2: ReadPort, wr: WritePort, m: AxiBus.
+
+    Status: ``rd_busy`` (a read request is being served), ``wr_busy`` (a write request is on
+    AW/W), ``wr_pending`` (write bursts waiting for B), ``err`` (sticky bad response).
+    """
+    bus_bits = cfg.bus_bits
+    log_bb = log2(bus_bits // 8)
+    cap = min(PAGE_BYTES >> log_bb, MAX_BURST)
+    consts = [const_drive(m.awid, 0), const_drive(m.arid, 0),
+              const_drive(m.awsize, log_bb), const_drive(m.arsize, log_bb),
+              const_drive(m.awburst, 1), const_drive(m.arburst, 1),
+              const_drive(m.awlock, 0), const_drive(m.arlock, 0),
+              const_drive(m.awcache, AXCACHE), const_drive(m.arcache, AXCACHE),
+              const_drive(m.awprot, 0), const_drive(m.arprot, 0),
+              const_drive(m.wstrb, (1 << (bus_bits // 8)) - 1)]
+
+    # ---- read side ----------------------------------------------------------
+    busy = Signal(bool(0))
+    owner = Signal(intbv(0, min=0, max=3))
+    last = Signal(intbv(2, min=0, max=3))       # last granted port (round-robin pointer)
+    grant = Signal(intbv(0, min=0, max=3))
+    any_req = Signal(bool(0))
+    req_addr = Signal(intbv(0)[ADDR_BITS:])
+    req_beats = Signal(intbv(0)[32:])
+    ar_next = Signal(intbv(0)[ADDR_BITS:])      # address of the next burst to request
+    ar_left = Signal(intbv(0)[32:])             # beats not yet requested on AR
+    r_left = Signal(intbv(0)[32:])              # beats not yet received on R
+    ar_burst = Signal(intbv(0, min=0, max=cap + 1))
+    rd_err = Signal(bool(0))
+    blen_r = burst_len(ar_next, ar_left, ar_burst, log_bb)
+
+    @always_comb
+    def arbiter():
+        # Round robin: the port after the last granted one has priority.
+        any_req.next = rd0.req_valid or rd1.req_valid or rd2.req_valid
+        grant.next = 0
+        if last == 0:
+            if rd1.req_valid:
+                grant.next = 1
+            elif rd2.req_valid:
+                grant.next = 2
+        elif last == 1:
+            if rd2.req_valid:
+                grant.next = 2
+            elif not rd0.req_valid and rd1.req_valid:
+                grant.next = 1
+        else:
+            if not rd0.req_valid:
+                if rd1.req_valid:
+                    grant.next = 1
+                elif rd2.req_valid:
+                    grant.next = 2
+
+    @always_comb
+    def req_mux():
+        if grant == 0:
+            req_addr.next = rd0.req_addr
+            req_beats.next = rd0.req_beats
+        elif grant == 1:
+            req_addr.next = rd1.req_addr
+            req_beats.next = rd1.req_beats
+        else:
+            req_addr.next = rd2.req_addr
+            req_beats.next = rd2.req_beats
+
+    @always_comb
+    def rd_ready():
+        rd0.req_ready.next = (not busy) and grant == 0 and rd0.req_valid
+        rd1.req_ready.next = (not busy) and grant == 1 and rd1.req_valid
+        rd2.req_ready.next = (not busy) and grant == 2 and rd2.req_valid
+
+    @always_comb
+    def r_route():
+        rd0.data.next = m.rdata
+        rd1.data.next = m.rdata
+        rd2.data.next = m.rdata
+        rd0.data_valid.next = m.rvalid and busy and owner == 0
+        rd1.data_valid.next = m.rvalid and busy and owner == 1
+        rd2.data_valid.next = m.rvalid and busy and owner == 2
+        if owner == 0:
+            m.rready.next = busy and rd0.data_ready
+        elif owner == 1:
+            m.rready.next = busy and rd1.data_ready
+        else:
+            m.rready.next = busy and rd2.data_ready
+
+    @always_seq(clk.posedge, reset=rst)
+    def rd_seq():
+        if not busy:
+            if any_req:
+                owner.next = grant
+                last.next = grant
+                ar_next.next = req_addr
+                ar_left.next = req_beats
+                r_left.next = req_beats
+                busy.next = req_beats != 0
+        else:
+            if m.rvalid and m.rready:
+                r_left.next = r_left - 1
+                if r_left == 1:
+                    busy.next = False
+                if m.rresp != 0:
+                    rd_err.next = True
+        if m.arvalid and m.arready:
+            m.arvalid.next = False
+        if busy and ar_left != 0 and (m.arready or not m.arvalid):
+            m.araddr.next = ar_next
+            m.arlen.next = ar_burst - 1
+            m.arvalid.next = True
+            ar_next.next = ar_next + (ar_burst << log_bb)
+            ar_left.next = ar_left - ar_burst
+        if clear:
+            rd_err.next = False
+
+    # ---- write side -----------------------------------------------------------
+    wbusy = Signal(bool(0))
+    aw_next = Signal(intbv(0)[ADDR_BITS:])
+    aw_left = Signal(intbv(0)[32:])
+    aw_burst = Signal(intbv(0, min=0, max=cap + 1))
+    w_next = Signal(intbv(0)[ADDR_BITS:])
+    w_left = Signal(intbv(0)[32:])
+    w_burst = Signal(intbv(0, min=0, max=cap + 1))
+    w_cur = Signal(intbv(0, min=0, max=cap + 1))  # beats left in the W burst being sent
+    depth = 1 << B_FIFO_LOG
+    flags = Signal(intbv(0)[depth:])                # per burst waiting for B: last of its request?
+    wp = Signal(intbv(0, min=0, max=depth))
+    rp = Signal(intbv(0, min=0, max=depth))
+    count = Signal(intbv(0, min=0, max=depth + 1))
+    push = Signal(bool(0))
+    pop = Signal(bool(0))
+    wr_err = Signal(bool(0))
+    blen_aw = burst_len(aw_next, aw_left, aw_burst, log_bb)
+    blen_w = burst_len(w_next, w_left, w_burst, log_bb)
+
+    @always_comb
+    def wr_comb():
+        wr.req_ready.next = not wbusy
+        m.wdata.next = wr.data
+        m.wvalid.next = w_cur != 0 and wr.data_valid
+        wr.data_ready.next = w_cur != 0 and m.wready
+        m.wlast.next = w_cur == 1
+        m.bready.next = count != 0
+        push.next = wbusy and aw_left != 0 and (m.awready or not m.awvalid) and count != depth
+        pop.next = m.bvalid and count != 0
+
+    @always_seq(clk.posedge, reset=rst)
+    def wr_seq():
+        if not wbusy:
+            if wr.req_valid:
+                aw_next.next = wr.req_addr
+                w_next.next = wr.req_addr
+                aw_left.next = wr.req_beats
+                w_left.next = wr.req_beats
+                wbusy.next = wr.req_beats != 0
+        elif aw_left == 0 and w_left == 0 and w_cur == 0 and not m.awvalid:
+            wbusy.next = False
+        # AW: one burst at a time, its "last" flag queued for the B side
+        if m.awvalid and m.awready:
+            m.awvalid.next = False
+        if push:
+            m.awaddr.next = aw_next
+            m.awlen.next = aw_burst - 1
+            m.awvalid.next = True
+            aw_next.next = aw_next + (aw_burst << log_bb)
+            aw_left.next = aw_left - aw_burst
+            flags.next[wp] = aw_left == aw_burst
+            wp.next = (wp + 1) % depth
+        # W: start the next burst (one idle cycle), then stream its beats
+        if wbusy and w_cur == 0 and w_left != 0:
+            w_cur.next = w_burst
+            w_next.next = w_next + (w_burst << log_bb)
+            w_left.next = w_left - w_burst
+        elif m.wvalid and m.wready:
+            w_cur.next = w_cur - 1
+        # B: in order; the request is done with the B of its last burst
+        wr.done.next = False
+        if pop:
+            rp.next = (rp + 1) % depth
+            wr.done.next = flags[rp]
+            if m.bresp != 0:
+                wr_err.next = True
+        if push and not pop:
+            count.next = count + 1
+        elif pop and not push:
+            count.next = count - 1
+        if clear:
+            wr_err.next = False
+
+    @always_comb
+    def status():
+        err.next = rd_err or wr_err
+        rd_busy.next = busy
+        wr_busy.next = wbusy
+        wr_pending.next = count != 0
+
+    return (consts, blen_r, blen_aw, blen_w, arbiter, req_mux, rd_ready, r_route, rd_seq,
+            wr_comb, wr_seq, status)

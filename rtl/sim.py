@@ -1,0 +1,217 @@
+"""Run the exported RTL under cocotb (Icarus or Verilator): build cache and ``run_on_rtl``.
+
+Builds are cached on disk, keyed by a hash of the config and of every ``vta.rtl`` source
+file (so an edit rebuilds, and a test session builds each config once per simulator).
+The cache lives in ``$VTA_RTL_CACHE`` or ``~/.cache/vta-cosim/rtl``.
+
+``run_on_rtl(program, cfg, sim)`` writes the program as a bundle, runs the cocotb testbench
+``vta.rtl.simtb`` on the exported ``vta_top`` (AXI RAM model + AXI-Lite host) and returns an
+:class:`RtlResult` with the output segments read back from DRAM and the cycle counters.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vta.isa import load_config, write_bundle
+from vta.isa.errors import VTAError
+
+from . import tools
+
+SIMULATORS = ("icarus", "verilator")
+RTL_DIR = Path(__file__).resolve().parent
+
+
+class SimError(VTAError):
+    """The RTL simulation could not run or did not finish."""
+
+
+@dataclass
+class RtlResult:
+    """What one RTL run produced."""
+    outputs: dict                       # segment name -> ndarray read back from DRAM
+    cycles: int                         # CYCLES register: start to done
+    counters: dict = field(default_factory=dict)   # BUSY_* registers and more
+    sim: str = "icarus"
+    wall_seconds: float = 0.0
+
+    def mismatches(self, expect):
+        """{segment: number of differing elements} against expected arrays (empty = pass)."""
+        bad = {}
+        for name, want in expect.items():
+            got = self.outputs.get(name)
+            if got is None or got.shape != want.shape:
+                bad[name] = int(want.size)
+            else:
+                n = int(np.count_nonzero(got != want))
+                if n:
+                    bad[name] = n
+        return bad
+
+
+def cache_root():
+    return Path(os.environ.get("VTA_RTL_CACHE") or Path.home() / ".cache" / "vta-cosim" / "rtl")
+
+
+def source_key(cfg, top):
+    """Hash of what the generated Verilog depends on."""
+    from .export import _cfg_yaml
+    h = hashlib.sha256()
+    h.update(top.encode())
+    h.update(_cfg_yaml(cfg).encode())
+    for p in sorted(RTL_DIR.glob("*.py")):
+        if p.name in ("sim.py", "simtb.py", "cli.py"):
+            continue
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    import myhdl
+    h.update(myhdl.__version__.encode())
+    return f"{cfg.name}-{top}-{h.hexdigest()[:16]}"
+
+
+def exported(cfg, top="vta_top"):
+    """A directory holding the export of ``top`` for ``cfg`` (made once, then reused)."""
+    from .export import convert_verilog, export
+    d = cache_root() / source_key(cfg, top)
+    marker = d / "export.ok"
+    if marker.exists():
+        return d
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", dir=d.parent))
+    try:
+        if top == "vta_top":
+            export(cfg, tmp)
+        else:
+            convert_verilog(cfg, tmp, top)
+        (tmp / "export.ok").write_text("ok\n")
+        try:
+            tmp.rename(d)
+        except OSError:  # another process won the race: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return d
+
+
+def sources(export_dir, top):
+    if top == "vta_top":
+        return [export_dir / "vta_top.v"]
+    return [export_dir / f"{top}.v"]
+
+
+def build(cfg, sim="icarus", top="vta_top", waves=False):
+    """Build (or reuse) the simulator model of ``top``; returns (runner, build_dir)."""
+    if sim not in SIMULATORS:
+        raise SimError(f"unknown simulator '{sim}' (choose from {', '.join(SIMULATORS)})")
+    tools.apply_hdl_env()
+    tools.which("iverilog" if sim == "icarus" else "verilator")
+    from cocotb_tools.runner import get_runner
+    d = exported(cfg, top)
+    build_dir = d / f"sim-{sim}{'-waves' if waves else ''}"
+    runner = get_runner(sim)
+    build_args = []
+    if sim == "verilator":
+        build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O3", "--x-assign", "0"]
+        if waves:
+            build_args.append("--trace-fst")
+    log = build_dir / "build.log"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        runner.build(sources=sources(d, top), hdl_toplevel=top, build_dir=build_dir,
+                     build_args=build_args, waves=waves, timescale=("1ns", "10ps"),
+                     log_file=log)
+    except SystemExit as e:  # cocotb's runner exits on a failed tool
+        raise SimError(f"{sim} build of {top} failed (see {log}): exit {e.code}") from None
+    except Exception as e:
+        raise SimError(f"{sim} build of {top} failed (see {log}): {e}") from None
+    return runner, build_dir
+
+
+def run_test(cfg, test_module, sim="icarus", top="vta_top", env=None, waves=False,
+             test_dir=None, testcase=None, pythonpath=()):
+    """Run a cocotb test module on ``top``; returns the results.xml path.
+
+    ``pythonpath``: folders the test module is imported from (cocotb's runner hands the
+    simulator this process's sys.path as PYTHONPATH).
+    """
+    import sys
+    runner, build_dir = build(cfg, sim, top, waves)
+    test_dir = Path(test_dir or tempfile.mkdtemp(prefix="vta-cocotb-"))
+    test_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"VTA_CONFIG_YAML": str(_config_file(cfg, test_dir))}
+    extra.update(env or {})
+    results = test_dir / "results.xml"
+    added = [str(p) for p in (test_dir, *pythonpath) if str(p) not in sys.path]
+    sys.path[:0] = added
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=top, build_dir=build_dir,
+                    test_dir=test_dir, extra_env=extra, waves=waves, results_xml=str(results),
+                    testcase=testcase, log_file=test_dir / "sim.log")
+    except SystemExit as e:
+        raise SimError(f"cocotb run failed (exit {e.code}); log: {test_dir / 'sim.log'}") from None
+    finally:
+        for p in added:
+            sys.path.remove(p)
+    return results
+
+
+def _config_file(cfg, d):
+    from .export import _cfg_yaml
+    p = Path(d) / "config.yaml"
+    p.write_text(_cfg_yaml(cfg))
+    return p
+
+
+def failures(results_xml):
+    """Names and messages of failed test cases in a cocotb results.xml."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(results_xml).getroot()
+    out = []
+    for case in root.iter("testcase"):
+        for bad in list(case.findall("failure")) + list(case.findall("error")):
+            out.append(f"{case.get('name')}: {bad.get('message') or bad.text or 'failed'}")
+    return out
+
+
+def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None):
+    """Run ``program`` on the RTL; returns an RtlResult (raises SimError on timeout/failure).
+
+    ``max_cycles`` bounds the run (default: generous, from the program size); on timeout the
+    error message holds each stage's state as the watchdog saw it.
+    """
+    import time
+    cfg = load_config(cfg) if cfg is not None else program.config
+    work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-"))
+    work.mkdir(parents=True, exist_ok=True)
+    bundle = write_bundle(program, work / "program.vtab")
+    result_file = work / "result.json"
+    result_file.unlink(missing_ok=True)
+    env = {"VTA_BUNDLE": str(bundle), "VTA_RESULT": str(result_file)}
+    if max_cycles:
+        env["VTA_MAX_CYCLES"] = str(int(max_cycles))
+    t0 = time.perf_counter()
+    results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, waves=waves, test_dir=work,
+                       testcase="run_program")
+    wall = time.perf_counter() - t0
+    if not result_file.exists():
+        bad = failures(results) if results.exists() else []
+        raise SimError("RTL run failed: " + ("; ".join(bad) or f"no result (see {work / 'sim.log'})"))
+    doc = json.loads(result_file.read_text())
+    if doc.get("error"):
+        raise SimError(doc["error"])
+    outputs = {}
+    for seg in program.segments:
+        if seg.role == "output":
+            raw = bytes.fromhex(doc["outputs"][seg.name])
+            outputs[seg.name] = np.frombuffer(raw, dtype=seg.data.dtype.newbyteorder("<")).astype(
+                seg.data.dtype).reshape(seg.shape)
+    return RtlResult(outputs=outputs, cycles=int(doc["cycles"]), counters=doc["counters"],
+                     sim=sim, wall_seconds=wall)

@@ -1,0 +1,115 @@
+"""``vta-asm``: assemble a .s file into a bundle, or disassemble a bundle / raw insns.bin.
+
+    vta-asm prog.s [-c CONFIG] [-o OUT.vtab] [--listing]
+    vta-asm --disassemble FILE [-c CONFIG] [--uops UOPS.bin] [--listing]
+
+Errors print as one ``file:line:col: message`` line and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vta.isa import VTAError, decode_insns, decode_uops, load_config, read_bundle, write_bundle
+
+from .assemble import assemble_source
+from .diagnostics import format_error
+from .disasm import disassemble, format_listing, listing_rows
+
+EXIT_ERROR = 2
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="vta-asm", description="VTA assembler and disassembler (syntax: assembler/README.md).")
+    p.add_argument("file", help="assembly source (.s), or with --disassemble a bundle "
+                   "directory (.vtab) or a raw insns.bin")
+    p.add_argument("-c", "--config", default=None,
+                   help="config name (default, tiny, ...) or YAML / vta_config.json path "
+                        "(default: 'default'; for a bundle: the config it names)")
+    p.add_argument("-o", "--output", help="bundle directory to write (default: SOURCE.vtab "
+                   "next to the source)")
+    p.add_argument("-d", "--disassemble", action="store_true", help="disassemble FILE")
+    p.add_argument("--uops", help="raw uops.bin to disassemble with a raw insns.bin")
+    p.add_argument("--listing", action="store_true",
+                   help="print address, hex words and source line for every micro-op and instruction")
+    return p
+
+
+def _fail(message):
+    print(message, file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _read_raw(path, what):
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise VTAError(f"{path}: cannot read {what}: {e.strerror}") from None
+
+
+def _assemble(args):
+    src = Path(args.file)
+    if src.is_dir():
+        raise VTAError(f"{src}: is a directory; to disassemble a bundle use --disassemble")
+    try:
+        text = src.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise VTAError(f"{src}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    asm = assemble_source(text, args.config or "default", str(src))
+    out = Path(args.output) if args.output else src.with_suffix(".vtab")
+    prog = asm.program
+    if args.listing:
+        rows = listing_rows(prog.insns, prog.uops, prog.config, prog.insn_base, prog.uop_base,
+                            [f"{s.loc.line:4d}  {s.text}" for s in asm.insn_stmts],
+                            [f"{s.loc.line:4d}  {s.text}" for s in asm.uop_stmts])
+        sys.stdout.write(format_listing(rows))
+    try:
+        write_bundle(prog, out)
+    except OSError as e:
+        raise VTAError(f"{out}: cannot write the bundle: {e.strerror}") from None
+    print(f"{out}: {len(prog.insns)} instructions, {len(prog.uops)} micro-ops, "
+          f"{len(prog.segments)} segments, {len(prog.expect)} expected outputs "
+          f"(config '{prog.config.name}')", file=sys.stderr)
+    return 0
+
+
+def _disassemble(args):
+    path = Path(args.file)
+    if path.is_dir():
+        if args.uops:
+            raise VTAError("--uops goes with a raw insns.bin; a bundle has its own micro-ops")
+        prog = read_bundle(path, args.config)
+        if args.listing:
+            sys.stdout.write(format_listing(listing_rows(prog.insns, prog.uops, prog.config,
+                                                         prog.insn_base, prog.uop_base)))
+        else:
+            sys.stdout.write(disassemble(prog, bundle=path))
+        return 0
+    cfg = load_config(args.config or "default")
+    raw = _read_raw(path, "instructions")
+    try:
+        insns = decode_insns(raw, cfg)
+        uops = decode_uops(_read_raw(args.uops, "micro-ops"), cfg) if args.uops else []
+    except VTAError as e:
+        raise VTAError(f"{path}: {e}") from None
+    if args.listing:
+        sys.stdout.write(format_listing(listing_rows(insns, uops, cfg)))
+    else:
+        sys.stdout.write(disassemble(insns, cfg, uops))
+    return 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return _disassemble(args) if args.disassemble else _assemble(args)
+    except VTAError as e:
+        return _fail(format_error(e))
+    except Exception as e:   # never a traceback for the user; say it is our bug
+        return _fail(f"vta-asm: internal error ({type(e).__name__}: {e}); please report it")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

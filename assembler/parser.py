@@ -1,0 +1,248 @@
+"""Tokens -> statements, with ``.include``, ``.if``/``.elif``/``.else``/``.endif`` and
+``.equ`` handled here (they shape the statement list; they emit nothing).
+
+A line is ``[label:]... [statement]``; a statement is a mnemonic or a directive followed
+by operands. An operand is ``name=value`` or a positional value (a bare word such as
+``pop_next`` or ``inp`` is a positional name). Operands may be separated by commas.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AsmError, Loc
+from .expr import Env, Sym, evaluate, parse_expr, parse_value
+from .lexer import Cursor, tokenize
+from .syntax import DIRECTIVES, MNEMONICS
+
+MAX_INCLUDE_DEPTH = 32
+
+
+@dataclass
+class Operand:
+    name: str | None   # "sram" for sram=0; None for a positional value
+    value: object      # expression tree (see expr.py)
+    loc: Loc           # where the operand starts
+
+    @property
+    def word(self):
+        """The bare name of a positional operand (``pop_next``), else None."""
+        return self.value.name if self.name is None and isinstance(self.value, Sym) else None
+
+
+@dataclass
+class Stmt:
+    kind: str          # "insn", "uop" or "directive"
+    name: str          # mnemonic (upper case) or directive (".data")
+    operands: list
+    loc: Loc
+    labels: list = field(default_factory=list)   # [(name, Loc)]
+    text: str = ""     # the source line, for listings
+
+
+@dataclass
+class _Frame:
+    """One open .if: is any branch taken yet, is the current branch active, else seen."""
+    loc: Loc
+    parent_active: bool
+    taken: bool
+    active: bool
+    seen_else: bool = False
+
+
+def parse_file(path, constants):
+    """Parse a file (see :func:`parse_text`)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise AsmError(f"cannot read '{path}': {e.strerror}", file=str(path), line=1, col=1) from None
+    return parse_text(text, str(path), constants)
+
+
+def parse_text(text, filename, constants):
+    """Statements of ``text``. ``constants`` (name -> int) holds the config constants;
+    ``.equ`` adds to it. Included files are read relative to the including file."""
+    return _Parser(constants).run(text, filename, [])
+
+
+class _Parser:
+    def __init__(self, constants):
+        self.constants = constants
+        self.config_names = set(constants)
+        self.stmts = []
+        self.pending = []   # labels waiting for the statement they name
+
+    def const_env(self):
+        return Env(self.constants, describe_names=lambda: ".if, .equ and shapes may use only "
+                   "numbers, config constants and .equ constants")
+
+    def run(self, text, filename, chain):
+        tokens = tokenize(text, filename)
+        lines = text.split("\n")
+        cur, frames = Cursor(tokens), []
+        while cur.peek().kind != "EOF":
+            if cur.peek().kind == "NEWLINE":
+                cur.next()
+                continue
+            self._line(cur, lines, frames, filename, chain)
+        if frames:
+            raise AsmError(".if is never closed (expected .endif before the end of the file)", frames[-1].loc)
+        if not chain and self.pending:
+            name, loc = self.pending[0]
+            raise AsmError(f"label '{name}' names nothing (expected a UOP line or a .data "
+                           "directive after it)", loc)
+        return self.stmts
+
+    def _line(self, cur, lines, frames, filename, chain):
+        active = not frames or frames[-1].active
+        labels = []
+        while cur.peek().kind == "NAME" and cur.peek(1).is_op(":"):
+            tok = cur.next()
+            cur.next()
+            labels.append((tok.text, tok.loc))
+        if cur.at_end_of_line():
+            if active:
+                self.pending += labels
+            return
+        head = cur.next()
+        if head.kind == "DIRECTIVE":
+            name = head.text.lower()
+            if name not in DIRECTIVES:
+                raise AsmError(f"unknown directive '{head.text}'{_suggest(name, DIRECTIVES)} "
+                               f"(expected one of {', '.join(sorted(DIRECTIVES))})", head.loc)
+            kind = "directive"
+        elif head.kind == "NAME":
+            name = head.text.upper()
+            if name not in MNEMONICS:
+                raise AsmError(f"unknown mnemonic '{head.text}'{_suggest(name, MNEMONICS)} "
+                               f"(expected one of {', '.join(MNEMONICS)})", head.loc)
+            kind = "uop" if name == "UOP" else "insn"
+        else:
+            raise AsmError(f"expected a mnemonic, a directive or a label, found {head.describe()}", head.loc)
+
+        if name in (".if", ".elif", ".else", ".endif"):
+            if labels:
+                raise AsmError(f"a label cannot name {name}", labels[0][1])
+            self._conditional(name, head, cur, frames)
+            return
+        operands = self._operands(cur) if active else self._skip(cur)
+        if not active:
+            return
+        if name == ".include":
+            if labels:
+                raise AsmError("a label cannot name .include", labels[0][1])
+            self._include(head, operands, chain)
+            return
+        if name == ".equ":
+            if labels:
+                raise AsmError("a label cannot name .equ", labels[0][1])
+            self._equ(head, operands)
+            return
+        stmt = Stmt(kind, name, operands, head.loc, self.pending + labels,
+                    lines[head.loc.line - 1].strip())
+        self.pending = []
+        self.stmts.append(stmt)
+
+    # ---- operands ------------------------------------------------------------
+    def _operands(self, cur):
+        ops = []
+        while not cur.at_end_of_line():
+            tok = cur.peek()
+            if tok.kind == "NAME" and cur.peek(1).is_op("="):
+                cur.next()
+                cur.next()
+                if cur.at_end_of_line():
+                    raise AsmError(f"expected a value after '{tok.text}=', found "
+                                   f"{cur.peek().describe()}", cur.peek().loc)
+                ops.append(Operand(tok.text, parse_value(cur), tok.loc))
+            else:
+                ops.append(Operand(None, parse_value(cur), tok.loc))
+            cur.accept_op(",")
+        cur.next()
+        return ops
+
+    @staticmethod
+    def _skip(cur):
+        while not cur.at_end_of_line():
+            cur.next()
+        cur.next()
+        return []
+
+    # ---- directives handled while parsing -------------------------------------------
+    def _conditional(self, name, head, cur, frames):
+        cond = None
+        if name in (".if", ".elif"):
+            if cur.at_end_of_line():
+                raise AsmError(f"{name} needs a condition", cur.peek().loc)
+            cond_node = parse_expr(cur)
+        if not cur.at_end_of_line():
+            raise AsmError(f"expected end of line after {name}, found {cur.peek().describe()}", cur.peek().loc)
+        cur.next()
+        if name == ".if":
+            parent = not frames or frames[-1].active
+            cond = parent and bool(_const(evaluate(cond_node, self.const_env()), cond_node))
+            frames.append(_Frame(head.loc, parent, cond, cond))
+            return
+        if not frames:
+            raise AsmError(f"{name} without a matching .if", head.loc)
+        top = frames[-1]
+        if name == ".endif":
+            frames.pop()
+            return
+        if top.seen_else:
+            raise AsmError(f"{name} after .else (expected .endif)", head.loc)
+        if name == ".else":
+            top.seen_else = True
+            top.active = top.parent_active and not top.taken
+        else:
+            take = (top.parent_active and not top.taken
+                    and bool(_const(evaluate(cond_node, self.const_env()), cond_node)))
+            top.active = take
+        top.taken = top.taken or top.active
+
+    def _equ(self, head, operands):
+        if len(operands) != 1 or operands[0].name is None:
+            raise AsmError(".equ expects NAME=value", head.loc)
+        op = operands[0]
+        if op.name in self.config_names:
+            raise AsmError(f"'{op.name}' is a config constant and cannot be redefined", op.loc)
+        if op.name in self.constants:
+            raise AsmError(f"constant '{op.name}' is already defined", op.loc)
+        self.constants[op.name] = _const(evaluate(op.value, self.const_env()), op.value)
+
+    def _include(self, head, operands, chain):
+        if len(operands) != 1 or not hasattr(operands[0].value, "value") or not isinstance(
+                operands[0].value.value, str):
+            raise AsmError('.include expects a file name in quotes, e.g. .include "common.s"', head.loc)
+        node = operands[0].value
+        here = Path(head.loc.file).parent if head.loc.file != "<string>" else Path.cwd()
+        path = (here / node.value)
+        if not path.is_file():
+            raise AsmError(f"cannot include '{node.value}': no such file ({path})", node.loc)
+        key = str(path.resolve())
+        if key in chain:
+            raise AsmError(f"'{node.value}' includes itself (include chain: "
+                           f"{' -> '.join(Path(c).name for c in chain + [key])})", node.loc)
+        if len(chain) >= MAX_INCLUDE_DEPTH:
+            raise AsmError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", node.loc)
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise AsmError(f"cannot include '{node.value}': {getattr(e, 'strerror', None) or e}",
+                           node.loc) from None
+        top_key = str(Path(head.loc.file).resolve()) if head.loc.file != "<string>" else "<string>"
+        self.run(text, str(path), (chain or [top_key]) + [key])
+
+
+def _const(v, node):
+    from .expr import Addr
+    if isinstance(v, Addr):
+        raise AsmError(f"expected a constant, found the address '{v.name}'", node.loc)
+    return v
+
+
+def _suggest(name, choices):
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -128,7 +128,9 @@ class Layout:
         byte = self.byte_address(addr)
         elem = self.cfg.elem_bytes(mem_type)
         if byte % elem:
-            off = byte - self.byte_address(Addr(addr.name, addr.kind, 0))
+            off = byte - self.region_of(Addr(addr.name, addr.kind, 0))[1]
+            if addr.kind == "uop":
+                off = UOP_BYTES * addr.value
             raise AsmError(f"address {addr.name}+{off} = {byte:#x} is not aligned to the "
                            f"{MEM_NAMES[mem_type]} element size ({elem} bytes)", loc)
         return byte // elem

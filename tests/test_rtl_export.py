@@ -1,0 +1,95 @@
+"""Export: the SystemVerilog package matches cfg.layout bit for bit; the export is deterministic."""
+import hashlib
+
+import pyslang
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vta.isa import bundled_configs, load_config
+from vta.isa.config import ARCH_RANGES, Config
+from vta.isa.errors import ConfigError
+from vta.rtl import export as E
+
+
+def compile_pkg(text):
+    comp = pyslang.ast.Compilation()
+    comp.addSyntaxTree(pyslang.syntax.SyntaxTree.fromText(text, "vta_pkg.sv"))
+    errors = [d for d in comp.getAllDiagnostics() if d.isError()]
+    assert not errors, pyslang.DiagnosticEngine.reportAll(comp.sourceManager, errors)
+    return comp.getPackage("vta_pkg")
+
+
+def check_package(cfg, pkg):
+    lay = cfg.layout
+    for fmt, tname, total, _ in E.STRUCTS:
+        ty = pkg.find(tname).targetType.type
+        assert ty.bitWidth == total, tname
+        members = {m.name: m for m in ty}
+        fields = getattr(lay, fmt)
+        for f in fields:
+            m = members.pop(f.name)
+            assert (m.bitOffset, m.type.bitWidth) == (f.lo, f.width), (tname, f.name)
+            assert m.type.isSigned == f.signed, (tname, f.name)
+        # whatever is left is padding, and it covers exactly the bits no field uses
+        used = sum(f.width for f in fields)
+        assert all(n.startswith("pad_") for n in members), members
+        assert sum(m.type.bitWidth for m in members.values()) == total - used
+
+
+@pytest.mark.parametrize("name", bundled_configs())
+def test_package_fields_match_layout(name):
+    cfg = load_config(name)
+    check_package(cfg, compile_pkg(E.package_sv(cfg)))
+
+
+arch = st.fixed_dictionaries({k: st.integers(lo, hi) for k, (lo, hi, _) in ARCH_RANGES.items()})
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch)
+def test_package_fields_random_configs(a):
+    try:
+        cfg = Config.from_dict({"name": "rand", "arch": a})
+    except ConfigError:
+        return
+    check_package(cfg, compile_pkg(E.package_sv(cfg)))
+
+
+def test_struct_members_pad_gaps():
+    cfg = load_config("default")
+    members = E.struct_members(cfg.layout.mem, 128)
+    # MSB first, contiguous, the C bit-field gap of LOAD/STORE is [58:64)
+    pos = 128
+    for name, lo, width, _ in members:
+        assert lo + width == pos
+        pos = lo
+    assert pos == 0
+    assert ("pad_58", 58, 6, False) in members
+
+
+def _digest(d):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
+
+
+def test_export_deterministic(tmp_path):
+    cfg = load_config("tiny")
+    a, b = tmp_path / "a", tmp_path / "b"
+    E.export(cfg, a)
+    E.export(cfg, b)
+    da, db = _digest(a), _digest(b)
+    assert set(da) >= {"vta_top.v", "vta_pkg.sv", "vta_top.sv", "files.f", "vta_top.core", "lint.vlt"}
+    assert da == db
+    assert str(a) not in (a / "vta_top.v").read_text()  # no absolute paths leak in
+
+
+def test_wrapper_has_vta_top_ports(tmp_path):
+    from vta.rtl.sim import exported
+    d = exported(load_config("tiny"))
+    ports = E.verilog_ports((d / "vta_top.v").read_text())
+    names = [n for _, _, n in ports]
+    assert names[:2] == ["clk", "rst"]
+    assert "s_axil_awaddr" in names and "m_axi_rdata" in names and "m_axi_wstrb" in names
+    sv = (d / "vta_top.sv").read_text()
+    for n in names:
+        assert f".{n}({n})" in sv

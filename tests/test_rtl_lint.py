@@ -1,0 +1,31 @@
+"""The exported RTL passes Verilator -Wall (with commented waivers), pyslang and Icarus."""
+import pytest
+
+from vta.isa import load_config
+from vta.rtl import lint
+from vta.rtl.sim import exported
+
+
+@pytest.fixture(scope="module")
+def tiny_export():
+    return exported(load_config("tiny"))
+
+
+@pytest.mark.parametrize("check", lint.CHECKS, ids=lambda c: c.__name__)
+def test_tiny_export_clean(check, tiny_export):
+    res = check(tiny_export)
+    assert res.ok, "\n".join(res.messages)
+
+
+def test_every_waiver_has_a_reason(tiny_export):
+    text = (tiny_export / "lint.vlt").read_text().splitlines()
+    for i, line in enumerate(text):
+        if line.startswith("lint_off"):
+            assert text[i - 1].startswith("// ") and len(text[i - 1]) > 20, line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", lint.CHECKS, ids=lambda c: c.__name__)
+def test_default_export_clean(check):
+    res = check(exported(load_config("default")))
+    assert res.ok, "\n".join(res.messages)

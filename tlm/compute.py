@@ -1,0 +1,277 @@
+"""Compute unit: micro-op, accumulator and output buffers; UOP and ACC loads; GEMM; ALU.
+
+Every GEMM/ALU instruction is executed over its whole loop nest with numpy, in
+chunks of at most ``CHUNK`` micro-op executions applied in program order:
+
+* GEMM: products are computed per distinct weight tile as one matrix product (float64
+  is exact here: |sum| < 2**37). Several executions hitting the same dst are summed
+  per dst (sequential semantics of += modulo 2**acc_bits); with ``reset`` only the last
+  hit of each dst decides ``out`` and acc becomes 0.
+* ALU: results depend on order when an execution reads an entry an earlier one wrote.
+  The chunk is split into order-preserving runs in which no entry is written twice and
+  nothing written earlier in the run is read; each run is one vectorized step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
+                     truncate, wrap_signed)
+
+from . import elements
+from .load import load_2d, sram_indices
+from .unit import Unit
+
+CHUNK = 1 << 17
+
+_USE_WRAP_PROBLEMS = ("uop_end", "empty or reversed")
+
+
+class Compute(Unit):
+    """Executes the compute command queue: LOAD UOP/ACC, GEMM, ALU, FINISH."""
+
+    name = "compute"
+
+    def __init__(self, top):
+        super().__init__(top)
+        cfg = self.cfg
+        self.uop_dst = np.zeros(cfg.uop_depth, dtype=np.int64)
+        self.uop_src = np.zeros(cfg.uop_depth, dtype=np.int64)
+        self.uop_wgt = np.zeros(cfg.uop_depth, dtype=np.int64)
+        self.acc = np.zeros((cfg.acc_depth, cfg.batch, cfg.block_out), dtype=np.int64)
+        self.out = np.zeros((cfg.out_depth, cfg.batch, cfg.block_out), dtype=np.int64)
+        self.gemm_uops = 0      # micro-op executions (each one BATCH x BLOCK_IN x BLOCK_OUT MACs)
+        self.alu_uops = 0
+        self.gemm_cycles = 0
+        self.alu_cycles = 0
+
+    # ---- the process -----------------------------------------------------------------
+    def run(self):
+        top, t = self.top, self.timing
+        overhead = t["insn_overhead"]
+        while True:
+            index, insn = yield from self.next_command(top.cmd["compute"])
+            self.begin(index, insn)
+            problems = check_insn(insn, self.cfg)
+            if top.wrap:
+                problems = [p for p in problems if not p.startswith(_USE_WRAP_PROBLEMS)]
+            if problems:
+                raise self.error("; ".join(problems), index, insn)
+            if insn.pop_prev:
+                yield from self.pop_token("l2g")
+            if insn.pop_next:
+                yield from self.pop_token("s2g")
+            if isinstance(insn, Load):
+                if overhead:
+                    yield self.env.timeout(overhead)
+                if insn.memory_type == MEM_UOP:
+                    yield from self.load_uops(index, insn)
+                else:
+                    idx, vals = yield from load_2d(self, index, insn, MEM_ACC, padded=True)
+                    self.acc[idx] = vals.reshape(-1, self.cfg.batch, self.cfg.block_out)
+            elif isinstance(insn, Gemm):
+                n = self.gemm(index, insn)
+                busy = n * t["gemm_ii"] + (t["gemm_pipeline"] if n else 0)
+                self.gemm_uops += n
+                self.gemm_cycles += busy
+                yield self.env.timeout(overhead + busy)
+            elif isinstance(insn, Alu):
+                n = self.alu(index, insn)
+                ii = t["alu_imm_ii"] if insn.use_imm else t["alu_ii"]
+                busy = n * ii + (t["alu_pipeline"] if n else 0)
+                self.alu_uops += n
+                self.alu_cycles += busy
+                yield self.env.timeout(overhead + busy)
+            elif overhead:  # FINISH
+                yield self.env.timeout(overhead)
+            if insn.push_prev:
+                yield from self.push_token("g2l")
+            if insn.push_next:
+                yield from self.push_token("g2s")
+            self.end(index, insn)
+            if isinstance(insn, Finish):
+                top.finish(index)
+
+    # ---- loads -------------------------------------------------------------------------
+    def load_uops(self, index, insn):
+        """x_size micro-ops from DRAM uop index dram_base (read from the aligned beat)."""
+        cfg, dram = self.cfg, self.top.dram
+        n = insn.x_size
+        idx = sram_indices(self, index, insn, insn.sram_base, n, cfg.uop_depth, "uop")
+        addr = insn.dram_base * cfg.uop_bytes
+        if addr + n * cfg.uop_bytes > dram.size:
+            raise self.error(f"reads DRAM bytes [{addr:#x}, {addr + n * cfg.uop_bytes:#x}), "
+                             f"outside the {dram.size >> 20} MiB DRAM", index, insn)
+        if not n:
+            return
+        raw = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self)
+        # Entries are written one per sram_write_cycles as the beats arrive.
+        data_cycles = dram.beats(addr, n * cfg.uop_bytes)
+        slow = n * self.timing["sram_write_cycles"] - data_cycles
+        if slow > 0:
+            yield self.env.timeout(slow)
+        dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
+        self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
+
+    # ---- loop nest -----------------------------------------------------------------------
+    def _uop_range(self, index, insn):
+        """Micro-op buffer indices k of the innermost loop, in order."""
+        depth = self.cfg.uop_depth
+        if self.top.wrap:
+            return np.arange(insn.uop_bgn, insn.uop_end, dtype=np.int64) & (depth - 1)
+        return np.arange(insn.uop_bgn, insn.uop_end, dtype=np.int64)
+
+    def _chunks(self, index, insn, names):
+        """Yield (dst, src[, wgt]) index arrays of consecutive loop executions, in order.
+
+        ``names`` lists (field prefix, uop array, buffer depth, buffer name)."""
+        ks = self._uop_range(index, insn)
+        nk, io, ii = ks.size, insn.iter_out, insn.iter_in
+        total = nk * io * ii
+        if total == 0:
+            return
+        bases, incs = [], []
+        for prefix, uarr, depth, bname in names:
+            base = uarr[ks]
+            fo, fi = getattr(insn, f"{prefix}_factor_out"), getattr(insn, f"{prefix}_factor_in")
+            top_idx = int(base.max()) + (io - 1) * fo + (ii - 1) * fi
+            if top_idx >= depth and not self.top.wrap:
+                self._range_error(index, insn, prefix, base, ks, fo, fi, depth, bname)
+            bases.append(base)
+            incs.append((fo, fi, depth))
+        for p0 in range(0, total, CHUNK):
+            p = np.arange(p0, min(total, p0 + CHUNK), dtype=np.int64)
+            ij, k = np.divmod(p, nk)
+            i, j = np.divmod(ij, ii)
+            out = []
+            for base, (fo, fi, depth) in zip(bases, incs):
+                v = base[k] + i * fo + j * fi
+                if self.top.wrap:
+                    v &= depth - 1
+                out.append(v)
+            yield out
+
+    def _range_error(self, index, insn, prefix, base, ks, fo, fi, depth, bname):
+        # Find the first execution (i, j, k) whose index leaves the buffer, for the message.
+        io, ii = insn.iter_out, insn.iter_in
+        i = np.arange(io)[:, None, None]
+        j = np.arange(ii)[None, :, None]
+        v = base[None, None, :] + i * fo + j * fi
+        hit = np.argwhere(v >= depth)[0]
+        kk = int(ks[hit[2]])
+        raise self.error(f"{prefix} index {int(v[tuple(hit)])} at iteration i={hit[0]}, j={hit[1]}, "
+                         f"uop {kk} is outside the {bname} buffer ({depth} entries)", index, insn)
+
+    # ---- GEMM ----------------------------------------------------------------------------
+    def gemm(self, index, insn):
+        cfg = self.cfg
+        names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
+                 ("src", self.uop_src, cfg.inp_depth, "inp"),
+                 ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
+        n = 0
+        for dst, src, wgt in self._chunks(index, insn, names):
+            n += dst.size
+            if insn.reset:
+                self._gemm_reset(dst, src, wgt)
+            else:
+                self._gemm_acc(dst, src, wgt)
+        return n
+
+    def _products(self, src, wgt):
+        """int64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution."""
+        inp_buf, wgt_buf = self.top.inp_buf, self.top.wgt_buf
+        n = src.size
+        uw, inv = np.unique(wgt, return_inverse=True)
+        if uw.size * 16 > n:
+            res = np.einsum("nbi,noi->nbo", inp_buf[src], wgt_buf[wgt])
+        else:
+            # One BLAS product per distinct weight tile.
+            cfg = self.cfg
+            order = np.argsort(inv, kind="stable")
+            counts = np.bincount(inv, minlength=uw.size)
+            a = inp_buf[src[order]].reshape(n, cfg.batch, cfg.block_in)
+            res_sorted = np.empty((n, cfg.batch, cfg.block_out))
+            s = 0
+            for g, c in enumerate(counts.tolist()):
+                rows = a[s:s + c].reshape(-1, cfg.block_in)
+                res_sorted[s:s + c] = (rows @ wgt_buf[uw[g]].T).reshape(c, cfg.batch, cfg.block_out)
+                s += c
+            res = np.empty_like(res_sorted)
+            res[order] = res_sorted
+        return res.astype(np.int64)
+
+    def _gemm_acc(self, dst, src, wgt):
+        cfg = self.cfg
+        prods = self._products(src, wgt)
+        if np.bincount(dst, minlength=1).max() <= 1:
+            u, sums = dst, prods
+        else:
+            # Sum the contributions of every execution that hits the same dst.
+            order = np.argsort(dst, kind="stable")
+            ds = dst[order]
+            starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
+            u = ds[starts]
+            sums = np.add.reduceat(prods[order], starts, axis=0)
+        new = wrap_signed(self.acc[u] + sums, cfg.acc_bits)
+        self.acc[u] = new
+        self.out[u] = truncate(new, cfg.out_bits)
+
+    def _gemm_reset(self, dst, src, wgt):
+        # acc[dst] = 0 at every hit; out[dst] = trunc(acc before the hit + product), so
+        # only the last hit of each dst is visible, and acc before it is 0 if dst was hit
+        # earlier in this chunk.
+        cfg = self.cfg
+        rev = dst[::-1]
+        u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
+        last = dst.size - 1 - first_rev
+        prods = self._products(src[last], wgt[last])
+        before = np.where((counts == 1)[:, None, None], self.acc[u], 0)
+        self.out[u] = truncate(before + prods, cfg.out_bits)
+        self.acc[u] = 0
+
+    # ---- ALU -----------------------------------------------------------------------------
+    def alu(self, index, insn):
+        cfg = self.cfg
+        names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
+                 ("src", self.uop_src, cfg.acc_depth, "acc")]
+        n = 0
+        for dst, src in self._chunks(index, insn, names):
+            n += dst.size
+            for a, b in _alu_runs(dst, None if insn.use_imm else src):
+                d = dst[a:b]
+                rhs = np.int64(insn.imm) if insn.use_imm else self.acc[src[a:b]]
+                r = alu_apply(insn.alu_opcode, self.acc[d], rhs, cfg.acc_bits, cfg.log_acc_width)
+                self.acc[d] = r
+                self.out[d] = truncate(r, cfg.out_bits)
+        return n
+
+
+def _prev_write(dst, query):
+    """For each position p: the last position q < p with dst[q] == query[p], else -1."""
+    n = dst.size
+    pos = np.arange(n, dtype=np.int64)
+    keys = np.sort(dst * n + pos)
+    q = query * n + pos
+    c = np.searchsorted(keys, q, side="left") - 1
+    valid = c >= 0
+    found = np.where(valid, keys[np.maximum(c, 0)], -1)
+    ok = valid & (found // n == query)
+    return np.where(ok, found % n, -1)
+
+
+def _alu_runs(dst, src):
+    """Order-preserving [a, b) runs of executions that can be applied as one vector step."""
+    n = dst.size
+    conflict = _prev_write(dst, dst)
+    if src is not None:
+        conflict = np.maximum(conflict, _prev_write(dst, src))
+    cand = np.flatnonzero(conflict >= 0)
+    if cand.size == 0:
+        return [(0, n)]
+    bounds, start = [0], 0
+    for p, c in zip(cand.tolist(), conflict[cand].tolist()):
+        if c >= start:
+            bounds.append(p)
+            start = p
+    bounds.append(n)
+    return list(zip(bounds[:-1], bounds[1:]))

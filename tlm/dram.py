@@ -1,0 +1,163 @@
+"""DRAM: a numpy byte array behind one AXI port, with a timing model.
+
+Reads (fetch, load, compute's uop/acc loads) are granted one request at a time by an
+arbiter (a SimPy resource of capacity 1: requests are served in arrival order, which
+is round-robin while every requester has at most one request outstanding). Writes
+(store) use the separate AW/W/B channels and do not wait for reads.
+
+A request is one contiguous run of bytes. It is widened to whole bus beats (a micro-op
+load may start mid-beat) and split into AXI INCR bursts of at most 256 beats that do
+not cross a 4 KiB boundary; each burst costs ``latency`` cycles plus one cycle per
+``bytes_per_cycle`` bytes (at most one beat per cycle). The port is held for the whole
+request. See tlm/README.md for the full cost table.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .errors import ProgramError
+
+REQUESTERS = ("fetch", "load", "compute", "store")
+AXI_MAX_BEATS = 256
+AXI_PAGE = 4096
+
+
+@dataclass
+class PortStats:
+    """Traffic of one requester on the DRAM port."""
+    read_requests: int = 0
+    write_requests: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    busy_cycles: int = 0    # cycles the port was transferring for this requester
+    wait_cycles: int = 0    # cycles spent waiting for the arbiter
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+class Dram:
+    """Byte-addressed DRAM of ``cfg.dram_bytes`` bytes, allocated on first use."""
+
+    def __init__(self, env, cfg, tracer=None):
+        self.env, self.cfg, self.tracer = env, cfg, tracer
+        self.size = cfg.dram_bytes
+        self.latency = cfg.dram_latency
+        self.bus_bytes = cfg.bus_bytes
+        # A beat cannot move more than the bus width per cycle.
+        self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
+        self._mem = None
+        self.read_port = simpy.Resource(env, capacity=1)
+        self.write_port = simpy.Resource(env, capacity=1)
+        self.stats = {name: PortStats() for name in REQUESTERS}
+        self._cost_cache = {}
+
+    # ---- storage ---------------------------------------------------------------
+    @property
+    def mem(self):
+        if self._mem is None:
+            # np.zeros maps pages lazily, so an untouched 64 MiB DRAM costs nothing.
+            self._mem = np.zeros(self.size, dtype=np.uint8)
+        return self._mem
+
+    def check(self, addr, nbytes, what):
+        """Raise ProgramError unless [addr, addr+nbytes) lies inside the DRAM."""
+        if addr < 0 or addr + nbytes > self.size:
+            raise ProgramError(f"{what} accesses DRAM bytes [{addr:#x}, {addr + nbytes:#x}), "
+                               f"outside the {self.size >> 20} MiB DRAM [0, {self.size:#x})")
+
+    def poke(self, addr, data):
+        """Write bytes without timing (host side: loading the program image)."""
+        data = np.frombuffer(bytes(data), dtype=np.uint8) if isinstance(data, (bytes, bytearray)) \
+            else np.asarray(data, dtype=np.uint8).ravel()
+        self.check(addr, data.size, "host write")
+        self.mem[addr:addr + data.size] = data
+
+    def peek(self, addr, nbytes):
+        """Read bytes without timing (host side: reading results back)."""
+        self.check(addr, nbytes, "host read")
+        return self.mem[addr:addr + nbytes].copy()
+
+    # ---- timing ----------------------------------------------------------------
+    def transfer_cycles(self, addr, nbytes):
+        """Cycles the port is busy for one request of ``nbytes`` at ``addr``."""
+        if nbytes <= 0:
+            return 0
+        bus = self.bus_bytes
+        a = addr // bus * bus
+        end = -(-(addr + nbytes) // bus) * bus
+        key = (a % AXI_PAGE, end - a)
+        cyc = self._cost_cache.get(key)
+        if cyc is None:
+            cyc, p = 0, a
+            while p < end:
+                stop = min(end, (p // AXI_PAGE + 1) * AXI_PAGE, p + AXI_MAX_BEATS * bus)
+                cyc += self.latency + math.ceil((stop - p) / self.bytes_per_cycle)
+                p = stop
+            self._cost_cache[key] = cyc
+        return cyc
+
+    def beats(self, addr, nbytes):
+        bus = self.bus_bytes
+        return -(-(addr + nbytes) // bus) - addr // bus if nbytes > 0 else 0
+
+    # ---- timed accesses (SimPy generators) --------------------------------------
+    def read(self, who, addr, nbytes, unit=None):
+        """Timed read; ``yield from`` it to get a copy of the bytes."""
+        self.check(addr, nbytes, f"{who} read")
+        st = self.stats[who]
+        t0 = self.env.now
+        with self.read_port.request() as req:
+            yield req
+            waited = self.env.now - t0
+            cyc = self.transfer_cycles(addr, nbytes)
+            if cyc:
+                yield self.env.timeout(cyc)
+        st.read_requests += 1
+        st.bytes_read += nbytes
+        st.busy_cycles += cyc
+        st.wait_cycles += waited
+        if unit is not None:
+            unit.stall_cycles += waited
+        if self.tracer is not None:
+            self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", t0 + waited, cyc)
+        return self.mem[addr:addr + nbytes].copy()
+
+    def write(self, who, addr, data, unit=None):
+        """Timed write of a uint8 array: W beats on the write channel (held), data
+        committed when the last beat is sent. The B response latency is the caller's."""
+        nbytes = int(data.size)
+        self.check(addr, nbytes, f"{who} write")
+        st = self.stats[who]
+        t0 = self.env.now
+        with self.write_port.request() as req:
+            yield req
+            waited = self.env.now - t0
+            # Write bursts: same splitting, but the request latency is paid once at the
+            # end (B response), by the store unit, not per burst on the W channel.
+            beats_cyc = math.ceil(self.beats(addr, nbytes) * self.bus_bytes / self.bytes_per_cycle)
+            if beats_cyc:
+                yield self.env.timeout(beats_cyc)
+            self.mem[addr:addr + nbytes] = data
+        st.write_requests += 1
+        st.bytes_written += nbytes
+        st.busy_cycles += beats_cyc
+        st.wait_cycles += waited
+        if unit is not None:
+            unit.stall_cycles += waited
+        if self.tracer is not None:
+            self.tracer.slice("dram write", f"{who} {nbytes} B @{addr:#x}", t0 + waited, beats_cyc)
+
+    def totals(self):
+        return {
+            "bytes_read": sum(s.bytes_read for s in self.stats.values()),
+            "bytes_written": sum(s.bytes_written for s in self.stats.values()),
+            "read_requests": sum(s.read_requests for s in self.stats.values()),
+            "write_requests": sum(s.write_requests for s in self.stats.values()),
+            "read_busy_cycles": sum(s.busy_cycles for n, s in self.stats.items() if n != "store"),
+            "write_busy_cycles": self.stats["store"].busy_cycles,
+        }

@@ -1,0 +1,107 @@
+"""Load unit: INP and WGT loads from DRAM into the input and weight buffers.
+
+Also home of the 2-D strided load with zero padding that compute's ACC load reuses
+(the same datapath in hardware). Per instruction: pop tokens, then rows: y_pad_0
+zero rows, each data row = x_pad_0 zero entries, x_size entries read from DRAM (one
+request), x_pad_1 zero entries, then y_pad_1 zero rows; SRAM entries are written one
+per ``sram_write_cycles`` (zero entries too); then push tokens.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vta.isa import MEM_INP, MEM_NAMES, MEM_WGT, check_insn
+
+from . import elements
+from .unit import Unit
+
+
+def sram_indices(unit, index, insn, base, count, depth, what):
+    """SRAM entries [base, base+count) of a buffer of ``depth`` entries; out of range is
+    an error naming the instruction, unless the run wraps indices like hardware."""
+    if unit.top.wrap:
+        return (base + np.arange(count, dtype=np.int64)) & (depth - 1)
+    if base + count > depth:
+        raise unit.error(f"writes {what} buffer entries [{base}, {base + count}), past its "
+                         f"{depth} entries", index, insn)
+    return np.arange(base, base + count, dtype=np.int64)
+
+
+def load_2d(unit, index, insn, mem_type, padded):
+    """Timed 2-D load (a SimPy generator). Returns (sram indices, element values int64
+    shaped (entries, elem_bytes*8/bits)) for the caller to store into its buffer."""
+    top, cfg, dram = unit.top, unit.cfg, unit.top.dram
+    elem = cfg.elem_bytes(mem_type)
+    swc = unit.timing["sram_write_cycles"]
+    ys, xs, stride = insn.y_size, insn.x_size, insn.x_stride
+    if padded:
+        yp0, yp1, xp0, xp1 = insn.y_pad_0, insn.y_pad_1, insn.x_pad_0, insn.x_pad_1
+    else:
+        yp0 = yp1 = xp0 = xp1 = 0
+    width = xp0 + xs + xp1
+    total = (yp0 + ys + yp1) * width
+    name = MEM_NAMES[mem_type]
+    idx = sram_indices(unit, index, insn, insn.sram_base, total, cfg.depth(mem_type), name)
+    if ys and xs:
+        first = insn.dram_base * elem
+        last = (insn.dram_base + (ys - 1) * stride + xs) * elem
+        if first < 0 or last > dram.size:
+            raise unit.error(f"reads DRAM bytes [{first:#x}, {last:#x}), outside the "
+                             f"{dram.size >> 20} MiB DRAM", index, insn)
+    block = np.zeros((yp0 + ys + yp1, width, elem), dtype=np.uint8)
+    row_bytes = xs * elem
+    # Zero entries and SRAM writes slower than the bus are charged between requests;
+    # adjacent waits are merged into one timeout to keep the event count low.
+    pending = yp0 * width * swc
+    data_cycles = math.ceil(row_bytes / dram.bytes_per_cycle) if row_bytes else 0
+    slow_sram = max(0, xs * swc - data_cycles)
+    env = unit.env
+    for r in range(ys if xs else 0):
+        pending += xp0 * swc
+        if pending:
+            yield env.timeout(pending)
+        addr = (insn.dram_base + r * stride) * elem
+        raw = yield from dram.read(unit.name, addr, row_bytes, unit=unit)
+        block[yp0 + r, xp0:xp0 + xs] = raw.reshape(xs, elem)
+        pending = slow_sram + xp1 * swc
+    if not xs:
+        pending += ys * width * swc
+    pending += yp1 * width * swc
+    if pending:
+        yield env.timeout(pending)
+    bits = {MEM_INP: cfg.inp_bits, MEM_WGT: cfg.wgt_bits}.get(mem_type, cfg.acc_bits)
+    values = elements.unpack(block.reshape(-1), bits).reshape(total, -1)
+    return idx, values
+
+
+class Load(Unit):
+    """Executes the load command queue: LOAD INP and LOAD WGT."""
+
+    name = "load"
+
+    def run(self):
+        top, cfg = self.top, self.cfg
+        inp_shape = (cfg.batch, cfg.block_in)
+        wgt_shape = (cfg.block_out, cfg.block_in)
+        overhead = self.timing["insn_overhead"]
+        while True:
+            index, insn = yield from self.next_command(top.cmd["load"])
+            self.begin(index, insn)
+            problems = check_insn(insn, cfg)
+            if problems:
+                raise self.error("; ".join(problems), index, insn)
+            if insn.pop_next:
+                yield from self.pop_token("g2l")
+            if overhead:
+                yield self.env.timeout(overhead)
+            if insn.memory_type == MEM_INP:
+                idx, vals = yield from load_2d(self, index, insn, MEM_INP, padded=True)
+                top.inp_buf[idx] = vals.reshape(-1, *inp_shape)
+            else:
+                idx, vals = yield from load_2d(self, index, insn, MEM_WGT, padded=False)
+                top.wgt_buf[idx] = vals.reshape(-1, *wgt_shape)
+            if insn.push_next:
+                yield from self.push_token("l2g")
+            self.end(index, insn)

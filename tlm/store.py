@@ -1,0 +1,52 @@
+"""Store unit: copies rows of the output buffer to DRAM (STORE, memory type OUT).
+
+Per row: the x_size out entries are read (one per cycle, never slower than the bus
+since an out element is at least one beat) and sent as one write request on the W
+channel; after the last row the unit waits ``dram.latency`` cycles for the B
+response, then pushes its token.
+"""
+from __future__ import annotations
+
+from vta.isa import check_insn
+
+from . import elements
+from .load import sram_indices
+from .unit import Unit
+
+
+class Store(Unit):
+    name = "store"
+
+    def run(self):
+        top, cfg, dram = self.top, self.cfg, self.top.dram
+        overhead = self.timing["insn_overhead"]
+        elem = cfg.out_bytes
+        while True:
+            index, insn = yield from self.next_command(top.cmd["store"])
+            self.begin(index, insn)
+            problems = check_insn(insn, cfg)
+            if problems:
+                raise self.error("; ".join(problems), index, insn)
+            if insn.pop_prev:
+                yield from self.pop_token("g2s")
+            if overhead:
+                yield self.env.timeout(overhead)
+            ys, xs = insn.y_size, insn.x_size
+            idx = sram_indices(self, index, insn, insn.sram_base, ys * xs, cfg.out_depth, "out")
+            if ys and xs:
+                first = insn.dram_base * elem
+                last = (insn.dram_base + (ys - 1) * insn.x_stride + xs) * elem
+                if last > dram.size:
+                    raise self.error(f"writes DRAM bytes [{first:#x}, {last:#x}), outside the "
+                                     f"{dram.size >> 20} MiB DRAM", index, insn)
+                out = top.compute.out
+                for r in range(ys):
+                    rows = out[idx[r * xs:(r + 1) * xs]]
+                    data = elements.pack(rows, cfg.out_bits)
+                    addr = (insn.dram_base + r * insn.x_stride) * elem
+                    yield from dram.write(self.name, addr, data, unit=self)
+                if dram.latency:
+                    yield self.env.timeout(dram.latency)  # B response of the last burst
+            if insn.push_prev:
+                yield from self.push_token("s2g")
+            self.end(index, insn)

@@ -1,0 +1,244 @@
+"""Top level: wires DRAM, queues and the four stages, runs a Program, collects results.
+
+``run_program(program)`` is the API other parts use (the RTL cross-check, the CLI).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from vta.isa import BundleError, load_config
+
+from . import stats as stats_mod
+from .compute import Compute
+from .disasm import format_insn
+from .dram import Dram
+from .errors import DeadlockError, LeftoverTokensError, ProgramError
+from .fetch import Fetch
+from .load import Load
+from .queues import DEP_QUEUES, BoundedQueue, DepQueue
+from .store import Store
+from .trace import Tracer
+
+STAGES = ("fetch", "load", "compute", "store")
+
+
+@dataclass
+class Mismatch:
+    """An output segment that differs from its expected contents."""
+    segment: str
+    count: int          # number of differing elements
+    total: int
+    index: tuple        # first differing element
+    got: int
+    expected: int
+
+    def __str__(self):
+        return (f"segment '{self.segment}': {self.count} of {self.total} elements differ; "
+                f"first at {list(self.index)}: got {self.got}, expected {self.expected}")
+
+
+@dataclass
+class TlmResult:
+    """What a run produced: cycle count, outputs, statistics and the final DRAM."""
+    program: object
+    config: object
+    cycles: int
+    stats: dict
+    dram: Dram
+    wall_seconds: float
+    outputs: dict = field(default_factory=dict)
+    mismatches: list = field(default_factory=list)
+    trace: object = None
+
+    @property
+    def checked(self):
+        """True if the program carried expected outputs to compare against."""
+        return bool(self.program.expect)
+
+    @property
+    def passed(self):
+        return not self.mismatches
+
+    def read_segment(self, name):
+        """A segment's contents in the final DRAM, as an array of its dtype and shape."""
+        seg = self.program.segment(name)
+        raw = self.dram.peek(seg.base, seg.nbytes)
+        dt = seg.data.dtype.newbyteorder("<")
+        return np.frombuffer(raw.tobytes(), dtype=dt).astype(seg.data.dtype).reshape(seg.shape)
+
+    def read(self, addr, nbytes):
+        """Raw bytes of the final DRAM."""
+        return self.dram.peek(addr, nbytes)
+
+
+class Tlm:
+    """One accelerator instance loaded with one program."""
+
+    def __init__(self, program, config=None, *, wrap=False, trace=False, progress=None):
+        cfg = program.config if config is None else load_config(config)
+        if cfg.fingerprint != program.config.fingerprint:
+            raise BundleError(f"program '{program.name}' was built for config "
+                              f"'{program.config.name}', whose ISA differs from '{cfg.name}'")
+        program.validate()
+        self.program, self.cfg, self.wrap = program, cfg, wrap
+        self.env = env = simpy.Environment()
+        self.tracer = Tracer(cfg.clock_mhz) if trace else None
+        self.dram = Dram(env, cfg, self.tracer)
+        for addr, data in program.dram_image():
+            self.dram.poke(addr, data)
+        self.insn_base, self.insn_count = program.insn_base, len(program.insns)
+        cmd_depth, dep_depth = cfg.cmd_queue_depth, cfg.dep_queue_depth
+        self.cmd = {name: BoundedQueue(env, f"cmd {name}", cmd_depth, self.tracer)
+                    for name in ("load", "compute", "store")}
+        self.dep = {name: DepQueue(env, name, dep_depth, cfg.timing["dep_latency"], self.tracer)
+                    for name in DEP_QUEUES}
+        # On-chip buffers written by the load unit and read by compute. float64 holds the
+        # int8..int16 values exactly and lets GEMM use BLAS.
+        self.inp_buf = np.zeros((cfg.inp_depth, cfg.batch, cfg.block_in))
+        self.wgt_buf = np.zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in))
+        self.fetch, self.load, self.compute, self.store = (Fetch(self), Load(self), Compute(self),
+                                                          Store(self))
+        self.units = (self.fetch, self.load, self.compute, self.store)
+        self.done = env.event()
+        self.finish_cycle = None
+        self._disasm = {}
+        self._progress = progress
+        self._completed = 0
+
+    # ---- callbacks from the units --------------------------------------------------
+    def disasm(self, insn):
+        text = self._disasm.get(insn)
+        if text is None:
+            text = self._disasm[insn] = format_insn(insn, self.cfg)
+        return text
+
+    def cmd_named(self):
+        return {f"cmd_{k}": v for k, v in self.cmd.items()}
+
+    def insn_done(self):
+        self._completed += 1
+        if self._progress is not None and self._completed % 64 == 0:
+            self._progress(self._completed, self.insn_count)
+
+    def finish(self, index):
+        if self.finish_cycle is None:
+            self.finish_cycle = self.env.now
+            self.done.succeed()
+
+    # ---- running ----------------------------------------------------------------------
+    def run(self):
+        """Run to FINISH; raise DeadlockError / ProgramError / LeftoverTokensError."""
+        env = self.env
+        t0 = time.perf_counter()
+        for u in self.units:
+            env.process(u.run())
+        try:
+            env.run(until=self.done)
+        except RuntimeError as e:
+            if "until" not in str(e) and "No scheduled events" not in str(e):
+                raise
+        if self.finish_cycle is None:
+            raise self._deadlock()
+        # Let work still in flight (e.g. a store FINISH did not wait for) complete.
+        env.run()
+        wall = time.perf_counter() - t0
+        if self._progress is not None:
+            self._progress(self._completed, self.insn_count)
+        result = self._result(wall)
+        leftovers = {name: len(q) for name, q in self.dep.items() if len(q)}
+        stuck = self._blocked()
+        if leftovers or stuck:
+            err = LeftoverTokensError(leftovers, result) if leftovers else None
+            if stuck:
+                lines = [f"{s} instruction {i} ({t}): {w}" for s, i, t, w in stuck]
+                msg = ("program finished but some instructions never completed: "
+                       + "; ".join(lines))
+                if err is not None:
+                    msg = f"{err.detail}; {msg}"
+                err = ProgramError(msg, cycle=self.finish_cycle)
+                err.result = result
+            raise err
+        return result
+
+    def _blocked(self):
+        out = []
+        for u in self.units:
+            st = u.state()
+            if st is not None:
+                out.append((u.name, *st))
+        for name, q in self.cmd.items():
+            if q.store.items:
+                index, insn = q.store.items[0]
+                more = len(q) - 1
+                out.append((name, index, self.disasm(insn),
+                            "never started: waits in the command queue"
+                            + (f" (with {more} more behind it)" if more else "")))
+        return out
+
+    def _deadlock(self):
+        blocked = self._blocked()
+        queues = {**{k: len(v) for k, v in self.cmd_named().items()},
+                  **{k: len(v) for k, v in self.dep.items()}}
+        return DeadlockError(self.env.now, blocked, queues)
+
+    def _result(self, wall):
+        cycles = self.finish_cycle
+        st = stats_mod.collect(self, cycles, wall)
+        res = TlmResult(program=self.program, config=self.cfg, cycles=cycles, stats=st,
+                        dram=self.dram, wall_seconds=wall, trace=self.tracer)
+        for seg in self.program.segments:
+            if seg.role == "output":
+                res.outputs[seg.name] = res.read_segment(seg.name)
+        for name, exp in self.program.expect.items():
+            got = res.outputs.get(name)
+            if got is None:
+                got = res.read_segment(name)
+            diff = got != exp
+            if diff.any():
+                first = tuple(int(x) for x in np.argwhere(diff)[0])
+                res.mismatches.append(Mismatch(name, int(diff.sum()), int(diff.size), first,
+                                               int(got[first]), int(exp[first])))
+        st["passed"] = res.passed
+        st["checked"] = res.checked
+        return res
+
+
+def run_program(program, config=None, *, wrap=False, trace=None, progress=False):
+    """Run a Program on the TLM and return a :class:`TlmResult`.
+
+    config: run on another config with the same ISA (e.g. different timing); default
+    the program's. wrap: wrap out-of-range SRAM indices like hardware instead of
+    failing. trace: a path to write Chrome trace JSON to (or True to keep the trace
+    in ``result.trace``). progress: show a progress bar (rich) on stderr, or a callable
+    ``f(done, total)``.
+    """
+    bar = None
+    cb = None
+    if callable(progress):
+        cb = progress
+    elif progress:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
+        from rich.console import Console
+        bar = Progress(TextColumn("[bold]TLM[/] {task.description}"), BarColumn(),
+                       MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=Console(stderr=True), transient=True)
+        task = bar.add_task(program.name, total=len(program.insns))
+        cb = lambda done, total: bar.update(task, completed=min(done, total))  # noqa: E731
+    tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb)
+    try:
+        if bar is not None:
+            bar.start()
+        result = tlm.run()
+    finally:
+        if bar is not None:
+            bar.stop()
+    if trace and not isinstance(trace, bool):
+        tlm.tracer.write(trace, f"VTA TLM: {program.name} on {tlm.cfg.name}",
+                         {"program": program.name, "config": tlm.cfg.name,
+                          "cycles": result.cycles, "clock_mhz": tlm.cfg.clock_mhz})
+    return result

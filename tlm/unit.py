@@ -1,0 +1,97 @@
+"""What every pipeline stage shares: its command loop bookkeeping, busy/stall
+accounting, token handling and the state shown in deadlock reports."""
+from __future__ import annotations
+
+from .errors import ProgramError
+
+
+class Unit:
+    """Base of the fetch, load, compute and store stages.
+
+    busy_cycles: cycles spent executing instructions (transfers and computation);
+    stall_cycles: cycles blocked inside an instruction (tokens, full queues, DRAM
+    arbitration). Waiting for the next command counts as neither (idle).
+    """
+
+    name = "unit"
+
+    def __init__(self, top):
+        self.top = top
+        self.env = top.env
+        self.cfg = top.cfg
+        self.timing = top.cfg.timing
+        self.tracer = top.tracer
+        self.busy_cycles = 0
+        self.stall_cycles = 0
+        self.instructions = 0
+        self.current = None      # (index, insn) being executed
+        self.waiting = None      # what the unit is blocked on, for deadlock reports
+        self.by_opcode = {}
+
+    # ---- helpers used by the stage processes ----------------------------------------
+    def text(self, index, insn):
+        return self.top.disasm(insn)
+
+    def error(self, message, index, insn):
+        return ProgramError(message, stage=self.name, index=index, text=self.text(index, insn),
+                            cycle=self.env.now)
+
+    def blocked_on(self, what, event_gen):
+        """Run ``event_gen`` (a generator) counting its time as a stall on ``what``."""
+        self.waiting = what
+        t0 = self.env.now
+        result = yield from event_gen
+        self.waiting = None
+        dt = self.env.now - t0
+        if dt:
+            self.stall_cycles += dt
+            if self.tracer is not None:
+                self.tracer.slice(self.name, f"stall: {what}", t0, dt, cat="stall")
+        return result
+
+    def pop_token(self, qname):
+        q = self.top.dep[qname]
+        yield from self.blocked_on(f"pop {qname} ({q.label}) token: queue empty", q.pop())
+
+    def push_token(self, qname):
+        q = self.top.dep[qname]
+        yield from self.blocked_on(f"push {qname} ({q.label}) token: queue full "
+                                   f"({q.capacity}/{q.capacity})", q.push())
+
+    def next_command(self, queue):
+        """Wait (idle) for the next (index, insn) from the command queue."""
+        self.current = None
+        self.waiting = "waiting for a command (queue empty)"
+        item = yield from queue.get()
+        self.waiting = None
+        return item
+
+    def begin(self, index, insn):
+        self.current = (index, insn)
+        self._t0 = self.env.now
+        self._stall0 = self.stall_cycles
+
+    def end(self, index, insn):
+        dt = self.env.now - self._t0
+        stalled = self.stall_cycles - self._stall0
+        self.busy_cycles += dt - stalled
+        self.instructions += 1
+        key = insn.mnemonic
+        self.by_opcode[key] = self.by_opcode.get(key, 0) + 1
+        if self.tracer is not None:
+            self.tracer.slice(self.name, self.text(index, insn), self._t0, dt, cat="insn",
+                              args={"index": index, "stall_cycles": stalled})
+        self.current = None
+        self.top.insn_done()
+
+    def state(self):
+        """(index, disassembly, what it waits on) for deadlock reports, or None if idle."""
+        if self.current is None:
+            return None if self.waiting is None or "command" in self.waiting else \
+                (None, "", self.waiting)
+        index, insn = self.current
+        return (index, self.text(index, insn), self.waiting or "running")
+
+    def stats(self):
+        return {"busy_cycles": int(self.busy_cycles), "stall_cycles": int(self.stall_cycles),
+                "instructions": self.instructions}

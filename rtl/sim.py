@@ -40,7 +40,13 @@ class RtlResult:
     cycles: int                         # CYCLES register: start to done
     counters: dict = field(default_factory=dict)   # BUSY_* registers and more
     sim: str = "icarus"
-    wall_seconds: float = 0.0
+    wall_seconds: float = 0.0    # whole call: build check, simulator start, run
+    run_seconds: float = 0.0     # simulated run only (start to done), for speed figures
+    sim_cycles: int = 0          # cycles simulated in that time (done is polled)
+
+    @property
+    def cycles_per_second(self):
+        return self.sim_cycles / self.run_seconds if self.run_seconds else 0.0
 
     def mismatches(self, expect):
         """{segment: number of differing elements} against expected arrays (empty = pass)."""
@@ -214,4 +220,5 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
             outputs[seg.name] = np.frombuffer(raw, dtype=seg.data.dtype.newbyteorder("<")).astype(
                 seg.data.dtype).reshape(seg.shape)
     return RtlResult(outputs=outputs, cycles=int(doc["cycles"]), counters=doc["counters"],
-                     sim=sim, wall_seconds=wall)
+                     sim=sim, wall_seconds=wall, run_seconds=float(doc.get("run_seconds", 0.0)),
+                     sim_cycles=int(doc.get("sim_cycles", 0)))

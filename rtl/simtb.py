@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 import yaml
@@ -95,6 +96,7 @@ async def run_program(dut):
         ram.write(base, bytes(data))
     await axil.write_dword(offset("INSN_ADDR"), program.insn_base)
     await axil.write_dword(offset("INSN_COUNT"), len(program.insns))
+    t0 = time.perf_counter()
     await axil.write_dword(offset("CTRL"), 1)
 
     waited = 0
@@ -106,8 +108,10 @@ async def run_program(dut):
         if ctrl & 0b10:
             done = True
             break
+    run_seconds = time.perf_counter() - t0
     counters = await read_counters(axil)
-    doc = {"cycles": counters["CYCLES"], "counters": counters}
+    doc = {"cycles": counters["CYCLES"], "counters": counters, "run_seconds": run_seconds,
+           "sim_cycles": waited}
     if not done:
         st = counters["STATUS"]
         busy = [n for i, n in enumerate(STATUS_BITS) if st >> i & 1] or ["none"]

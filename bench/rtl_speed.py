@@ -1,0 +1,70 @@
+"""Verilator (and optionally Icarus) simulation speed of vta_top, in clock cycles per second.
+
+Runs a GEMM-heavy program through the full cocotb harness (AXI RAM model, AXI-Lite host
+polling done every 50 cycles), so the figure includes the Python bus models; it is what
+`vta-rtl run` and the cross-checks see. Two GEMM lengths also give the GEMM issue rate
+(cycles per extra micro-op; the target is 1.0).
+
+    python bench/rtl_speed.py                 # tiny and default on Verilator
+    python bench/rtl_speed.py --sim icarus --configs tiny
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from vta.isa import MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, Finish, Gemm, Load, Program, Segment, Store, Uop
+from vta.isa import load_config
+
+
+def gemm_program(cfg, iter_out, n_uops=16):
+    """LOAD uops/inp/wgt, one long GEMM (iter_out x n_uops x n_uops micro-ops), STORE."""
+    rng = np.random.default_rng(0)
+    n = n_uops
+    inp = Segment("inp", 0x10000, rng.integers(-128, 128, (n, cfg.batch, cfg.block_in), dtype=np.int8),
+                  "input")
+    wgt = Segment("wgt", 0x20000, rng.integers(-128, 128, (n, cfg.block_out, cfg.block_in),
+                                               dtype=np.int8), "weight")
+    out = Segment("out", 0x80000, np.zeros((n, cfg.batch, cfg.block_out), dtype=np.int8), "output")
+    uops = [Uop(dst_idx=i, src_idx=i, wgt_idx=i) for i in range(n)]
+    eb = cfg.elem_bytes
+    insns = [
+        Load(memory_type=MEM_UOP, sram_base=0, dram_base=0x2000 // eb(MEM_UOP), y_size=1, x_size=n,
+             x_stride=n),
+        Load(memory_type=MEM_INP, sram_base=0, dram_base=inp.base // eb(MEM_INP), y_size=1, x_size=n,
+             x_stride=n),
+        Load(memory_type=MEM_WGT, sram_base=0, dram_base=wgt.base // eb(MEM_WGT), y_size=1, x_size=n,
+             x_stride=n, push_next=True),
+        Gemm(reset=True, uop_bgn=0, uop_end=n, iter_out=1, iter_in=1),
+        Gemm(uop_bgn=0, uop_end=n, iter_out=iter_out, iter_in=n, pop_prev=True, push_next=True),
+        Store(memory_type=MEM_OUT, sram_base=0, dram_base=out.base // eb(MEM_OUT), y_size=1,
+              x_size=n, x_stride=n, pop_prev=True, push_prev=True),
+        Finish(pop_next=True),
+    ]
+    return Program(config=cfg, insns=insns, uops=uops, segments=[inp, wgt, out], uop_base=0x2000,
+                   name=f"gemm{iter_out}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", nargs="+", default=["tiny", "default"])
+    ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
+    ap.add_argument("--iter", type=int, default=32, help="iter_out of the long GEMM")
+    a = ap.parse_args(argv)
+    from vta.rtl.sim import run_on_rtl
+    print(f"{'config':<10} {'sim':<10} {'cycles':>9} {'run s':>7} {'cycles/s':>10} {'GEMM cyc/uop':>13}")
+    for name in a.configs:
+        cfg = load_config(name)
+        short = run_on_rtl(gemm_program(cfg, a.iter // 2), sim=a.sim)
+        long = run_on_rtl(gemm_program(cfg, a.iter), sim=a.sim)
+        extra_uops = (a.iter - a.iter // 2) * 16 * 16
+        per_uop = (long.cycles - short.cycles) / extra_uops
+        print(f"{name:<10} {a.sim:<10} {long.cycles:>9} {long.run_seconds:>7.2f} "
+              f"{long.cycles_per_second:>10.0f} {per_uop:>13.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Fetch: reads the instruction stream and dispatches each instruction to its queue.
+
+Routing (VTA_SPEC.md): STORE -> store queue; LOAD of INP or WGT -> load queue; every
+other instruction (UOP/ACC loads, GEMM, ALU, FINISH) -> compute queue.
+
+The read port is shared with the load and compute units through a one-request-at-a-
+time arbiter, so fetch must never hold the bus while it waits for a full command queue
+(that could deadlock: compute waits for a load that waits for the bus). Fetch therefore
+reads into its own prefetch FIFO (cfg.cmd_queue_depth instructions) and only requests
+what that FIFO is sure to hold: with no request outstanding, when the free space is at
+least min(remaining, depth/2), it requests n = min(remaining, free space) instructions
+(n * 16/bus_bytes beats) in one request. Dispatch pops the prefetch FIFO in order, one
+instruction per cycle, and waits while the target command queue is full.
+"""
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, intbv, modbv
+
+from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, OPCODE_LOAD, OPCODE_STORE
+
+from .fields import log2
+from .fifo import fifo
+
+INSN_BITS = INSN_BYTES * 8
+
+
+@block
+def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy,
+               req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
+               insn, load_push, load_ready, comp_push, comp_ready, store_push, store_ready):
+    depth = cfg.cmd_queue_depth
+    bus = cfg.bus_bits
+    ipb = INSN_BITS // bus            # beats per instruction
+    ish = log2(INSN_BYTES)
+    bsh = log2(ipb)
+    mem = cfg.layout.mem
+    opf = cfg.layout.field("mem", "opcode")
+    mtf = cfg.layout.field("mem", "memory_type")
+    assert mem[0] is opf
+
+    remaining = Signal(intbv(0)[32:])      # instructions not yet requested
+    to_dispatch = Signal(intbv(0)[32:])    # instructions not yet dispatched
+    credits = Signal(intbv(0, min=0, max=depth + 1))  # prefetch slots neither used nor requested
+    inflight = Signal(intbv(0)[32:])       # beats requested but not yet received
+    addr = Signal(modbv(0)[32:])
+    want = Signal(intbv(0)[32:])           # size of the next request (instructions)
+    req_n = Signal(intbv(0)[32:])          # size of the pending request
+    req_on = Signal(bool(0))
+    asm = Signal(intbv(0)[INSN_BITS:])     # instruction being assembled from beats
+    beat = Signal(intbv(0, min=0, max=ipb + 1))
+    pf_din = Signal(intbv(0)[INSN_BITS:])
+    pf_push, pf_ready, pf_pop, pf_valid = (Signal(bool(0)) for _ in range(4))
+    pf = fifo(clk, rst, pf_din, pf_push, pf_ready, insn, pf_pop, pf_valid, depth)
+    opcode = insn(opf.hi, opf.lo)
+    mtype = insn(mtf.hi, mtf.lo)
+
+    @always_comb
+    def plan():
+        # next request size: min(remaining, credits); issue only when no request is out
+        if remaining < credits:
+            want.next = remaining
+        else:
+            want.next = credits
+        req_valid.next = req_on
+        req_addr.next = addr
+        req_beats.next = req_n << bsh
+        data_ready.next = 1
+
+    @always_comb
+    def route():
+        load_push.next = 0
+        store_push.next = 0
+        comp_push.next = 0
+        pf_pop.next = 0
+        if pf_valid:
+            if opcode == OPCODE_LOAD and (mtype == MEM_INP or mtype == MEM_WGT):
+                load_push.next = load_ready
+                pf_pop.next = load_ready
+            elif opcode == OPCODE_STORE:
+                store_push.next = store_ready
+                pf_pop.next = store_ready
+            else:
+                comp_push.next = comp_ready
+                pf_pop.next = comp_ready
+        busy.next = to_dispatch != 0
+
+    @always(clk.posedge)
+    def seq():
+        pf_push.next = 0
+        if rst:
+            remaining.next = 0
+            to_dispatch.next = 0
+            credits.next = depth
+            inflight.next = 0
+            req_on.next = 0
+            beat.next = 0
+        elif start:
+            remaining.next = insn_count
+            to_dispatch.next = insn_count
+            addr.next = insn_addr
+            beat.next = 0
+        else:
+            if req_on:
+                if req_ready:  # handshake: the beats are now in flight
+                    req_on.next = 0
+                    inflight.next = req_n << bsh
+                    addr.next = addr + (req_n << ish)
+                if pf_pop:
+                    credits.next = credits + 1
+            elif (inflight == 0 and remaining != 0 and credits != 0
+                    and (credits >= remaining or credits >= depth // 2)):
+                # reserve prefetch slots for the whole request
+                req_on.next = 1
+                req_n.next = want
+                remaining.next = remaining - want
+                if pf_pop:
+                    credits.next = credits - want + 1
+                else:
+                    credits.next = credits - want
+            elif pf_pop:
+                credits.next = credits + 1
+            if data_valid:
+                inflight.next = inflight - 1
+                asm.next = (data << (INSN_BITS - bus)) | (asm >> bus)
+                if beat + 1 == ipb:
+                    beat.next = 0
+                    pf_push.next = 1
+                else:
+                    beat.next = beat + 1
+            if pf_pop:
+                to_dispatch.next = to_dispatch - 1
+
+    @always_comb
+    def pf_in():
+        pf_din.next = asm
+
+    return pf, plan, route, seq, pf_in

@@ -1,0 +1,57 @@
+"""Synchronous FIFO with a registered first-word-fall-through output.
+
+``push`` is taken when ``ready``; ``dout`` is valid while ``valid`` and is consumed by
+``pop``. Capacity is ``depth`` words (memory plus output register). The storage is a
+plain memory written without reset (distributed RAM); a word pushed at cycle t is
+visible at ``dout`` at t+2.
+"""
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, intbv
+
+from .fields import log2
+
+
+@block
+def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
+    aw = log2(depth)
+    mem = [Signal(intbv(0)[len(din):]) for _ in range(depth)]
+    wptr = Signal(intbv(0)[aw:])
+    rptr = Signal(intbv(0)[aw:])
+    mcnt = Signal(intbv(0, min=0, max=depth + 1))   # words in mem
+    take = Signal(bool(0))                           # mem -> output register this cycle
+    do_push = Signal(bool(0))
+
+    @always_comb
+    def comb():
+        ready.next = (mcnt + valid) < depth
+        do_push.next = push and (mcnt + valid) < depth
+        take.next = (mcnt != 0) and (not valid or pop)
+
+    @always(clk.posedge)
+    def store():
+        if do_push:
+            mem[wptr].next = din
+
+    @always(clk.posedge)
+    def seq():
+        if rst:
+            wptr.next = 0
+            rptr.next = 0
+            mcnt.next = 0
+            valid.next = 0
+        else:
+            if do_push:
+                wptr.next = (wptr + 1) % depth
+            if take:
+                dout.next = mem[rptr]
+                rptr.next = (rptr + 1) % depth
+                valid.next = 1
+            elif pop:
+                valid.next = 0
+            if do_push and not take:
+                mcnt.next = mcnt + 1
+            elif take and not do_push:
+                mcnt.next = mcnt - 1
+
+    return comb, store, seq

@@ -1,0 +1,234 @@
+"""Load unit (INP/WGT loads) and the 2-D strided, zero-padding load engine it shares
+with compute's ACC loads.
+
+Engine timing (per instruction, after ``start``): row requests go out back to back on
+the read port (one request per data row, x_size elements = x_size*elem_beats beats), as
+fast as the port accepts them. Independently, the SRAM is written in entry order, one
+write per cycle: a zero entry (padding) costs one cycle, a data entry costs elem_beats
+cycles (one beat per cycle into its bank). So a padded tile costs
+(y_pad_0 + y_size + y_pad_1) * x_pad_total zero cycles + y_size*x_size*elem_beats data
+beats, plus the first request's latency.
+"""
+from __future__ import annotations
+
+from myhdl import ConcatSignal, Signal, always, always_comb, block, enum, intbv, modbv
+
+from vta.isa import MEM_INP, MEM_WGT
+
+from .fields import beats, log2, uvec, views
+
+CNT_BITS = 18  # rows/cols including padding: 16-bit size + two 4-bit pads
+
+
+@block
+def load_engine(clk, rst, start, busy,
+                sram_base, dram_addr, y_size, x_size, stride_bytes, row_beats, elem_beats,
+                y_pad_0, y_pad_1, x_pad_0, x_pad_1,
+                req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
+                we, waddr, wdata):
+    """Copy a padded 2-D tile from DRAM into a banked SRAM (see the module docstring).
+
+    Inputs must stay stable while ``busy``; ``start`` is a one-cycle pulse and ``busy``
+    rises on the next cycle (unless the tile is empty). ``we`` has one bit per bank;
+    ``elem_beats`` (<= banks) beats make one entry.
+    """
+    banks = len(we)
+    aw = len(waddr)
+    # Row request side.
+    rq_rows = Signal(intbv(0)[16:])
+    rq_addr = Signal(modbv(0)[32:])
+    # SRAM write side.
+    w_active = Signal(bool(0))
+    w_row = Signal(intbv(0)[CNT_BITS:])
+    w_col = Signal(intbv(0)[CNT_BITS:])
+    w_addr = Signal(modbv(0)[aw:])
+    w_beat = Signal(intbv(0)[8:])
+    y_total = Signal(intbv(0)[CNT_BITS:])
+    x_total = Signal(intbv(0)[CNT_BITS:])
+    y_data_end = Signal(intbv(0)[CNT_BITS:])
+    x_data_end = Signal(intbv(0)[CNT_BITS:])
+    is_data = Signal(bool(0))
+    advance = Signal(bool(0))
+    rep = ConcatSignal(*([data] * banks)) if banks > 1 else data
+    zero_all = (1 << banks) - 1
+
+    @always_comb
+    def sizes():
+        y_total.next = y_pad_0 + y_size + y_pad_1
+        x_total.next = x_pad_0 + x_size + x_pad_1
+        y_data_end.next = y_pad_0 + y_size
+        x_data_end.next = x_pad_0 + x_size
+
+    @always_comb
+    def req_out():
+        req_valid.next = rq_rows != 0
+        req_addr.next = rq_addr
+        req_beats.next = row_beats
+
+    beat_we = Signal(intbv(0)[banks:])
+    e_active = Signal(bool(0))
+
+    @always_comb
+    def where():
+        is_data.next = (w_row >= y_pad_0 and w_row < y_data_end
+                        and w_col >= x_pad_0 and w_col < x_data_end)
+        beat_we.next = 1 << w_beat
+        e_active.next = y_total != 0 and x_total != 0
+
+    @always_comb
+    def write_port():
+        data_ready.next = 0
+        advance.next = 0
+        we.next = 0
+        wdata.next = 0
+        waddr.next = w_addr
+        if w_active:
+            if is_data:
+                data_ready.next = 1
+                if data_valid:
+                    we.next = beat_we
+                    wdata.next = rep
+                    if w_beat + 1 == elem_beats:
+                        advance.next = 1
+            else:
+                we.next = zero_all
+                advance.next = 1
+
+    @always(clk.posedge)
+    def seq():
+        if rst:
+            rq_rows.next = 0
+            w_active.next = 0
+            busy.next = 0
+        elif start:
+            rq_rows.next = y_size if x_size != 0 else 0
+            rq_addr.next = dram_addr
+            w_row.next = 0
+            w_col.next = 0
+            w_beat.next = 0
+            w_addr.next = sram_base
+            w_active.next = e_active
+            busy.next = e_active
+        else:
+            if req_ready and rq_rows != 0:
+                rq_rows.next = rq_rows - 1
+                rq_addr.next = rq_addr + stride_bytes
+            if w_active and is_data and data_valid:
+                if w_beat + 1 == elem_beats:
+                    w_beat.next = 0
+                else:
+                    w_beat.next = w_beat + 1
+            if advance:
+                w_addr.next = w_addr + 1
+                if w_col + 1 == x_total:
+                    w_col.next = 0
+                    if w_row + 1 == y_total:
+                        w_active.next = 0
+                        busy.next = 0
+                    else:
+                        w_row.next = w_row + 1
+                else:
+                    w_col.next = w_col + 1
+
+    return sizes, req_out, where, write_port, seq
+
+
+@block
+def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_notfull, l2g_push,
+              req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
+              inp_we, inp_waddr, inp_wdata, wgt_we, wgt_waddr, wgt_wdata, busy):
+    """Executes LOAD INP/WGT from the load queue: pop g2l if pop_next, load, push l2g if push_next."""
+    inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
+    banks = max(inp_beats, wgt_beats)
+    aw = max(cfg.log_inp_depth, cfg.log_wgt_depth)
+    inp_sh, wgt_sh = log2(cfg.inp_bytes), log2(cfg.wgt_bytes)
+    inp_bsh, wgt_bsh = log2(inp_beats), log2(wgt_beats)
+
+    insn = Signal(intbv(0)[128:])
+    f = views(insn, cfg.layout.mem)
+    mem_type, sram_base, dram_base = f["memory_type"], f["sram_base"], f["dram_base"]
+    y_size, x_size, x_stride = f["y_size"], f["x_size"], f["x_stride"]
+    y_pad_0, y_pad_1, x_pad_0, x_pad_1 = f["y_pad_0"], f["y_pad_1"], f["x_pad_0"], f["x_pad_1"]
+    pop_next, push_next = f["pop_next"], f["push_next"]
+    st = enum("IDLE", "TOK", "RUN", "PUSH")
+    state = Signal(st.IDLE)
+    is_inp = Signal(bool(0))
+    e_start, e_busy = Signal(bool(0)), Signal(bool(0))
+    dram_addr = Signal(modbv(0)[32:])
+    stride_bytes = Signal(modbv(0)[32:])
+    row_beats = Signal(intbv(0)[32:])
+    elem_beats = Signal(intbv(0)[8:])
+    yp0, yp1, xp0, xp1 = (Signal(intbv(0)[4:]) for _ in range(4))
+    we = Signal(intbv(0)[banks:])
+    waddr = Signal(intbv(0)[aw:])
+    wdata = Signal(intbv(0)[banks * cfg.bus_bits:])
+    wdata_inp = wdata(cfg.inp_bytes * 8, 0)
+    wdata_wgt = wdata(cfg.wgt_bytes * 8, 0)
+    eng = load_engine(clk, rst, e_start, e_busy, sram_base, dram_addr, y_size,
+                      x_size, stride_bytes, row_beats, elem_beats, yp0, yp1, xp0, xp1,
+                      req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
+                      we, waddr, wdata)
+    inp_mask, wgt_mask = (1 << inp_beats) - 1, (1 << wgt_beats) - 1
+
+    @always_comb
+    def decode():
+        is_inp.next = mem_type == MEM_INP
+        if mem_type == MEM_INP:
+            dram_addr.next = (dram_base << inp_sh)
+            stride_bytes.next = x_stride << inp_sh
+            row_beats.next = x_size << inp_bsh
+            elem_beats.next = inp_beats
+            yp0.next = y_pad_0
+            yp1.next = y_pad_1
+            xp0.next = x_pad_0
+            xp1.next = x_pad_1
+        else:  # WGT loads ignore padding
+            dram_addr.next = (dram_base << wgt_sh)
+            stride_bytes.next = x_stride << wgt_sh
+            row_beats.next = x_size << wgt_bsh
+            elem_beats.next = wgt_beats
+            yp0.next = 0
+            yp1.next = 0
+            xp0.next = 0
+            xp1.next = 0
+
+    @always_comb
+    def route():
+        inp_waddr.next = waddr[cfg.log_inp_depth:]
+        wgt_waddr.next = waddr[cfg.log_wgt_depth:]
+        inp_wdata.next = wdata_inp
+        wgt_wdata.next = wdata_wgt
+        if is_inp:
+            inp_we.next = we & inp_mask
+            wgt_we.next = 0
+        else:
+            inp_we.next = 0
+            wgt_we.next = we & wgt_mask
+
+    @always_comb
+    def ctrl():
+        q_pop.next = state == st.IDLE and q_valid
+        g2l_pop.next = state == st.TOK and pop_next == 1 and g2l_nonempty
+        e_start.next = state == st.TOK and (pop_next == 0 or g2l_nonempty)
+        l2g_push.next = state == st.PUSH and push_next == 1 and l2g_notfull
+        busy.next = state != st.IDLE
+
+    @always(clk.posedge)
+    def fsm():
+        if rst:
+            state.next = st.IDLE
+        elif state == st.IDLE:
+            if q_valid:
+                insn.next = q_insn
+                state.next = st.TOK
+        elif state == st.TOK:
+            if pop_next == 0 or g2l_nonempty:
+                state.next = st.RUN
+        elif state == st.RUN:
+            if not e_busy:
+                state.next = st.PUSH
+        else:
+            if push_next == 0 or l2g_notfull:
+                state.next = st.IDLE
+
+    return eng, decode, route, ctrl, fsm

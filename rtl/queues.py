@@ -1,0 +1,41 @@
+"""The three command queues and the four dependence-token queues.
+
+Command queues (fetch -> load/compute/store) are FIFOs of whole 128-bit instructions,
+cfg.cmd_queue_depth deep. A dependence queue carries 1-bit tokens, so it is an up/down
+counter of 0..cfg.dep_queue_depth: ``push`` when ``notfull``, ``pop`` when ``nonempty``
+(the stages wait on these, so a counter never overflows or underflows).
+"""
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, intbv
+
+from .fifo import fifo
+
+
+@block
+def cmd_queue(cfg, clk, rst, din, push, ready, dout, pop, valid):
+    """One command queue of cfg.cmd_queue_depth instructions."""
+    return fifo(clk, rst, din, push, ready, dout, pop, valid, cfg.cmd_queue_depth)
+
+
+@block
+def dep_queue(cfg, clk, rst, push, pop, nonempty, notfull):
+    """One dependence-token queue of cfg.dep_queue_depth tokens."""
+    depth = cfg.dep_queue_depth
+    count = Signal(intbv(0, min=0, max=depth + 1))
+
+    @always_comb
+    def flags():
+        nonempty.next = count != 0
+        notfull.next = count != depth
+
+    @always(clk.posedge)
+    def seq():
+        if rst:
+            count.next = 0
+        elif push and not pop:
+            count.next = count + 1
+        elif pop and not push:
+            count.next = count - 1
+
+    return flags, seq

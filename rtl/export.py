@@ -76,9 +76,32 @@ def convert_verilog(cfg, out_dir, top="vta_top"):
     path = out_dir / f"{top}.v"
     text = path.read_text()
     # Replace MyHDL's header (absolute path and date) so the export is reproducible.
-    body = re.sub(r"\A(//[^\n]*\n)+", "", text)
+    body = unchain_selects(re.sub(r"\A(//[^\n]*\n)+", "", text))
     path.write_text(_header(cfg, f"{top}.v: MyHDL-generated Verilog-2001.") + body)
     return path
+
+
+_CHAINED = re.compile(r"\b(\w+)\[(\d+)-1:(\d+)\]\[(?:(\d+)-1:(\d+)|(\d+))\]")
+
+
+def unchain_selects(text):
+    """Rewrite ``x[h-1:l][h2-1:l2]`` / ``x[h-1:l][i]`` as one select of ``x``.
+
+    MyHDL writes a slice of a slice-shadow signal as a chained select, which Verilog does not
+    allow (Icarus and Verilator accept it, pyslang and Vivado do not). Selects whose inner
+    range is empty or outside the outer one are left alone for lint to report.
+    """
+    def fix(m):
+        name, hi, lo = m.group(1), int(m.group(2)), int(m.group(3))
+        width = hi - lo
+        if m.group(6) is not None:
+            i = int(m.group(6))
+            return f"{name}[{lo + i}]" if 0 <= i < width else m.group(0)
+        h2, l2 = int(m.group(4)), int(m.group(5))
+        if not 0 <= l2 < h2 <= width:
+            return m.group(0)
+        return f"{name}[{lo + h2 - 1}:{lo + l2}]"
+    return _CHAINED.sub(fix, text)
 
 
 def _convert_subprocess(cfg, out_dir, top):
@@ -89,8 +112,12 @@ def _convert_subprocess(cfg, out_dir, top):
                            "--top", top], capture_output=True, text=True, env=env)
     cfg_file.unlink(missing_ok=True)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
-        raise ToolError(f"MyHDL conversion of {top} failed:\n{tail}")
+        (out_dir / f"{top}.v").unlink(missing_ok=True)
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        # keep the exception itself, not the converter's traceback
+        starts = [i for i, ln in enumerate(lines) if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", ln)]
+        msg = " ".join(ln.strip() for ln in lines[starts[-1]:]) if starts else "\n".join(lines[-10:])
+        raise ToolError(f"MyHDL conversion of {top} failed: {msg}")
     return out_dir / f"{top}.v"
 
 
@@ -123,7 +150,7 @@ def package_sv(cfg: Config):
 
     def const(name, value, comment=""):
         c = f"  // {comment}" if comment else ""
-        out.append(f"  localparam int unsigned {name} = {value};{c}")
+        out.append(f"  localparam int {name} = {value};{c}")  # Icarus 11 lacks 'int unsigned'
 
     out.append("  // ---- configuration")
     for name in ("inp_bits", "wgt_bits", "acc_bits", "out_bits", "batch", "block_in",
@@ -227,7 +254,8 @@ LINT_WAIVERS = (
 
 
 def lint_vlt():
-    lines = ["`verilator_config", "// Verilator -Wall waivers for the exported RTL, each with its reason.", ""]
+    # (a comment may not start with the tool's name: "// verilator ..." is a metacomment)
+    lines = ["`verilator_config", "// Waivers for the -Wall lint of the exported RTL, each with its reason.", ""]
     for rule, glob, reason in LINT_WAIVERS:
         lines.append(f"// {reason}")
         lines.append(f'lint_off -rule {rule} -file "{glob}"')

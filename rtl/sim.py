@@ -142,11 +142,12 @@ def build(cfg, sim="icarus", top="vta_top", waves=False):
 
 
 def run_test(cfg, test_module, sim="icarus", top="vta_top", env=None, waves=False,
-             test_dir=None, testcase=None, pythonpath=()):
+             test_dir=None, testcase=None, pythonpath=(), check=True):
     """Run a cocotb test module on ``top``; returns the results.xml path.
 
     ``pythonpath``: folders the test module is imported from (cocotb's runner hands the
-    simulator this process's sys.path as PYTHONPATH).
+    simulator this process's sys.path as PYTHONPATH). ``check=False``: a failing test is
+    not an error here (the caller reads what the test wrote).
     """
     import sys
     runner, build_dir = build(cfg, sim, top, waves)
@@ -162,7 +163,8 @@ def run_test(cfg, test_module, sim="icarus", top="vta_top", env=None, waves=Fals
                     test_dir=test_dir, extra_env=extra, waves=waves, results_xml=str(results),
                     testcase=testcase, log_file=test_dir / "sim.log")
     except SystemExit as e:
-        raise SimError(f"cocotb run failed (exit {e.code}); log: {test_dir / 'sim.log'}") from None
+        if check or not results.exists():
+            raise SimError(f"cocotb run failed (exit {e.code}); log: {test_dir / 'sim.log'}") from None
     finally:
         for p in added:
             sys.path.remove(p)
@@ -205,7 +207,7 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
         env["VTA_MAX_CYCLES"] = str(int(max_cycles))
     t0 = time.perf_counter()
     results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, waves=waves, test_dir=work,
-                       testcase="run_program")
+                       testcase="run_program", check=False)
     wall = time.perf_counter() - t0
     if not result_file.exists():
         bad = failures(results) if results.exists() else []

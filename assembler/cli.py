@@ -61,9 +61,11 @@ def _assemble(args):
     out = Path(args.output) if args.output else src.with_suffix(".vtab")
     prog = asm.program
     if args.listing:
+        def where(s):   # line number, with the file name for included files
+            return f"{s.loc.line:4d}" if s.loc.file == str(src) else f"{s.loc.file}:{s.loc.line}"
         rows = listing_rows(prog.insns, prog.uops, prog.config, prog.insn_base, prog.uop_base,
-                            [f"{s.loc.line:4d}  {s.text}" for s in asm.insn_stmts],
-                            [f"{s.loc.line:4d}  {s.text}" for s in asm.uop_stmts])
+                            [f"{where(s)}  {s.text}" for s in asm.insn_stmts],
+                            [f"{where(s)}  {s.text}" for s in asm.uop_stmts])
         sys.stdout.write(format_listing(rows))
     try:
         write_bundle(prog, out)

@@ -2,7 +2,7 @@
 
 Assembly errors carry their position. Config errors name a file and a key; the key's
 position is found by composing the YAML (or searching the JSON) of that file. Bundle
-errors name bundle.yaml and usually a quoted item; its first mention is located.
+errors name bundle.yaml and usually quoted items; the most specific one is located.
 """
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def locate(err):
         if m and Path(m.group(1)).is_file():
             text = Path(m.group(1)).read_text(errors="replace")
             pos = None
-            for quoted in re.findall(r"'([^']+)'", m.group(2)):
+            # The last quoted item is the most specific (segment 'x': file 'x.bin' ...).
+            for quoted in reversed(re.findall(r"'([^']+)'", m.group(2))):
                 pos = _text_pos(text, quoted)
                 if pos:
                     break

@@ -107,6 +107,10 @@ class _Parser:
                 self.pending += labels
             return
         head = cur.next()
+        if not active and not (head.kind == "DIRECTIVE" and head.text.lower() in (
+                ".if", ".elif", ".else", ".endif")):
+            self._skip(cur)   # inactive branch: only needs to lex
+            return
         if head.kind == "DIRECTIVE":
             name = head.text.lower()
             if name not in DIRECTIVES:
@@ -127,9 +131,7 @@ class _Parser:
                 raise AsmError(f"a label cannot name {name}", labels[0][1])
             self._conditional(name, head, cur, frames)
             return
-        operands = self._operands(cur) if active else self._skip(cur)
-        if not active:
-            return
+        operands = self._operands(cur)
         if name == ".include":
             if labels:
                 raise AsmError("a label cannot name .include", labels[0][1])

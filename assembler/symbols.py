@@ -5,7 +5,8 @@
 * Labels: a segment label is the byte address of its data; a micro-op label is the
   index of its first micro-op in the micro-op stream.
 * Layout: instructions at ``.insn_base`` (default 0x1000), micro-ops and then data
-  segments after them, each on a 4 KiB boundary (or the element size, if larger).
+  segments after them, each on a 4 KiB boundary (or the element size, if larger);
+  segments with ``base=`` stay there and the others fill the space around them.
 * Address resolution: a DRAM operand written with a label (``dram=inp + 32``) is a
   byte address and becomes ``dram_base`` in elements of the instruction's memory type,
   after an alignment check; a plain number is taken as ``dram_base`` itself.
@@ -67,6 +68,7 @@ class Layout:
         self.regions = [("instructions", self.insn_base, insn_end)]
         if n_uops:
             self.regions.append(("micro-ops", self.uop_base, self.uop_base + UOP_BYTES * n_uops))
+        self.n_code = len(self.regions)   # instructions and micro-ops come first
         self.segments = {}
         self.uop_labels = {}   # name -> (index, length)
 
@@ -82,8 +84,11 @@ class Layout:
                 if base < e and b < base + nbytes:
                     raise AsmError(f"segment '{name}' [{base:#x}, {base + nbytes:#x}) overlaps "
                                    f"{other} [{b:#x}, {e:#x})", base_loc or loc)
-        else:
-            base = align_up(max(e for _, _, e in self.regions), align)
+        else:   # first fit after the code, skipping segments placed at fixed bases
+            base = align_up(max(e for _, _, e in self.regions[:self.n_code]), align)
+            for _, b, e in sorted(self.regions, key=lambda r: r[1]):
+                if base < e and b < base + nbytes:
+                    base = align_up(e, align)
         if base + nbytes > self.cfg.dram_bytes:
             raise AsmError(f"segment '{name}' ends at {base + nbytes:#x}, past the "
                            f"{self.cfg.dram_bytes >> 20} MiB DRAM of config '{self.cfg.name}'", loc)
@@ -128,9 +133,10 @@ class Layout:
         byte = self.byte_address(addr)
         elem = self.cfg.elem_bytes(mem_type)
         if byte % elem:
-            off = byte - self.region_of(Addr(addr.name, addr.kind, 0))[1]
-            if addr.kind == "uop":
-                off = UOP_BYTES * addr.value
+            if addr.kind == "uop":   # micro-op labels count micro-ops, data labels bytes
+                off = f"{addr.value - self.uop_labels[addr.name][0]} micro-ops"
+            else:
+                off = byte - self.segments[addr.name].base
             raise AsmError(f"address {addr.name}+{off} = {byte:#x} is not aligned to the "
                            f"{MEM_NAMES[mem_type]} element size ({elem} bytes)", loc)
         return byte // elem

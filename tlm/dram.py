@@ -124,7 +124,7 @@ class Dram:
         if unit is not None:
             unit.stall_cycles += waited
         if self.tracer is not None:
-            self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", t0 + waited, cyc)
+            self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", t0 + waited, cyc, cat="dram")
         return self.mem[addr:addr + nbytes].copy()
 
     def write(self, who, addr, data, unit=None):
@@ -150,7 +150,8 @@ class Dram:
         if unit is not None:
             unit.stall_cycles += waited
         if self.tracer is not None:
-            self.tracer.slice("dram write", f"{who} {nbytes} B @{addr:#x}", t0 + waited, beats_cyc)
+            self.tracer.slice("dram write", f"{who} {nbytes} B @{addr:#x}", t0 + waited, beats_cyc,
+                              cat="dram")
 
     def totals(self):
         return {

@@ -72,7 +72,7 @@ def load_2d(unit, index, insn, mem_type, padded):
     if pending:
         yield env.timeout(pending)
     bits = {MEM_INP: cfg.inp_bits, MEM_WGT: cfg.wgt_bits}.get(mem_type, cfg.acc_bits)
-    values = elements.unpack(block.reshape(-1), bits).reshape(total, -1)
+    values = elements.unpack(block.reshape(-1), bits).reshape(total, elem * 8 // bits)
     return idx, values
 
 

@@ -1,0 +1,174 @@
+"""``vta-tlm``: run programs on the transaction-level model.
+
+    vta-tlm run CONFIG [PROGRAM] [--workload NAME] [--out DIR] [--trace FILE.json] [--wrap] [--quiet]
+    vta-tlm list [CONFIG]
+
+PROGRAM is an assembly source (.s) or a bundle (.vtab); without it the built-in
+``default`` workload runs. Exit status: 0 PASS (or nothing to check), 1 FAIL (outputs
+differ from the expected ones), 2 error (bad config, program or input; a program
+that deadlocks or breaks a rule), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vta.isa import VTAError, load_config
+
+EXIT_FAIL, EXIT_ERROR = 1, 2
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="vta-tlm", description="VTA transaction-level model (SimPy).")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a program (or a built-in workload) and check its outputs")
+    r.add_argument("config", help="config YAML path or bundled name (default, tiny, ...)")
+    r.add_argument("program", nargs="?", help="assembly source (.s) or bundle directory (.vtab)")
+    r.add_argument("--workload", metavar="NAME", help="run built-in workload NAME (see `vta-tlm list`)")
+    r.add_argument("--out", metavar="DIR", help="write DIR/<segment>.bin per output and DIR/stats.json")
+    r.add_argument("--trace", metavar="FILE.json", help="write a Chrome trace (open in Perfetto)")
+    r.add_argument("--wrap", action="store_true",
+                   help="wrap out-of-range buffer indices as hardware would instead of failing")
+    r.add_argument("--quiet", action="store_true", help="print only the PASS/FAIL line")
+    ls = sub.add_parser("list", help="list the built-in workloads")
+    ls.add_argument("config", nargs="?", default="default",
+                    help="config to describe sizes for (default: default)")
+    return p
+
+
+def _load(args, cfg):
+    from vta.compiler import build_workload
+    if args.program and args.workload:
+        raise VTAError("give either PROGRAM or --workload, not both")
+    if args.program:
+        try:
+            from vta.assembler import load_program
+        except ImportError:
+            from vta.isa import read_bundle
+            if not Path(args.program).is_dir():
+                raise VTAError(f"{args.program}: the assembler (vta.assembler) is not installed; "
+                               "only bundles (.vtab) can be run") from None
+            return read_bundle(args.program, cfg)
+        return load_program(args.program, cfg)
+    return build_workload(args.workload or "default", cfg)
+
+
+def _fmt_int(n):
+    return f"{int(n):,}"
+
+
+def _fmt_time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3f} ms"
+    return f"{seconds * 1e6:.2f} us"
+
+
+def _summary(console, result):
+    st = result.stats
+    cyc = max(st["cycles"], 1)
+    t = Table(title=f"vta-tlm: {st['program']} on {st['config']}", show_header=False,
+              title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("instructions", f"{_fmt_int(st['instructions'])}  ("
+              + ", ".join(f"{k} {v}" for k, v in sorted(st["instructions_by_opcode"].items())) + ")")
+    t.add_row("cycles", _fmt_int(st["cycles"]))
+    t.add_row("wall time", f"{_fmt_time(st['time_seconds'])} at {st['clock_mhz']:g} MHz")
+    t.add_row("GEMM", f"{_fmt_int(st['gemm_uops'])} uops, {_fmt_int(st['macs'])} MACs, "
+              f"{st['gops']:.3f} GOPS")
+    t.add_row("GEMM-core utilization", f"{100 * st['gemm_utilization']:.1f} %")
+    t.add_row("ALU", f"{_fmt_int(st['alu_uops'])} uops ({100 * st['alu_utilization']:.1f} % of cycles)")
+    d = st["dram"]
+    t.add_row("DRAM read / written", f"{_fmt_int(d['bytes_read'])} B / {_fmt_int(d['bytes_written'])} B")
+    t.add_row("DRAM bandwidth", f"{d['bytes_per_cycle']:.2f} B/cycle = {d['bandwidth_gbs']:.3f} GB/s "
+              f"(port busy {100 * d['read_busy_cycles'] / cyc:.1f} % read, "
+              f"{100 * d['write_busy_cycles'] / cyc:.1f} % write)")
+    t.add_row("simulation", f"{st['sim']['wall_seconds']:.2f} s host, "
+              f"{_fmt_int(st['sim']['cycles_per_second'])} cycles/s")
+    console.print(t)
+    s = Table(title="stages", title_justify="left")
+    for col in ("stage", "instructions", "busy cycles", "busy %", "stall cycles", "stall %",
+                "DRAM bytes", "DRAM wait"):
+        s.add_column(col, justify="left" if col == "stage" else "right")
+    for name, v in st["stages"].items():
+        rq = d["requesters"][name]
+        s.add_row(name, _fmt_int(v["instructions"]), _fmt_int(v["busy_cycles"]),
+                  f"{100 * v['busy_cycles'] / cyc:.1f}", _fmt_int(v["stall_cycles"]),
+                  f"{100 * v['stall_cycles'] / cyc:.1f}",
+                  _fmt_int(rq["bytes_read"] + rq["bytes_written"]), _fmt_int(rq["wait_cycles"]))
+    console.print(s)
+
+
+def _write_out(out, result):
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, arr in result.outputs.items():
+            (out / f"{name}.bin").write_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
+        (out / "stats.json").write_text(json.dumps(result.stats, indent=2) + "\n")
+    except OSError as e:
+        raise VTAError(f"{out}: cannot write results: {e.strerror}") from None
+
+
+def _cmd_list(args, console):
+    from vta.compiler import describe, workload_names
+    cfg = load_config(args.config)
+    t = Table(title=f"built-in workloads (sizes for config '{cfg.name}')", title_justify="left")
+    t.add_column("name", style="bold")
+    t.add_column("description")
+    for name in workload_names():
+        t.add_row(name, describe(name, cfg))
+    console.print(t)
+    return 0
+
+
+def _cmd_run(args, console):
+    from .top import run_program
+    cfg = load_config(args.config)
+    program = _load(args, cfg)
+    result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet)
+    if args.out:
+        _write_out(args.out, result)
+    if not args.quiet:
+        _summary(console, result)
+        if args.trace:
+            console.print(f"trace written to {args.trace} (open in https://ui.perfetto.dev)")
+        if args.out:
+            console.print(f"outputs and stats.json written to {args.out}")
+    head = f"{program.name} on {cfg.name}: {result.cycles:,} cycles"
+    if not result.checked:
+        console.print(f"[yellow]NO CHECK[/] {head}: the program has no expected outputs")
+        return 0
+    if result.passed:
+        console.print(f"[bold green]PASS[/] {head}")
+        return 0
+    for m in result.mismatches:
+        console.print(f"  {m}", markup=False)
+    console.print(f"[bold red]FAIL[/] {head}")
+    return EXIT_FAIL
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        if args.cmd == "list":
+            return _cmd_list(args, console)
+        return _cmd_run(args, console)
+    except VTAError as e:
+        print(f"vta-tlm: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("vta-tlm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from vta.isa import BundleError, load_config
+from vta.isa import BundleError, VTAError, load_config
 
 from . import stats as stats_mod
 from .compute import Compute
@@ -141,10 +141,15 @@ class Tlm:
         except RuntimeError as e:
             if "until" not in str(e) and "No scheduled events" not in str(e):
                 raise
+        except VTAError as e:
+            raise _original(e) from None
         if self.finish_cycle is None:
             raise self._deadlock()
         # Let work still in flight (e.g. a store FINISH did not wait for) complete.
-        env.run()
+        try:
+            env.run()
+        except VTAError as e:
+            raise _original(e) from None
         wall = time.perf_counter() - t0
         if self._progress is not None:
             self._progress(self._completed, self.insn_count)
@@ -205,6 +210,13 @@ class Tlm:
         st["passed"] = res.passed
         st["checked"] = res.checked
         return res
+
+
+def _original(e):
+    # SimPy re-raises a failed process's exception as a new object built from its args;
+    # the original (with stage/index attributes) is its __cause__.
+    cause = e.__cause__
+    return cause if isinstance(cause, type(e)) else e
 
 
 def run_program(program, config=None, *, wrap=False, trace=None, progress=False):

@@ -388,3 +388,16 @@ def test_compute_queue_loads_obey_tokens():
             if e["ph"] == "X" and e.get("cat") == "insn" and e["tid"] in (2, 3)}
     assert ends[1] > ends[0]
     assert res.cycles >= 2 * 500
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8, 16, 32])
+def test_element_packing_round_trip(bits):
+    from vta.tlm import elements
+    rng = np.random.default_rng(bits)
+    v = rand(rng, bits, (64,))
+    raw = elements.pack(v, bits)
+    assert raw.dtype == np.uint8 and raw.size == 64 * bits // 8
+    np.testing.assert_array_equal(elements.unpack(raw, bits), v)
+    # Lowest element in the lowest bits, little-endian (Apache VTA's packing).
+    manual = sum((int(x) & ((1 << bits) - 1)) << (i * bits) for i, x in enumerate(v))
+    assert int.from_bytes(raw.tobytes(), "little") == manual

@@ -1,0 +1,119 @@
+"""Timing sanity: DRAM latency costs cycles, virtual threads hide latency, utilization
+stays within 1, and single instructions cost what tlm/README.md's table says."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vta.compiler import ProgramBuilder, build_workload
+from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, Alu, Finish, Gemm, Load, load_config
+from vta.tlm import run_program
+
+CONFIGS = ["default", "tiny"]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("name", ["gemm_4x4", "gemm_blocked_vt2", "load_pad", "alu_add_vv"])
+def test_more_dram_latency_gives_more_cycles(config, name):
+    cfg = load_config(config)
+    prog = build_workload(name, cfg)
+    cycles = []
+    for lat in (0, cfg.dram_latency, 4 * cfg.dram_latency):
+        res = run_program(prog, cfg.replace(dram={"latency": lat}))
+        assert res.passed
+        cycles.append(res.cycles)
+    assert cycles[0] < cycles[1] < cycles[2]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_less_bandwidth_gives_more_cycles(config):
+    cfg = load_config(config)
+    prog = build_workload("gemm_blocked_vt2", cfg)
+    fast = run_program(prog).cycles
+    slow = run_program(prog, cfg.replace(dram={"bytes_per_cycle": cfg.bus_bytes / 4})).cycles
+    assert slow > fast
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_two_virtual_threads_beat_one(config):
+    one = run_program(build_workload("gemm_blocked_vt1", config))
+    two = run_program(build_workload("gemm_blocked_vt2", config))
+    assert one.passed and two.passed
+    assert one.stats["gemm_uops"] == two.stats["gemm_uops"]
+    assert two.cycles < 0.9 * one.cycles
+    assert two.stats["gemm_utilization"] > one.stats["gemm_utilization"]
+
+
+def _single(cfg, insn, n_uops=1):
+    pb = ProgramBuilder(cfg, "one")
+    pb.add_uops([(0, 0, 0)] * n_uops)
+    pb.load_uops(0, n_uops)
+    pb.emit(insn)
+    pb.emit(Finish())
+    return pb.build({})
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_gemm_costs_ii_per_uop_plus_pipeline(config):
+    cfg = load_config(config)
+    t = cfg.timing
+    short = run_program(_single(cfg, Gemm(uop_bgn=0, uop_end=1, iter_out=1, iter_in=1)))
+    long = run_program(_single(cfg, Gemm(uop_bgn=0, uop_end=4, iter_out=50, iter_in=20), 4))
+    # The uop load differs by 3 uops; everything else is equal except the GEMM itself.
+    uop_extra = long.stats["stages"]["compute"]["busy_cycles"] - short.stats["stages"]["compute"]["busy_cycles"]
+    assert uop_extra - (4000 - 1) * t["gemm_ii"] in range(0, 4)
+    assert long.stats["gemm_uops"] == 4000
+    assert long.stats["gemm_utilization"] <= 1.0
+    # A long GEMM keeps the core busy: one micro-op per cycle for most of the run.
+    assert long.stats["gemm_utilization"] > 0.9
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_slower_gemm_ii_and_alu_ii(config):
+    cfg = load_config(config)
+    g = _single(cfg, Gemm(uop_bgn=0, uop_end=1, iter_out=100, iter_in=10))
+    a = _single(cfg, Alu(uop_bgn=0, uop_end=1, iter_out=100, iter_in=10, alu_opcode=ALU_ADD))
+    ai = _single(cfg, Alu(uop_bgn=0, uop_end=1, iter_out=100, iter_in=10, alu_opcode=ALU_ADD, use_imm=True))
+    base = {n: run_program(p).cycles for n, p in (("g", g), ("a", a), ("ai", ai))}
+    slow = cfg.replace(timing={"gemm_ii": 2, "alu_ii": 3, "alu_imm_ii": 2})
+    assert run_program(g, slow).cycles == base["g"] + 1000
+    assert run_program(a, slow).cycles == base["a"] + 2000
+    assert run_program(ai, slow).cycles == base["ai"] + 1000
+
+
+def test_load_row_cost_matches_table():
+    # One INP load of y rows x x entries, no padding: per row latency + beats (the
+    # 2-D load charges one cycle per SRAM entry only where the bus is faster).
+    cfg = load_config("default")
+    t, lat, bus = cfg.timing, cfg.dram_latency, cfg.bus_bytes
+    pb = ProgramBuilder(cfg, "ld")
+    seg = pb.segment("inp", np.zeros((64, 1, 16), np.int8), "input")
+    pb.emit(Load(memory_type=MEM_INP, sram_base=0, dram_base=pb.elem(seg), y_size=4, x_size=8,
+                 x_stride=16, y_pad_0=1, x_pad_1=2))
+    pb.emit(Finish())
+    res = run_program(pb.build({}))
+    load = res.stats["stages"]["load"]
+    beats = 8 * cfg.inp_bytes // bus
+    rows = 4 * (lat + max(beats, 8 * t["sram_write_cycles"]))
+    pads = (1 * 10 + 4 * 2) * t["sram_write_cycles"]
+    assert load["busy_cycles"] + load["stall_cycles"] == t["insn_overhead"] + rows + pads
+
+
+def test_utilization_never_exceeds_one_on_any_workload_with_fast_dram():
+    cfg = load_config("tiny").replace(dram={"latency": 0, "bytes_per_cycle": 64})
+    for name in ("default", "gemm_blocked_vt2", "gemm_4x4"):
+        res = run_program(build_workload(name, cfg))
+        assert res.passed and 0 < res.stats["gemm_utilization"] <= 1.0
+
+
+def test_acc_load_and_alu_timing_are_in_compute():
+    cfg = load_config("tiny")
+    pb = ProgramBuilder(cfg, "acc")
+    seg = pb.segment("acc", np.zeros((16, 1, 4), np.int32), "bias")
+    pb.add_uops([(0, 0, 0)])
+    pb.load_uops(0, 1)
+    pb.emit(Load(memory_type=MEM_ACC, sram_base=0, dram_base=pb.elem(seg), y_size=2, x_size=8, x_stride=8))
+    pb.emit(Finish())
+    res = run_program(pb.build({}))
+    assert res.stats["dram"]["requesters"]["compute"]["read_requests"] == 3  # uops + 2 rows
+    assert res.stats["dram"]["requesters"]["load"]["read_requests"] == 0

@@ -128,7 +128,8 @@ def test_virtual_threads_use_distinct_regions():
 
 
 def test_unsupported_element_widths_are_a_clear_error():
-    cfg = load_config("default").replace(arch={"log_inp_width": 2, "log_wgt_width": 2})
+    cfg = load_config("default").replace(arch={"log_inp_width": 2, "log_wgt_width": 2,
+                                               "log_inp_buff_size": 14, "log_wgt_buff_size": 17})
     with pytest.raises(ConfigError, match="8-, 16- or 32-bit"):
         build_workload("gemm_4x4", cfg)
 

@@ -1,7 +1,7 @@
 """``vta-asm``: assemble a .s file into a bundle, or disassemble a bundle / raw insns.bin.
 
     vta-asm prog.s [-c CONFIG] [-o OUT.vtab] [--listing]
-    vta-asm --disassemble FILE [-c CONFIG] [--uops UOPS.bin] [--listing]
+    vta-asm --disassemble FILE [-c CONFIG] [--uops UOPS.bin] [--listing] [-o OUT.s]
 
 Errors print as one ``file:line:col: message`` line and exit with status 2.
 """
@@ -29,7 +29,7 @@ def _parser():
                    help="config name (default, tiny, ...) or YAML / vta_config.json path "
                         "(default: 'default'; for a bundle: the config it names)")
     p.add_argument("-o", "--output", help="bundle directory to write (default: SOURCE.vtab "
-                   "next to the source)")
+                   "next to the source); with --disassemble: the text file to write (default: stdout)")
     p.add_argument("-d", "--disassemble", action="store_true", help="disassemble FILE")
     p.add_argument("--uops", help="raw uops.bin to disassemble with a raw insns.bin")
     p.add_argument("--listing", action="store_true",
@@ -77,6 +77,16 @@ def _assemble(args):
     return 0
 
 
+def _emit(text, output):
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as e:
+        raise VTAError(f"{output}: cannot write: {e.strerror}") from None
+
+
 def _disassemble(args):
     path = Path(args.file)
     if path.is_dir():
@@ -84,27 +94,35 @@ def _disassemble(args):
             raise VTAError("--uops goes with a raw insns.bin; a bundle has its own micro-ops")
         prog = read_bundle(path, args.config)
         if args.listing:
-            sys.stdout.write(format_listing(listing_rows(prog.insns, prog.uops, prog.config,
-                                                         prog.insn_base, prog.uop_base)))
+            _emit(format_listing(listing_rows(prog.insns, prog.uops, prog.config,
+                                              prog.insn_base, prog.uop_base)), args.output)
         else:
-            sys.stdout.write(disassemble(prog, bundle=path))
+            _emit(disassemble(prog, bundle=path), args.output)
         return 0
     cfg = load_config(args.config or "default")
     raw = _read_raw(path, "instructions")
     try:
         insns = decode_insns(raw, cfg)
-        uops = decode_uops(_read_raw(args.uops, "micro-ops"), cfg) if args.uops else []
     except VTAError as e:
         raise VTAError(f"{path}: {e}") from None
+    uops = []
+    if args.uops:
+        try:
+            uops = decode_uops(_read_raw(args.uops, "micro-ops"), cfg)
+        except VTAError as e:
+            raise VTAError(f"{args.uops}: {e}") from None
     if args.listing:
-        sys.stdout.write(format_listing(listing_rows(insns, uops, cfg)))
+        _emit(format_listing(listing_rows(insns, uops, cfg)), args.output)
     else:
-        sys.stdout.write(disassemble(insns, cfg, uops))
+        _emit(disassemble(insns, cfg, uops), args.output)
     return 0
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.uops and not args.disassemble:
+        parser.error("--uops only goes with --disassemble")
     try:
         return _disassemble(args) if args.disassemble else _assemble(args)
     except VTAError as e:

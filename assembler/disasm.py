@@ -6,6 +6,7 @@ one-line form the TLM uses in traces and deadlock reports.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from vta.isa import (ALU_NAMES, INSN_BYTES, MEM_NAMES, UOP_BYTES, Alu, Finish, G
                      encode_insn, encode_uop, load_config)
 
 from .checks import problems
+from .symbols import config_constants
 from .syntax import FLAGS, GROUPS, SCALAR_ALIASES
 
 INLINE_LIMIT = 1024   # segments with more values are referenced by file when possible
@@ -97,6 +99,22 @@ def _source(arr, path):
     return _values(arr)
 
 
+def _labels(names, out, reserved):
+    """Segment name -> a label the assembler accepts (bundles may use any string)."""
+    result, used = {}, set(reserved)
+    for name in names:
+        label = re.sub(r"\W", "_", name)
+        if not label or label[0].isdigit():
+            label = "seg_" + label
+        while label in used:
+            label += "_"
+        used.add(label)
+        result[name] = label
+        if label != name:
+            out.append(f"; segment '{name}' is written as '{label}' (not an assembler label)")
+    return result
+
+
 def _dram_note(insn, program):
     """'; segment+offset' for a LOAD/STORE whose address falls in a known region."""
     if not isinstance(insn, MemInsn) or insn.memory_type not in MEM_NAMES or program is None:
@@ -137,12 +155,13 @@ def disassemble(program_or_insns, config=None, uops=None, *, bundle=None, commen
         seg_files, exp_files = _bundle_files(bundle)
         out.append(f".insn_base {program.insn_base}")
         out.append(f".uop_base {program.uop_base}")
+        names = _labels([s.name for s in program.segments], out, config_constants(cfg))
         for s in program.segments:
             shape = ",".join(map(str, s.shape)) + ("," if len(s.shape) == 1 else "")
-            out.append(f"{s.name}: .data {s.role} {s.dtype} shape=({shape}) base={s.base} "
+            out.append(f"{names[s.name]}: .data {s.role} {s.dtype} shape=({shape}) base={s.base} "
                        + _source(s.data, seg_files.get(s.name)))
         for name, arr in program.expect.items():
-            out.append(f".expect {name} " + _source(arr, exp_files.get(name)))
+            out.append(f".expect {names[name]} " + _source(arr, exp_files.get(name)))
     if uops:
         out.append("")
         for k, u in enumerate(uops):

@@ -149,3 +149,15 @@ def test_raw_insns_bin_from_another_tool(tmp_path):
     prog = assemble_text(out.stdout, "default")
     assert encode_insns(prog.insns, CONFIGS["default"]) == raw
     assert encode_uops(prog.uops, CONFIGS["default"]) == uops
+
+
+def test_segment_names_that_are_not_labels_are_renamed(tmp_path):
+    cfg = CONFIGS["default"]
+    segs = [Segment("my-data", 0x10000, np.ones((1, 16), np.int8), "input"),
+            Segment("BATCH", 0x11000, np.zeros((1, 16), np.int8), "output")]
+    prog = Program(cfg, [Finish()], segments=segs, expect={"BATCH": np.ones((1, 16), np.int8)})
+    text = disassemble(prog)
+    assert "my_data: .data input" in text and "BATCH_: .data output" in text
+    back = assemble_text(text, cfg)
+    assert [s.base for s in back.segments] == [0x10000, 0x11000]
+    assert (back.expect["BATCH_"] == 1).all()

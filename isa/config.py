@@ -78,6 +78,7 @@ SECTION_DEFAULTS = MappingProxyType({
         "fetch_burst": 8,         # fetch: instructions read per DRAM request (>= 1)
         "insn_overhead": 2,       # load/compute/store: fixed cycles per instruction
         "dep_latency": 1,         # cycles for a token to cross a dependence queue
+        "axi_req_cycles": 2,      # DRAM read: cycles from arbiter grant to the first AR
         "gemm_ii": 1,             # GEMM initiation interval (cycles per micro-op)
         "gemm_pipeline": 4,       # GEMM pipeline depth (cycles to drain)
         "alu_ii": 1,              # ALU initiation interval (cycles per micro-op), vector-vector

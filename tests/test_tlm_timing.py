@@ -82,8 +82,9 @@ def test_slower_gemm_ii_and_alu_ii(config):
 
 
 def test_load_row_cost_matches_table():
-    # One INP load of y rows x x entries, no padding: per row latency + beats (the
-    # 2-D load charges one cycle per SRAM entry only where the bus is faster).
+    # One INP load of 4 rows x 8 entries, padded: per row grant overhead + latency +
+    # beats (the 2-D load charges one cycle per SRAM entry only where the bus is faster),
+    # plus one cycle per zero entry.
     cfg = load_config("default")
     t, lat, bus = cfg.timing, cfg.dram_latency, cfg.bus_bytes
     pb = ProgramBuilder(cfg, "ld")
@@ -94,7 +95,7 @@ def test_load_row_cost_matches_table():
     res = run_program(pb.build({}))
     load = res.stats["stages"]["load"]
     beats = 8 * cfg.inp_bytes // bus
-    rows = 4 * (lat + max(beats, 8 * t["sram_write_cycles"]))
+    rows = 4 * (t["axi_req_cycles"] + lat + max(beats, 8 * t["sram_write_cycles"]))
     pads = (1 * 10 + 4 * 2) * t["sram_write_cycles"]
     assert load["busy_cycles"] + load["stall_cycles"] == t["insn_overhead"] + rows + pads
 

@@ -6,10 +6,10 @@ is round-robin while every requester has at most one request outstanding). Write
 (store) use the separate AW/W/B channels and do not wait for reads.
 
 A request is one contiguous run of bytes. It is widened to whole bus beats (a micro-op
-load may start mid-beat) and split into AXI INCR bursts of at most 256 beats that do
-not cross a 4 KiB boundary; each burst costs ``latency`` cycles plus one cycle per
-``bytes_per_cycle`` bytes (at most one beat per cycle). The port is held for the whole
-request. See tlm/README.md for the full cost table.
+load may start mid-beat); in hardware it is split into AXI INCR bursts (<= 256 beats,
+within a 4 KiB page) issued back to back, so a read costs ``axi_req_cycles`` (grant to
+first AR) + ``latency`` + one cycle per ``bytes_per_cycle`` bytes (at most one beat per
+cycle), and the read port is held for all of it. See tlm/README.md for the cost table.
 """
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ import simpy
 from .errors import ProgramError
 
 REQUESTERS = ("fetch", "load", "compute", "store")
-AXI_MAX_BEATS = 256
-AXI_PAGE = 4096
 
 
 @dataclass
@@ -54,7 +52,7 @@ class Dram:
         self.read_port = simpy.Resource(env, capacity=1)
         self.write_port = simpy.Resource(env, capacity=1)
         self.stats = {name: PortStats() for name in REQUESTERS}
-        self._cost_cache = {}
+        self.req_cycles = cfg.timing["axi_req_cycles"]
 
     # ---- storage ---------------------------------------------------------------
     @property
@@ -84,22 +82,13 @@ class Dram:
 
     # ---- timing ----------------------------------------------------------------
     def transfer_cycles(self, addr, nbytes):
-        """Cycles the port is busy for one request of ``nbytes`` at ``addr``."""
+        """Cycles the read port is held for one request of ``nbytes`` at ``addr``:
+        grant-to-AR overhead + latency + the beats (its AXI bursts are issued back to
+        back, so the latency is paid once per request)."""
         if nbytes <= 0:
             return 0
-        bus = self.bus_bytes
-        a = addr // bus * bus
-        end = -(-(addr + nbytes) // bus) * bus
-        key = (a % AXI_PAGE, end - a)
-        cyc = self._cost_cache.get(key)
-        if cyc is None:
-            cyc, p = 0, a
-            while p < end:
-                stop = min(end, (p // AXI_PAGE + 1) * AXI_PAGE, p + AXI_MAX_BEATS * bus)
-                cyc += self.latency + math.ceil((stop - p) / self.bytes_per_cycle)
-                p = stop
-            self._cost_cache[key] = cyc
-        return cyc
+        data = math.ceil(self.beats(addr, nbytes) * self.bus_bytes / self.bytes_per_cycle)
+        return self.req_cycles + self.latency + data
 
     def beats(self, addr, nbytes):
         bus = self.bus_bytes

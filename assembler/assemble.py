@@ -124,7 +124,7 @@ class _Assembler:
 
         const_env = Env(self.constants, describe_names=lambda: "data directives may use only "
                         "numbers, config constants and .equ constants")
-        specs = [parse_data(st, self.cfg, const_env) for st in datas]
+        specs = [parse_data(st, self.cfg, self._bound(const_env, st)) for st in datas]
         layout = Layout(self.cfg, len(insns), len(uops), *(bases[k][0] if k in bases else None
                                                           for k in (".insn_base", ".uop_base")))
         self._check_bases(layout, bases)
@@ -141,7 +141,7 @@ class _Assembler:
         seg_data = {s.name: s.data for s in specs}
         expect = {}
         for st in expects:
-            name, arr = parse_expect(st, seg_data, self.env)
+            name, arr = parse_expect(st, seg_data, self._bound(self.env, st))
             if name in expect:
                 raise AsmError(f"expected output of '{name}' given twice", st.loc)
             expect[name] = arr
@@ -155,6 +155,13 @@ class _Assembler:
         except VTAError as e:
             raise AsmError(str(e), file=self.filename) from None
         return Assembly(prog, insns, uops)
+
+    @staticmethod
+    def _bound(env, st):
+        """``env`` plus the .rept counters in effect where ``st`` was written."""
+        if not st.bindings:
+            return env
+        return Env({**env.constants, **st.bindings}, env.labels, env.lengths, env.describe_names)
 
     # ---- directives ---------------------------------------------------------------
     def _base(self, st, bases):
@@ -188,7 +195,7 @@ class _Assembler:
                 len(ops) == 2 and not isinstance(getattr(ops[1].value, "value", None), str)):
             raise AsmError('.assert expects a condition and an optional message: '
                            '.assert BLOCK_IN == 16 "needs a 16-wide core"', st.loc)
-        v = evaluate(ops[0].value, self.env)
+        v = evaluate(ops[0].value, self._bound(self.env, st))
         if isinstance(v, Addr):
             raise AsmError("expected a condition, found an address", ops[0].value.loc)
         if not v:
@@ -244,7 +251,7 @@ class _Assembler:
 
     def _value(self, st, fname, node, loc):
         """Evaluate one field; labels are only allowed where they mean something."""
-        v = node if isinstance(node, int) else evaluate(node, self.env)
+        v = node if isinstance(node, int) else evaluate(node, self._bound(self.env, st))
         if isinstance(v, Addr):
             if v.kind == "uop" and fname in ("uop_bgn", "uop_end"):
                 return v.value
@@ -272,7 +279,7 @@ class _Assembler:
         dram = None
         for n, (node, loc) in given.items():
             if n == "dram_base":
-                v = node if isinstance(node, int) else evaluate(node, self.env)
+                v = node if isinstance(node, int) else evaluate(node, self._bound(self.env, st))
                 if isinstance(v, Addr):
                     dram = v
                     continue

@@ -1,6 +1,7 @@
 """Tokens -> statements, with ``.include``, ``.if``/``.elif``/``.else``/``.endif`` and
 ``.equ`` handled here (they shape the statement list; they emit nothing).
 
+``.rept COUNT [VAR]`` ... ``.endr`` repeats its body (VAR counts 0..COUNT-1).
 A line is ``[label:]... [statement]``; a statement is a mnemonic or a directive followed
 by operands. An operand is ``name=value`` or a positional value (a bare word such as
 ``pop_next`` or ``inp`` is a positional name). Operands may be separated by commas.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from .errors import AsmError, Loc
 from .expr import Env, Sym, evaluate, parse_expr, parse_value
-from .lexer import Cursor, tokenize
+from .lexer import Cursor, Token, tokenize
 from .syntax import DIRECTIVES, MNEMONICS
 
 MAX_INCLUDE_DEPTH = 32
@@ -39,6 +40,7 @@ class Stmt:
     loc: Loc
     labels: list = field(default_factory=list)   # [(name, Loc)]
     text: str = ""     # the source line, for listings
+    bindings: dict = field(default_factory=dict)   # .rept counters in effect: name -> value
 
 
 @dataclass
@@ -73,27 +75,31 @@ class _Parser:
         self.config_names = set(constants)
         self.stmts = []
         self.pending = []   # labels waiting for the statement they name
+        self.rept_vars = {}  # .rept counters of the bodies being expanded
 
     def const_env(self):
         return Env(self.constants, describe_names=lambda: ".if, .equ and shapes may use only "
                    "numbers, config constants and .equ constants")
 
     def run(self, text, filename, chain):
-        tokens = tokenize(text, filename)
-        lines = text.split("\n")
-        cur, frames = Cursor(tokens), []
+        self._block(Cursor(tokenize(text, filename)), text.split("\n"), filename, chain)
+        if not chain and self.pending:
+            name, loc = self.pending[0]
+            raise AsmError(f"label '{name}' names nothing (expected a UOP line or a .data "
+                           "directive after it)", loc)
+        return self.stmts
+
+    def _block(self, cur, lines, filename, chain):
+        """Statements up to EOF (a file, or one pass over a .rept body)."""
+        frames = []
         while cur.peek().kind != "EOF":
             if cur.peek().kind == "NEWLINE":
                 cur.next()
                 continue
             self._line(cur, lines, frames, filename, chain)
         if frames:
-            raise AsmError(".if is never closed (expected .endif before the end of the file)", frames[-1].loc)
-        if not chain and self.pending:
-            name, loc = self.pending[0]
-            raise AsmError(f"label '{name}' names nothing (expected a UOP line or a .data "
-                           "directive after it)", loc)
-        return self.stmts
+            raise AsmError(".if is never closed (expected .endif before the end of the "
+                           f"{'.rept body' if cur.peek().text == 'endr' else 'file'})", frames[-1].loc)
 
     def _line(self, cur, lines, frames, filename, chain):
         active = not frames or frames[-1].active
@@ -132,6 +138,13 @@ class _Parser:
             self._conditional(name, head, cur, frames)
             return
         operands = self._operands(cur)
+        if name in (".rept", ".endr"):
+            if labels:
+                raise AsmError(f"a label cannot name {name}", labels[0][1])
+            if name == ".endr":
+                raise AsmError(".endr without a matching .rept", head.loc)
+            self._rept(head, operands, cur, lines, filename, chain)
+            return
         if name == ".include":
             if labels:
                 raise AsmError("a label cannot name .include", labels[0][1])
@@ -143,7 +156,7 @@ class _Parser:
             self._equ(head, operands)
             return
         stmt = Stmt(kind, name, operands, head.loc, self.pending + labels,
-                    lines[head.loc.line - 1].strip())
+                    lines[head.loc.line - 1].strip(), dict(self.rept_vars))
         self.pending = []
         self.stmts.append(stmt)
 
@@ -203,6 +216,40 @@ class _Parser:
                     and bool(_const(evaluate(cond_node, self.const_env()), cond_node)))
             top.active = take
         top.taken = top.taken or top.active
+
+    def _rept(self, head, operands, cur, lines, filename, chain):
+        """``.rept COUNT [VAR]`` ... ``.endr``: the body COUNT times, VAR = 0, 1, ..."""
+        if not operands or operands[0].name is not None or len(operands) > 2 or (
+                len(operands) == 2 and operands[1].word is None):
+            raise AsmError(".rept expects a count and an optional counter name: .rept 16 i", head.loc)
+        count = _const(evaluate(operands[0].value, self.const_env()), operands[0].value)
+        if count < 0:
+            raise AsmError(f".rept count must not be negative, found {count}", operands[0].value.loc)
+        var = operands[1].word if len(operands) == 2 else None
+        if var is not None and var in self.constants:
+            raise AsmError(f"'{var}' is already a constant; pick another counter name", operands[1].loc)
+        body, depth, line_start = [], 1, True
+        while True:
+            tok = cur.next()
+            if tok.kind == "EOF":
+                raise AsmError(".rept is never closed (expected .endr)", head.loc)
+            if line_start and tok.kind == "DIRECTIVE" and tok.text.lower() in (".rept", ".endr"):
+                depth += 1 if tok.text.lower() == ".rept" else -1
+                if depth == 0:
+                    if not cur.at_end_of_line():
+                        raise AsmError("expected end of line after .endr", cur.peek().loc)
+                    cur.next()
+                    break
+            body.append(tok)
+            line_start = tok.kind == "NEWLINE"
+        end = Token("EOF", "endr", tok.loc)
+        for i in range(count):
+            if var is not None:
+                self.constants[var] = self.rept_vars[var] = i
+            self._block(Cursor(body + [end]), lines, filename, chain)
+        if var is not None:
+            self.constants.pop(var, None)
+            self.rept_vars.pop(var, None)
 
     def _equ(self, head, operands):
         if len(operands) != 1 or operands[0].name is None:

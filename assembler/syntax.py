@@ -12,7 +12,7 @@ MNEMONICS = ("LOAD", "STORE", "GEMM", "ALU", "FINISH", "UOP")
 
 DIRECTIVES = frozenset({
     ".data", ".expect", ".include", ".if", ".elif", ".else", ".endif", ".equ",
-    ".insn_base", ".uop_base", ".nocheck", ".assert",
+    ".insn_base", ".uop_base", ".nocheck", ".assert", ".rept", ".endr",
 })
 
 FLAGS = ("pop_prev", "pop_next", "push_prev", "push_next")

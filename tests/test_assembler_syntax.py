@@ -212,3 +212,32 @@ def test_disassembly_of_examples_reassembles():
             q = assemble_text(disassemble(p), cfg)
             assert q.insns == p.insns and q.uops == p.uops, f
             assert all((a.data == b.data).all() and a.base == b.base for a, b in zip(p.segments, q.segments))
+
+
+def test_rept_expands_with_counters():
+    p = asm("""
+        blk:
+        .rept 4 i
+          .rept 2 j
+            UOP dst=i * 2 + j src=i wgt=j
+          .endr
+        .endr
+        .rept 0
+          NOT AN INSTRUCTION
+        .endr
+        .rept BLOCK_IN / 8 k
+          .if k == 1
+            LOAD inp sram=k dram=0 y=1 x=1
+          .endif
+        .endr
+        GEMM uop=(blk, blk + len(blk)) iter=(1,1)
+    """)
+    assert p.uops == [Uop(i * 2 + j, i, j) for i in range(4) for j in range(2)]
+    assert [type(i).__name__ for i in p.insns] == ["Load", "Gemm"]
+    assert p.insns[0].sram_base == 1 and p.insns[1].uop_end == 8
+    for text, message in ((".rept 2\nFINISH\n", ".rept is never closed"),
+                          (".endr\n", ".endr without a matching .rept"),
+                          (".rept 2 BLOCK_IN\n.endr\n", "already a constant"),
+                          (".rept 2\n.if 1\n.endr\n", ".if is never closed (expected .endif before the end of the .rept body)")):
+        with pytest.raises(AsmError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            asm(text)

@@ -145,8 +145,7 @@ class _Assembler:
             if name in expect:
                 raise AsmError(f"expected output of '{name}' given twice", st.loc)
             expect[name] = arr
-        order = {id(s): i for i, s in enumerate(specs)}
-        segments = [Segment(s.name, s.base, s.data, s.role) for s in sorted(specs, key=lambda s: order[id(s)])]
+        segments = [Segment(s.name, s.base, s.data, s.role) for s in specs]   # source order
         prog = Program(config=self.cfg, insns=insn_objs, uops=uop_objs, segments=segments,
                        insn_base=layout.insn_base, uop_base=layout.uop_base, expect=expect,
                        name=Path(self.filename).stem if self.filename != "<string>" else "program")

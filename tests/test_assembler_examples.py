@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vta.assembler import assemble_file
-from vta.isa import Alu, Finish, Gemm, Load, Store, load_config
+from vta.isa import Finish, Gemm, Load, Store, load_config
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FILES = ("gemm.s", "relu.s", "padded_load.s")

@@ -5,12 +5,12 @@ product registers (S3) -> per-lane adder trees -> sum registers (S4) -> acc upda
 
 Multiplier mapping: out[b][o] = sum_i inp[b][i] * wgt[o][i], so the products of lanes
 o and o+1 share the operand inp[b][i]. When the operands are narrow enough
-(inp_bits + 2*wgt_bits <= 25, i.e. int8 x int8) two products are computed by ONE
+(inp_bits + 2*wgt_bits + 1 <= 25, e.g. int8 x int8) two products are computed by ONE
 multiplier, the way Xilinx packs two int8 MACs into a DSP48 (WP486, adapted to the
-DSP48E1's 25x18 multiplier): P = a * (w1 * 2^S + w0) with S = inp_bits + wgt_bits;
+DSP48E1's 25x18 multiplier): P = a * (w1 * 2^S + w0) with S = inp_bits + wgt_bits (a 25-bit operand for int8);
 the low product is P[S-1:0] (it fits S bits signed) and the high one is
 P[2S-1:S] + P[S-1] (undoing the borrow of a negative low product). For the default
-config this maps the 256 int8 products to 128 8x24-bit multipliers = 128 DSP48E1
+config this maps the 256 int8 products to 128 8x25-bit multipliers = 128 DSP48E1
 (of 220 on the xc7z020); the adder trees stay in LUT carry chains.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .fields import log2, svec
 
 def can_pack(cfg):
     """Whether two products share one 25x18 multiplier (see the module docstring)."""
-    return (cfg.block_out % 2 == 0 and cfg.inp_bits + 2 * cfg.wgt_bits <= 25
+    return (cfg.block_out % 2 == 0 and cfg.inp_bits + 2 * cfg.wgt_bits + 1 <= 25
             and cfg.inp_bits <= 18)
 
 
@@ -34,7 +34,7 @@ def sum_bits(cfg):
 @block
 def mul_pair(clk, a, w0, w1, p0, p1, shift):
     """p0 = a*w0 and p1 = a*w1 (one cycle later) with one packed multiplier."""
-    pw = len(w1) + shift
+    pw = len(w1) + shift + 1   # w1 * 2^S + w0 needs one bit more than w1 * 2^S (w1 = -128, w0 < 0)
     packed = svec(pw)
     prod = Signal(intbv(0, min=-(1 << (len(a) + pw - 1)), max=1 << (len(a) + pw - 1)))
 

@@ -51,15 +51,31 @@ def test_core_tiny_random_programs():
     run_cocotb("tiny", "random_programs", VTA_SEEDS="6")
 
 
+def test_core_tiny_random_programs_with_stalls():
+    """The same programs with random wait cycles on every port handshake."""
+    run_cocotb("tiny", "random_programs", VTA_SEEDS="6", VTA_STALL="0.3", VTA_LATENCY="3")
+
+
 def test_core_tiny_gemm_rate():
     run_cocotb("tiny", "gemm_rate")
 
 
 @pytest.mark.slow
 def test_core_tiny_many_random_programs():
-    run_cocotb("tiny", "random_programs", VTA_SEEDS="40")
+    run_cocotb("tiny", "random_programs", VTA_SEEDS="40", VTA_STALL="0.2")
 
 
 @pytest.mark.slow
 def test_core_default_random_programs():
     run_cocotb("default", "random_programs", VTA_SEEDS="3")
+
+
+def _cli():
+    """python tests/test_rtl_core.py CONFIG SEED0 SEEDS [STALL]: run a seed range (debugging)."""
+    cfg, seed0, seeds = sys.argv[1:4]
+    stall = sys.argv[4] if len(sys.argv) > 4 else "0"
+    run_cocotb(cfg, "random_programs", VTA_SEED0=seed0, VTA_SEEDS=seeds, VTA_STALL=stall)
+
+
+if __name__ == "__main__":
+    _cli()

@@ -9,6 +9,7 @@ edge, so a handshake is seen identically by the model and the core.
 """
 from __future__ import annotations
 
+import random
 from collections import deque
 
 import cocotb
@@ -16,8 +17,10 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 
 class Dram:
-    def __init__(self, dut, cfg, size=1 << 20, latency=8, wr_latency=4):
+    def __init__(self, dut, cfg, size=1 << 20, latency=8, wr_latency=4, stall=0.0, seed=0):
         self.dut, self.cfg = dut, cfg
+        # probability that a port inserts a wait cycle (beat gaps, late ready)
+        self.stall, self.rng = stall, random.Random(seed)
         self.mem = bytearray(size)
         self.latency, self.wr_latency = latency, wr_latency
         self.bb = cfg.bus_bytes
@@ -29,6 +32,9 @@ class Dram:
         for n in range(3):
             cocotb.start_soon(self._read_port(n))
         cocotb.start_soon(self._write_port())
+
+    def _stall(self):
+        return self.stall > 0 and self.rng.random() < self.stall
 
     def beat(self, addr):
         if addr + self.bb > len(self.mem):
@@ -63,12 +69,12 @@ class Dram:
                     cur = None
             if cur is not None and cur[2] > 0:
                 cur[2] -= 1
-            if cur is not None and cur[2] == 0:
+            if cur is not None and cur[2] == 0 and not self._stall():
                 sig["data_valid"].value = 1
                 sig["data"].value = self.beat(cur[0])
             else:
                 sig["data_valid"].value = 0
-            sig["req_ready"].value = int(cur is None)
+            sig["req_ready"].value = int(cur is None and not self._stall())
 
     async def _write_port(self):
         d = self.dut
@@ -108,5 +114,5 @@ class Dram:
                 if cur[1] == 0:
                     cur = None
                     acks.append(self.wr_latency)
-            sig["req_ready"].value = int(cur is None)
-            sig["data_ready"].value = int(cur is not None)
+            sig["req_ready"].value = int(cur is None and not self._stall())
+            sig["data_ready"].value = int(cur is not None and not self._stall())

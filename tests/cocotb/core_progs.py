@@ -27,6 +27,13 @@ def _loop(rng, n, maxf, depth_limit):
     return io, ii, fo, fi, depth_limit - ((io - 1) * fo + (ii - 1) * fi)
 
 
+def _int8(rng, shape):
+    """int8 data, half of it drawn from the extremes (where packed products overflow)."""
+    x = rng.integers(-128, 128, size=shape)
+    edge = rng.choice(np.array([-128, -127, -1, 0, 1, 126, 127]), size=shape)
+    return np.where(rng.integers(0, 2, size=shape) == 1, edge, x).astype(np.int8)
+
+
 def random_program(cfg, rng, phases=1, name="random"):
     B, I, O = cfg.batch, cfg.block_in, cfg.block_out
     insns, uops, segs = [], [], []
@@ -57,8 +64,8 @@ def random_program(cfg, rng, phases=1, name="random"):
         acc_stride = ai_x + int(rng.integers(0, 3))
         inp_stride = in_x + int(rng.integers(0, 3))
         bias = rng.integers(-2**31, 2**31, size=(ai_y * acc_stride, B, O), dtype=np.int64).astype(np.int32)
-        inp = rng.integers(-128, 128, size=(in_y * inp_stride, B, I), dtype=np.int64).astype(np.int8)
-        wgt = rng.integers(-128, 128, size=(n_wgt, O, I), dtype=np.int64).astype(np.int8)
+        inp = _int8(rng, (in_y * inp_stride, B, I))
+        wgt = _int8(rng, (n_wgt, O, I))
         s_bias = seg(f"bias{p}", bias, "bias", MEM_ACC)
         s_inp = seg(f"inp{p}", inp, "input", MEM_INP)
         s_wgt = seg(f"wgt{p}", wgt, "weight", MEM_WGT)
@@ -100,6 +107,11 @@ def random_program(cfg, rng, phases=1, name="random"):
             code.append(Alu(uop_bgn=ub, uop_end=ub + k, iter_out=io, iter_in=ii,
                             dst_factor_out=fo, dst_factor_in=fi, src_factor_out=fo, src_factor_in=fi,
                             alu_opcode=op, use_imm=use_imm, imm=imm))
+        # expose a random byte of every accumulator (bits above out_bits included)
+        uops.append(Uop(0, 0, 0))
+        code.append(Alu(uop_bgn=len(uops) - 1, uop_end=len(uops), iter_out=1, iter_in=n_acc,
+                        dst_factor_in=1, alu_opcode=ALU_SHR, use_imm=True,
+                        imm=int(rng.choice([0, 8, 16, 24]))))
         n_uop = len(uops) - u0
 
         # loads: INP (pops g2l of the previous phase), WGT (pushes l2g)

@@ -65,7 +65,7 @@ def locate(err):
         line, col = pos or (1, 1)
         return str(path), line, col, rest
     if isinstance(err, BundleError):
-        m = re.match(r"(\S+bundle\.yaml): (.*)", msg, re.S)
+        m = re.match(r"(.+?bundle\.yaml): (.*)", msg, re.S)
         if m and Path(m.group(1)).is_file():
             text = Path(m.group(1)).read_text(errors="replace")
             pos = None

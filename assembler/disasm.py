@@ -95,7 +95,7 @@ def _bundle_files(bundle):
 
 def _source(arr, path):
     if arr.size > INLINE_LIMIT and path is not None and path.is_file():
-        return f'file="{path}"'
+        return f'file="{path.resolve().as_posix()}"'
     return _values(arr)
 
 

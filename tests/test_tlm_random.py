@@ -58,7 +58,7 @@ def interpret(prog):
 
 
 @pytest.mark.parametrize("config", ["tiny", "default"])
-@pytest.mark.parametrize("seed", range(15))
+@pytest.mark.parametrize("seed", range(25))
 def test_random_program_matches_sequential_interpreter(config, seed):
     cfg = load_config(config)
     prog = random_program(cfg, seed)

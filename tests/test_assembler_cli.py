@@ -238,3 +238,20 @@ def test_console_script_is_installed(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith(f"{bad}:1:1: unknown mnemonic 'NOPE'")
     r = subprocess.run([sys.executable, "-m", "vta.assembler.cli", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--disassemble" in r.stdout
+
+
+def test_readme_worked_example_matches_the_tool(tmp_path, capsys):
+    """The listing and disassembly shown in assembler/README.md are what vta-asm prints."""
+    readme = (ROOT / "assembler" / "README.md").read_text()
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", readme, re.S)
+    listing = next(b for b in blocks if b.startswith("0x00002000"))
+    disasm = next(b for b in blocks if b.startswith("; program 'gemm'"))
+    shutil.copy(ROOT / "examples" / "gemm.s", tmp_path / "gemm.s")
+    rc, out, _ = run([tmp_path / "gemm.s", "--listing"], capsys)
+    assert rc == 0
+    assert [ln.split() for ln in listing.strip().splitlines()] == [ln.split() for ln in out.strip().splitlines()]
+    rc, text, _ = run(["--disassemble", tmp_path / "gemm.vtab"], capsys)
+    got = text.splitlines()
+    for ln in disasm.strip().splitlines():
+        if ln != "...":
+            assert ln in got, ln

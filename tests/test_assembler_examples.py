@@ -11,7 +11,7 @@ from vta.assembler import assemble_file
 from vta.isa import Finish, Gemm, Load, Store, load_config
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-FILES = ("gemm.s", "relu.s", "padded_load.s")
+FILES = ("gemm.s", "relu.s", "padded_load.s", "requant.s")
 MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT = range(5)
 
 
@@ -85,9 +85,17 @@ class MiniVTA:
                     else:
                         x = acc[dst]
                         y = np.full_like(x, i.imm) if i.use_imm else acc[src]
-                        new = {0: np.minimum, 1: np.maximum}[i.alu_opcode](x, y) if i.alu_opcode < 2 else (
-                            self._wrap(x + y, 32) if i.alu_opcode == 2 else None)
-                        assert new is not None, "these examples use MIN/MAX/ADD only"
+                        if i.alu_opcode == 0:
+                            new = np.minimum(x, y)
+                        elif i.alu_opcode == 1:
+                            new = np.maximum(x, y)
+                        elif i.alu_opcode == 2:
+                            new = self._wrap(x + y, 32)
+                        else:
+                            assert i.alu_opcode == 3, "MUL is reserved"
+                            n = self._wrap(y, self.cfg.arch["log_acc_width"])   # low bits, signed
+                            new = self._wrap(np.where(n >= 0, x >> np.maximum(n, 0),
+                                                      x << np.maximum(-n, 0)), 32)
                         acc[dst] = new
                     out[dst] = self._wrap(new, 8)
 
@@ -168,6 +176,15 @@ def test_relu_and_gemm_expectations_show_truncation():
     gemm = assemble_file(EXAMPLES / "gemm.s", "default")
     full = gemm.segment("inp").data.astype(np.int64) @ gemm.segment("wgt").data.astype(np.int64).T
     assert (np.abs(full) > 127).any()
+
+
+def test_requant_expectation_is_the_clipped_half_sum():
+    p = assemble_file(EXAMPLES / "requant.s", "tiny")
+    a, b = (p.segment(n).data.astype(np.int64) for n in ("a", "b"))
+    half = (a + b) >> 1
+    assert (half > 127).any() and (half < -128).any()       # both clips matter
+    np.testing.assert_array_equal(p.expect["out"], np.clip(half, -128, 127))
+    assert len(p.uops) == 8 + 1                             # .rept wrote one per pair
 
 
 def test_example_shape_guard_names_the_problem():

@@ -194,3 +194,33 @@ def test_cli_out_of_range_exit_2_and_wrap_runs(tmp_path):
     assert r.returncode == 2 and "instruction 1" in r.stderr and "Traceback" not in r.stderr
     r = cli("run", "tiny", str(path), "--quiet", "--wrap")
     assert r.returncode == 0, r.stderr
+
+
+def test_range_error_in_a_huge_loop_is_fast_and_exact():
+    # 16383 x 16383 executions: the first bad one is found without building the nest.
+    prog = _prog([Gemm(uop_bgn=0, uop_end=1, iter_out=16383, iter_in=16383, dst_factor_out=1,
+                       dst_factor_in=0), Finish()])
+    with pytest.raises(ProgramError, match=r"dst index 256 at iteration i=256, j=0, uop 0"):
+        run_program(prog)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=4), st.integers(1, 12), st.integers(1, 12),
+       st.integers(0, 40), st.integers(0, 40))
+def test_range_error_names_the_first_bad_execution(dsts, io, ii, fo, fi):
+    depth = TINY.acc_depth
+    if max(dsts) + (io - 1) * fo + (ii - 1) * fi < depth:
+        return
+    expected = next((i, j, k) for i in range(io) for j in range(ii) for k in range(len(dsts))
+                    if dsts[k] + i * fo + j * fi >= depth)
+    prog = _prog([Alu(uop_bgn=0, uop_end=len(dsts), iter_out=io, iter_in=ii, dst_factor_out=fo,
+                      dst_factor_in=fi, alu_opcode=ALU_ADD, use_imm=True), Finish()],
+                 uops=[(d, 0, 0) for d in dsts])
+    i, j, k = expected
+    with pytest.raises(ProgramError, match=rf"dst index {dsts[k] + i * fo + j * fi} at iteration "
+                                           rf"i={i}, j={j}, uop {k} "):
+        run_program(prog)

@@ -1,7 +1,7 @@
 """Compute unit: micro-op, accumulator and output buffers; UOP and ACC loads; GEMM; ALU.
 
 Every GEMM/ALU instruction is executed over its whole loop nest with numpy, in
-chunks of at most ``CHUNK`` micro-op executions applied in program order:
+chunks of a few thousand micro-op executions applied in program order:
 
 * GEMM: products are computed per distinct weight tile as one matrix product (float64
   is exact here: |sum| < 2**37). Several executions hitting the same dst are summed
@@ -22,7 +22,11 @@ from . import elements
 from .load import load_2d, sram_indices
 from .unit import Unit
 
-CHUNK = 1 << 17
+
+def _chunk_size(cfg):
+    # Executions per vector step: bounded so the gathered operand tiles stay ~16 MiB.
+    lanes = cfg.block_out * cfg.block_in + cfg.batch * (cfg.block_in + cfg.block_out)
+    return max(1024, min(1 << 17, (1 << 21) // lanes))
 
 _USE_WRAP_PROBLEMS = ("uop_end", "empty or reversed")
 
@@ -44,6 +48,7 @@ class Compute(Unit):
         self.alu_uops = 0
         self.gemm_cycles = 0
         self.alu_cycles = 0
+        self.chunk = _chunk_size(cfg)
 
     # ---- the process -----------------------------------------------------------------
     def run(self):
@@ -139,8 +144,9 @@ class Compute(Unit):
                 self._range_error(index, insn, prefix, base, ks, fo, fi, depth, bname)
             bases.append(base)
             incs.append((fo, fi, depth))
-        for p0 in range(0, total, CHUNK):
-            p = np.arange(p0, min(total, p0 + CHUNK), dtype=np.int64)
+        chunk = self.chunk
+        for p0 in range(0, total, chunk):
+            p = np.arange(p0, min(total, p0 + chunk), dtype=np.int64)
             ij, k = np.divmod(p, nk)
             i, j = np.divmod(ij, ii)
             out = []
@@ -152,15 +158,18 @@ class Compute(Unit):
             yield out
 
     def _range_error(self, index, insn, prefix, base, ks, fo, fi, depth, bname):
-        # Find the first execution (i, j, k) whose index leaves the buffer, for the message.
-        io, ii = insn.iter_out, insn.iter_in
-        i = np.arange(io)[:, None, None]
-        j = np.arange(ii)[None, :, None]
-        v = base[None, None, :] + i * fo + j * fi
-        hit = np.argwhere(v >= depth)[0]
-        kk = int(ks[hit[2]])
-        raise self.error(f"{prefix} index {int(v[tuple(hit)])} at iteration i={hit[0]}, j={hit[1]}, "
-                         f"uop {kk} is outside the {bname} buffer ({depth} entries)", index, insn)
+        # The first execution (i, j, k) in loop order whose index leaves the buffer, found
+        # without materializing the loop nest (factors are non-negative, so indices grow
+        # with i and j).
+        io, ii, top = insn.iter_out, insn.iter_in, int(base.max())
+        need = depth - top - (ii - 1) * fi           # smallest i with a bad index in its row
+        i = 0 if need <= 0 else -(-need // fo)
+        need = depth - top - i * fo
+        j = 0 if need <= 0 else -(-need // fi)
+        pos = int(np.argmax(base + i * fo + j * fi >= depth))
+        value = int(base[pos]) + i * fo + j * fi
+        raise self.error(f"{prefix} index {value} at iteration i={i}, j={j}, uop {int(ks[pos])} "
+                         f"is outside the {bname} buffer ({depth} entries)", index, insn)
 
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):

@@ -18,13 +18,13 @@ from . import elements
 from .unit import Unit
 
 
-def sram_indices(unit, index, insn, base, count, depth, what):
+def sram_indices(unit, index, insn, base, count, depth, what, verb="writes"):
     """SRAM entries [base, base+count) of a buffer of ``depth`` entries; out of range is
     an error naming the instruction, unless the run wraps indices like hardware."""
     if unit.top.wrap:
         return (base + np.arange(count, dtype=np.int64)) & (depth - 1)
     if base + count > depth:
-        raise unit.error(f"writes {what} buffer entries [{base}, {base + count}), past its "
+        raise unit.error(f"{verb} {what} buffer entries [{base}, {base + count}), past its "
                          f"{depth} entries", index, insn)
     return np.arange(base, base + count, dtype=np.int64)
 

@@ -32,7 +32,7 @@ class Store(Unit):
             if overhead:
                 yield self.env.timeout(overhead)
             ys, xs = insn.y_size, insn.x_size
-            idx = sram_indices(self, index, insn, insn.sram_base, ys * xs, cfg.out_depth, "out")
+            idx = sram_indices(self, index, insn, insn.sram_base, ys * xs, cfg.out_depth, "out", "reads")
             if ys and xs:
                 first = insn.dram_base * elem
                 last = (insn.dram_base + (ys - 1) * insn.x_stride + xs) * elem

@@ -81,3 +81,11 @@ def test_list_names_every_workload():
         assert name in r.stdout
     r = cli("list", "tiny")
     assert "64x64x64" in r.stdout
+
+
+def test_run_program_accepts_a_path_and_names_the_last_writer():
+    from vta.tlm import run_program
+    res = run_program(ROOT / "examples" / "relu.s", "tiny")
+    assert res.passed
+    idx, text = res.last_writer("out", (0, 0, 0))
+    assert text.startswith("STORE") and res.program.insns[idx].mnemonic == "STORE"

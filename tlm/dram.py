@@ -53,6 +53,7 @@ class Dram:
         self.write_port = simpy.Resource(env, capacity=1)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
+        self.write_log = []  # (start, end, tag) of every timed write, in order
 
     # ---- storage ---------------------------------------------------------------
     @property
@@ -116,7 +117,7 @@ class Dram:
             self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", t0 + waited, cyc, cat="dram")
         return self.mem[addr:addr + nbytes].copy()
 
-    def write(self, who, addr, data, unit=None):
+    def write(self, who, addr, data, unit=None, tag=None):
         """Timed write of a uint8 array: W beats on the write channel (held), data
         committed when the last beat is sent. The B response latency is the caller's."""
         nbytes = int(data.size)
@@ -132,6 +133,7 @@ class Dram:
             if beats_cyc:
                 yield self.env.timeout(beats_cyc)
             self.mem[addr:addr + nbytes] = data
+            self.write_log.append((addr, addr + nbytes, tag))
         st.write_requests += 1
         st.bytes_written += nbytes
         st.busy_cycles += beats_cyc
@@ -141,6 +143,13 @@ class Dram:
         if self.tracer is not None:
             self.tracer.slice("dram write", f"{who} {nbytes} B @{addr:#x}", t0 + waited, beats_cyc,
                               cat="dram")
+
+    def last_writer(self, addr):
+        """Tag (the instruction index, for stores) of the last timed write covering a byte."""
+        for start, end, tag in reversed(self.write_log):
+            if start <= addr < end:
+                return tag
+        return None
 
     def totals(self):
         return {

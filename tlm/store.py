@@ -44,7 +44,7 @@ class Store(Unit):
                     rows = out[idx[r * xs:(r + 1) * xs]]
                     data = elements.pack(rows, cfg.out_bits)
                     addr = (insn.dram_base + r * insn.x_stride) * elem
-                    yield from dram.write(self.name, addr, data, unit=self)
+                    yield from dram.write(self.name, addr, data, unit=self, tag=index)
                 if dram.latency:
                     yield self.env.timeout(dram.latency)  # B response of the last burst
             if insn.push_prev:

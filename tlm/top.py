@@ -74,6 +74,16 @@ class TlmResult:
         """Raw bytes of the final DRAM."""
         return self.dram.peek(addr, nbytes)
 
+    def last_writer(self, segment, index):
+        """(instruction index, disassembly) of the STORE that last wrote element ``index``
+        (a tuple into the segment's shape) of an output segment, or None if none did."""
+        seg = self.program.segment(segment)
+        flat = int(np.ravel_multi_index(tuple(index), seg.shape))
+        tag = self.dram.last_writer(seg.base + flat * seg.data.dtype.itemsize)
+        if tag is None:
+            return None
+        return tag, format_insn(self.program.insns[tag], self.config)
+
 
 class Tlm:
     """One accelerator instance loaded with one program."""
@@ -220,7 +230,7 @@ def _original(e):
 
 
 def run_program(program, config=None, *, wrap=False, trace=None, progress=False):
-    """Run a Program on the TLM and return a :class:`TlmResult`.
+    """Run a Program (or a .s / .vtab path) on the TLM and return a :class:`TlmResult`.
 
     config: run on another config with the same ISA (e.g. different timing); default
     the program's. wrap: wrap out-of-range SRAM indices like hardware instead of
@@ -228,6 +238,9 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False)
     in ``result.trace``). progress: show a progress bar (rich) on stderr, or a callable
     ``f(done, total)``.
     """
+    if not hasattr(program, "insns"):  # a path: .s source or .vtab bundle
+        from vta.assembler import load_program
+        program = load_program(program, config)
     bar = None
     cb = None
     if callable(progress):

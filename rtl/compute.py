@@ -62,7 +62,8 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
     sram_base, dram_base = m["sram_base"], m["dram_base"]
     dbf = L.field("mem", "dram_base")
     upb_log0 = log2(cfg.bus_bytes // UOP_BYTES)
-    dram_lo = insn(dbf.lo + max(1, upb_log0), dbf.lo)   # micro-op index within a beat
+    if upb_log0:
+        dram_lo = insn(dbf.lo + upb_log0, dbf.lo)   # micro-op index within a beat
     y_size, x_size, x_stride = m["y_size"], m["x_size"], m["x_stride"]
     y_pad_0, y_pad_1, x_pad_0, x_pad_1 = m["y_pad_0"], m["y_pad_1"], m["x_pad_0"], m["x_pad_1"]
     reset_f, uop_bgn, uop_end = g["reset"], g["uop_bgn"], g["uop_end"]
@@ -225,6 +226,22 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
         acc_row_beats.next = x_size << acc_bsh
 
     # ---- UOP load -----------------------------------------------------------------------
+    u_plan_addr = Signal(modbv(0)[32:])
+    u_plan_skip = Signal(intbv(0)[max(1, upb_log):])
+    u_plan_beats = Signal(intbv(0)[32:])
+    if upb > 1:   # several micro-ops per beat: start at the aligned beat, skip the first ones
+        @always_comb
+        def uop_plan():
+            u_plan_addr.next = (dram_base >> upb_log) << (upb_log + 2)
+            u_plan_skip.next = dram_lo
+            u_plan_beats.next = (x_size + dram_lo + (upb - 1)) >> upb_log
+    else:
+        @always_comb
+        def uop_plan():
+            u_plan_addr.next = dram_base << 2
+            u_plan_skip.next = 0
+            u_plan_beats.next = x_size
+
     @always_comb
     def uop_load_comb():
         u_take.next = u_busy and not u_req_on and data_valid and (
@@ -243,14 +260,10 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
             u_cnt.next = 0
             u_first.next = 1
             u_addr.next = sram_base
-            # aligned beat address, micro-ops to skip, beats to read
-            u_req_addr.next = (dram_base >> upb_log) << (upb_log + 2)
-            if upb > 1:
-                u_skip.next = dram_lo
-                u_req_beats.next = (x_size + dram_lo + (upb - 1)) >> upb_log
-            else:
-                u_skip.next = 0
-                u_req_beats.next = x_size
+            # aligned beat address, micro-ops to skip, beats to read (see uop_plan)
+            u_req_addr.next = u_plan_addr
+            u_skip.next = u_plan_skip
+            u_req_beats.next = u_plan_beats
         else:
             if u_req_on and req_ready:
                 u_req_on.next = 0
@@ -439,5 +452,5 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
             acc_wdata.next = wb_acc
 
     return (uop_mem, acc_mem, acc_eng, gemm_dp, gemm_acc, alu_dp, decode, ctrl, starts, fsm,
-            acc_load_args, uop_load_comb, uop_load, uop_port, rd_port, s0, loop_gen, s1,
+            acc_load_args, uop_plan, uop_load_comb, uop_load, uop_port, rd_port, s0, loop_gen, s1,
             acc_read, pipe, bypass, writeback, wb_data, acc_port)

@@ -60,6 +60,10 @@ def test_core_tiny_gemm_rate():
     run_cocotb("tiny", "gemm_rate")
 
 
+def test_core_tiny_timing():
+    run_cocotb("tiny", "timing")
+
+
 @pytest.mark.slow
 def test_core_tiny_many_random_programs():
     run_cocotb("tiny", "random_programs", VTA_SEEDS="40", VTA_STALL="0.2")

@@ -47,22 +47,38 @@ def gemm_program(cfg, iter_out, n_uops=16):
                    name=f"gemm{iter_out}")
 
 
+def load_program_(cfg, repeat):
+    """DRAM-bound: ``repeat`` LOAD INP of 16 rows x 16 elements (a row = one AXI request)."""
+    rng = np.random.default_rng(1)
+    inp = Segment("inp", 0x10000, rng.integers(-128, 128, (256, cfg.batch, cfg.block_in), dtype=np.int8),
+                  "input")
+    eb = cfg.elem_bytes(MEM_INP)
+    insns = [Load(memory_type=MEM_INP, sram_base=0, dram_base=inp.base // eb, y_size=16, x_size=16,
+                  x_stride=16) for _ in range(repeat)]
+    insns.append(Finish())
+    return Program(config=cfg, insns=insns, segments=[inp], name=f"load{repeat}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=["tiny", "default"])
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
-    ap.add_argument("--iter", type=int, default=32, help="iter_out of the long GEMM")
+    ap.add_argument("--iter", type=int, default=256, help="iter_out of the long GEMM")
+    ap.add_argument("--loads", type=int, default=64, help="LOAD instructions of the DRAM-bound run")
     a = ap.parse_args(argv)
     from vta.rtl.sim import run_on_rtl
-    print(f"{'config':<10} {'sim':<10} {'cycles':>9} {'run s':>7} {'cycles/s':>10} {'GEMM cyc/uop':>13}")
+    print(f"{'config':<8} {'sim':<9} {'workload':<10} {'cycles':>9} {'run s':>7} {'cycles/s':>10}"
+          f" {'GEMM cycles/uop':>16}")
     for name in a.configs:
         cfg = load_config(name)
         short = run_on_rtl(gemm_program(cfg, a.iter // 2), sim=a.sim)
         long = run_on_rtl(gemm_program(cfg, a.iter), sim=a.sim)
         extra_uops = (a.iter - a.iter // 2) * 16 * 16
         per_uop = (long.cycles - short.cycles) / extra_uops
-        print(f"{name:<10} {a.sim:<10} {long.cycles:>9} {long.run_seconds:>7.2f} "
-              f"{long.cycles_per_second:>10.0f} {per_uop:>13.3f}", flush=True)
+        mem = run_on_rtl(load_program_(cfg, a.loads), sim=a.sim)
+        for label, r, extra in (("gemm", long, f"{per_uop:16.3f}"), ("dram-load", mem, "")):
+            print(f"{name:<8} {a.sim:<9} {label:<10} {r.cycles:>9} {r.run_seconds:>7.2f} "
+                  f"{r.cycles_per_second:>10.0f} {extra}", flush=True)
     return 0
 
 

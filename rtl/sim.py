@@ -26,6 +26,7 @@ from vta.isa.errors import VTAError
 from . import tools
 
 SIMULATORS = ("icarus", "verilator")
+KEEP_BUILDS = 3   # builds kept per config and top in the cache
 RTL_DIR = Path(__file__).resolve().parent
 
 
@@ -104,7 +105,19 @@ def exported(cfg, top="vta_top"):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _prune(d)
     return d
+
+
+def _prune(keep, n=KEEP_BUILDS):
+    """Drop all but the ``n`` newest builds of the same config and top (edits make new keys)."""
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    old = sorted((p for p in keep.parent.iterdir()
+                  if p.is_dir() and p.name.startswith(prefix) and p.name.count("-") == keep.name.count("-")
+                  and (p / "export.ok").exists()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in old[n:]:
+        if p != keep:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def sources(export_dir, top):

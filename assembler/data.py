@@ -138,7 +138,7 @@ def build_array(stmt, opts, words, shape, dtype, env, what):
             shape = (len(flat),)
         n = int(np.prod(shape))
         if len(flat) != n:
-            raise AsmError(f"values= has {len(flat)} values; shape {list(shape)} needs {n}", node.loc)
+            raise AsmError(f"values= has {len(flat)} value{'' if len(flat) == 1 else 's'}; shape {list(shape)} needs {n}", node.loc)
         lo, hi = _dtype_range(dtype)
         for v, loc in flat:
             if not lo <= v <= hi:

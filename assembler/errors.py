@@ -4,14 +4,13 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vta.isa import VTAError
 
 
-@dataclass(frozen=True)
-class Loc:
-    """A position in a source file (1-based line and column)."""
+class Loc(NamedTuple):
+    """A position in a source file (1-based line and column). A tuple: cheap to make."""
     file: str
     line: int
     col: int

@@ -68,8 +68,10 @@ class Seq:
     trailing: bool = False   # "(x,)": a one-element tuple, not a parenthesized x
 
 
-_LEVELS = (("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", "<=", ">", ">="),
-           ("<<", ">>"), ("+", "-"), ("*", "/", "%"))
+# Binding power of each binary operator (higher binds tighter), C precedence.
+_POWER = {op: p for p, ops in enumerate(
+    (("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", "<=", ">", ">="),
+     ("<<", ">>"), ("+", "-"), ("*", "/", "%")), 1) for op in ops}
 FUNCTIONS = ("len",)
 
 
@@ -79,25 +81,51 @@ def parse_value(cur):
     if tok.kind == "STRING":
         cur.next()
         return Str(tok.text, tok.loc)
-    if tok.is_op("["):
+    if tok.kind == "OP" and tok.text == "[":
         return _seq(cur, "[", "]")
     return parse_expr(cur)
 
 
-def parse_expr(cur, level=0):
-    if level == len(_LEVELS):
-        return _unary(cur)
-    left = parse_expr(cur, level + 1)
-    while cur.peek().is_op(*_LEVELS[level]):
-        op = cur.next()
-        right = parse_expr(cur, level + 1)
-        left = Binary(op.text, left, right, op.loc)
-    return left
+_ENDS = (",", "]", ")")
+
+
+def _plain_number(cur):
+    """Fast path for the common ``42,`` / ``-7]`` inside tuples and long data lists."""
+    tok = cur.peek()
+    if tok.kind == "NUMBER":
+        after = cur.peek(1)
+        if after.kind == "OP" and after.text in _ENDS:
+            cur.next()
+            return Num(tok.value, tok.loc)
+    elif tok.kind == "OP" and tok.text == "-":
+        num, after = cur.peek(1), cur.peek(2)
+        if num.kind == "NUMBER" and after.kind == "OP" and after.text in _ENDS:
+            cur.next()
+            cur.next()
+            return Num(-num.value, tok.loc)
+    return None
+
+
+def parse_expr(cur, min_power=1):
+    """Precedence climbing: left-associative binary operators of at least ``min_power``."""
+    if min_power == 1:
+        fast = _plain_number(cur)
+        if fast is not None:
+            return fast
+    left = _unary(cur)
+    while True:
+        tok = cur.peek()
+        power = _POWER.get(tok.text) if tok.kind == "OP" else None
+        if power is None or power < min_power:
+            return left
+        cur.next()
+        right = parse_expr(cur, power + 1)
+        left = Binary(tok.text, left, right, tok.loc)
 
 
 def _unary(cur):
     tok = cur.peek()
-    if tok.is_op("-", "~", "!", "+"):
+    if tok.kind == "OP" and tok.text in ("-", "~", "!", "+"):
         cur.next()
         return Unary(tok.text, _unary(cur), tok.loc)
     return _atom(cur)

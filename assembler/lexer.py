@@ -9,7 +9,7 @@ may span lines.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import AsmError, Loc
 
@@ -19,15 +19,21 @@ OPERATORS = ("<<", ">>", "<=", ">=", "==", "!=", "&&", "||",
              "!", "<", ">")
 OPEN, CLOSE = {"(": ")", "[": "]"}, {")": "(", "]": "["}
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DIRECTIVE = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*")
-_NUMBER_TAIL = re.compile(r"[A-Za-z0-9_]")
-_SPACE = re.compile(r"[ \t\r\f\v]+")
+_NUMBER_RE = r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*"
+# One pattern for every token start; the group that matched tells the kind.
+_TOKEN = re.compile("|".join([
+    r"(?P<space>[ \t\r\f\v]+)",
+    r"(?P<comment>[;#])",
+    r'(?P<string>")',
+    rf"(?P<number>(?:{_NUMBER_RE})[A-Za-z0-9_]*)",
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+    r"(?P<directive>\.[A-Za-z_][A-Za-z0-9_]*)",
+    "(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")",
+]))
+_NUMBER = re.compile(rf"(?:{_NUMBER_RE})\Z")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str       # NAME, DIRECTIVE, NUMBER, STRING, OP, NEWLINE, EOF
     text: str       # source text (for STRING: the decoded value)
     loc: Loc
@@ -47,65 +53,60 @@ class Token:
         return f"'{self.text}'"
 
 
+def _number(text, loc):
+    if not _NUMBER.match(text):
+        raise AsmError(f"malformed number '{text}' (expected decimal, 0x.., 0b.. or 0o..)", loc)
+    digits = text.replace("_", "")
+    try:
+        return int(digits, 0) if digits[:2].lower() in ("0x", "0b", "0o") else int(digits, 10)
+    except ValueError:
+        raise AsmError(f"malformed number '{text}'", loc) from None
+
+
 def tokenize(text, filename="<string>"):
     """Split ``text`` into tokens; raises AsmError at the first character it cannot read."""
     tokens, stack = [], []   # stack: open brackets (char, loc)
+    append = tokens.append
     lines = text.split("\n")
     for lineno, line in enumerate(lines, 1):
-        pos = 0
-        while pos < len(line):
-            m = _SPACE.match(line, pos)
-            if m:
+        pos, n = 0, len(line)
+        while pos < n:
+            m = _TOKEN.match(line, pos)
+            if m is None:
+                raise AsmError(f"unexpected character {line[pos]!r}", Loc(filename, lineno, pos + 1))
+            kind, tok = m.lastgroup, m.group()
+            if kind == "space":
                 pos = m.end()
                 continue
-            ch = line[pos]
-            loc = Loc(filename, lineno, pos + 1)
-            if ch in ";#":
+            if kind == "comment":
                 break
-            if ch == '"':
+            loc = Loc(filename, lineno, pos + 1)
+            if kind == "string":
                 value, pos = _string(line, pos, loc)
-                tokens.append(Token("STRING", value, loc))
+                append(Token("STRING", value, loc))
                 continue
-            m = _NUMBER.match(line, pos)
-            if m:
-                end = m.end()
-                if end < len(line) and _NUMBER_TAIL.match(line, end):
-                    bad = re.compile(r"[A-Za-z0-9_]*").match(line, pos).group()
-                    raise AsmError(f"malformed number '{bad}' (expected decimal, 0x.., 0b.. or 0o..)", loc)
-                digits = m.group().replace("_", "")
-                try:
-                    value = int(digits, 0) if digits[:2].lower() in ("0x", "0b", "0o") else int(digits, 10)
-                except ValueError:
-                    raise AsmError(f"malformed number '{m.group()}'", loc) from None
-                tokens.append(Token("NUMBER", m.group(), loc, value))
-                pos = end
-                continue
-            m = _NAME.match(line, pos) or _DIRECTIVE.match(line, pos)
-            if m:
-                kind = "DIRECTIVE" if ch == "." else "NAME"
-                tokens.append(Token(kind, m.group(), loc))
-                pos = m.end()
-                continue
-            for op in OPERATORS:
-                if line.startswith(op, pos):
-                    break
+            pos = m.end()
+            if kind == "number":
+                append(Token("NUMBER", tok, loc, _number(tok, loc)))
+            elif kind == "name":
+                append(Token("NAME", tok, loc))
+            elif kind == "directive":
+                append(Token("DIRECTIVE", tok, loc))
             else:
-                raise AsmError(f"unexpected character {ch!r}", loc)
-            if op in OPEN:
-                stack.append((op, loc))
-            elif op in CLOSE:
-                if not stack or stack[-1][0] != CLOSE[op]:
-                    raise AsmError(f"unmatched '{op}'", loc)
-                stack.pop()
-            tokens.append(Token("OP", op, loc))
-            pos += len(op)
+                if tok in OPEN:
+                    stack.append((tok, loc))
+                elif tok in CLOSE:
+                    if not stack or stack[-1][0] != CLOSE[tok]:
+                        raise AsmError(f"unmatched '{tok}'", loc)
+                    stack.pop()
+                append(Token("OP", tok, loc))
         if not stack:
-            tokens.append(Token("NEWLINE", "\n", Loc(filename, lineno, len(line) + 1)))
+            append(Token("NEWLINE", "\n", Loc(filename, lineno, n + 1)))
     if stack:
         ch, loc = stack[-1]
         raise AsmError(f"'{ch}' is never closed (expected '{OPEN[ch]}')", loc)
     last = len(lines)
-    tokens.append(Token("EOF", "", Loc(filename, last, len(lines[-1]) + 1 if lines else 1)))
+    append(Token("EOF", "", Loc(filename, last, len(lines[-1]) + 1 if lines else 1)))
     return tokens
 
 
@@ -134,16 +135,18 @@ class Cursor:
     """A read position in a token list, with ``expect`` that names what was wanted."""
 
     def __init__(self, tokens):
-        self.tokens, self.i = tokens, 0
+        self.tokens, self.i, self.last = tokens, 0, len(tokens) - 1   # tokens end with EOF
 
     def peek(self, k=0):
-        return self.tokens[min(self.i + k, len(self.tokens) - 1)]
+        j = self.i + k
+        return self.tokens[j if j < self.last else self.last]
 
     def next(self):
-        tok = self.peek()
-        if tok.kind != "EOF":
-            self.i += 1
-        return tok
+        j = self.i
+        if j < self.last:
+            self.i = j + 1
+            return self.tokens[j]
+        return self.tokens[self.last]
 
     def at_end_of_line(self):
         return self.peek().kind in ("NEWLINE", "EOF")

@@ -60,6 +60,10 @@ def test_core_tiny_gemm_rate():
     run_cocotb("tiny", "gemm_rate")
 
 
+def test_core_tiny_token_queue_full():
+    run_cocotb("tiny", "token_queue_full")
+
+
 def test_core_tiny_timing():
     run_cocotb("tiny", "timing")
 
@@ -71,7 +75,13 @@ def test_core_tiny_many_random_programs():
 
 @pytest.mark.slow
 def test_core_default_random_programs():
-    run_cocotb("default", "random_programs", VTA_SEEDS="3")
+    run_cocotb("default", "random_programs", VTA_SEEDS="6", VTA_STALL="0.2")
+
+
+@pytest.mark.slow
+def test_core_zcu104_random_programs():
+    """128-bit bus: four micro-ops per beat, one beat per inp/out element."""
+    run_cocotb("zcu104", "random_programs", VTA_SEEDS="4", VTA_STALL="0.2")
 
 
 def _cli():

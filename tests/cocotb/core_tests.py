@@ -225,3 +225,37 @@ async def timing(dut):
     check(prog, dram, ["out"])
     dut._log.info(f"timing (config {CFG.name}, latency {dram.latency}): total {cycles} cycles; "
                   f"busy spans {spans}")
+
+
+def token_program(cfg, n):
+    """n loads each pushing l2g before n GEMMs pop them: more than dep_queue_depth tokens
+    in flight, so the load unit must block on a full queue (and g2l/s2g round trips)."""
+    B, I, O = cfg.batch, cfg.block_in, cfg.block_out
+    rng = np.random.default_rng(5)
+    inp = Segment("inp", 0x10000, rng.integers(-128, 128, (n, B, I)).astype(np.int8), "input")
+    wgt = Segment("wgt", 0x20000, rng.integers(-128, 128, (n, O, I)).astype(np.int8), "weight")
+    out = Segment("out", 0x30000, np.zeros((n, B, O), np.int8), "output")
+    insns = [Load(memory_type=MEM_UOP, dram_base=UOP_BASE // 4, y_size=1, x_size=n, x_stride=n),
+             Load(memory_type=MEM_INP, dram_base=inp.base // cfg.inp_bytes, y_size=1, x_size=n,
+                  x_stride=n)]
+    insns += [Load(memory_type=MEM_WGT, push_next=True, sram_base=k,
+                   dram_base=wgt.base // cfg.wgt_bytes + k, y_size=1, x_size=1, x_stride=1)
+              for k in range(n)]
+    insns += [Gemm(pop_prev=True, reset=True, uop_bgn=k, uop_end=k + 1, iter_out=1, iter_in=1)
+              for k in range(n)]
+    insns += [Gemm(pop_prev=False, push_next=(k == n - 1), uop_bgn=k, uop_end=k + 1, iter_out=1,
+                   iter_in=1) for k in range(n)]
+    insns += [Store(pop_prev=True, push_prev=True, dram_base=out.base // cfg.out_bytes, y_size=1,
+                    x_size=n, x_stride=n), Finish(pop_next=True)]
+    uops = [Uop(k, k, k) for k in range(n)]
+    return Program(cfg, insns, uops, [inp, wgt, out], INSN_BASE, UOP_BASE, name="tokens").validate()
+
+
+@cocotb.test()
+async def token_queue_full(dut):
+    dram = await setup(dut)
+    n = CFG.dep_queue_depth + 8
+    prog = token_program(CFG, n)
+    cycles = await run_program(dut, dram, prog)
+    check(prog, dram, ["out"])
+    dut._log.info(f"{prog.name}: {len(prog.insns)} insns, {cycles} cycles: ok")

@@ -22,8 +22,15 @@ from .fields import log2, svec
 
 def can_pack(cfg):
     """Whether two products share one 25x18 multiplier (see the module docstring)."""
-    return (cfg.block_out % 2 == 0 and cfg.inp_bits + 2 * cfg.wgt_bits + 1 <= 25
+    shift = cfg.inp_bits + cfg.wgt_bits
+    return (cfg.block_out % 2 == 0 and packed_bits(cfg.wgt_bits, shift) <= 25
             and cfg.inp_bits <= 18)
+
+
+def packed_bits(wgt_bits, shift):
+    """Width of the packed operand w1 * 2^shift + w0 (signed): one bit more than
+    w1 * 2^shift alone, because w1 = min and w0 < 0 goes below -2^(wgt_bits+shift-1)."""
+    return wgt_bits + shift + 1
 
 
 def sum_bits(cfg):
@@ -34,7 +41,7 @@ def sum_bits(cfg):
 @block
 def mul_pair(clk, a, w0, w1, p0, p1, shift):
     """p0 = a*w0 and p1 = a*w1 (one cycle later) with one packed multiplier."""
-    pw = len(w1) + shift + 1   # w1 * 2^S + w0 needs one bit more than w1 * 2^S (w1 = -128, w0 < 0)
+    pw = packed_bits(len(w1), shift)
     packed = svec(pw)
     prod = Signal(intbv(0, min=-(1 << (len(a) + pw - 1)), max=1 << (len(a) + pw - 1)))
 

@@ -255,3 +255,17 @@ def test_readme_worked_example_matches_the_tool(tmp_path, capsys):
     for ln in disasm.strip().splitlines():
         if ln != "...":
             assert ln in got, ln
+
+
+def test_disassembly_to_a_file_and_option_misuse(tmp_path, capsys):
+    out = tmp_path / "r.vtab"
+    assert run([ROOT / "examples" / "requant.s", "-o", out], capsys)[0] == 0
+    text_file = tmp_path / "r.s"
+    rc, stdout, _ = run(["--disassemble", out, "-o", text_file], capsys)
+    assert rc == 0 and stdout == "" and "ALU ADD uop=(0,8)" in text_file.read_text()
+    with pytest.raises(SystemExit) as e:
+        main([str(ROOT / "examples" / "requant.s"), "--uops", str(out / "uops.bin")])
+    assert e.value.code == 2
+    assert "--uops only goes with --disassemble" in capsys.readouterr().err
+    rc, _, err = run(["--disassemble", out, "--uops", out / "uops.bin"], capsys)
+    assert rc == 2 and "a bundle has its own micro-ops" in err

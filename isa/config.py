@@ -75,13 +75,12 @@ SECTION_DEFAULTS = MappingProxyType({
     # TLM cost model (cycles); documented in tlm/README.md and calibrated against the RTL.
     "timing": {
         "fetch_insn_cycles": 1,   # fetch: cycles to decode and dispatch one instruction
-        "fetch_burst": 8,         # fetch: instructions read per DRAM request (>= 1)
         "insn_overhead": 2,       # load/compute/store: fixed cycles per instruction
         "dep_latency": 1,         # cycles for a token to cross a dependence queue
         "axi_req_cycles": 2,      # DRAM read: cycles from arbiter grant to the first AR
         "gemm_ii": 1,             # GEMM initiation interval (cycles per micro-op)
         "gemm_pipeline": 4,       # GEMM pipeline depth (cycles to drain)
-        "alu_ii": 1,              # ALU initiation interval (cycles per micro-op), vector-vector
+        "alu_ii": 2,              # ALU II, vector-vector (two acc reads per micro-op on one port)
         "alu_imm_ii": 1,          # ALU initiation interval with use_imm (one acc read per uop)
         "alu_pipeline": 3,        # ALU pipeline depth
         "sram_write_cycles": 1,   # cycles per SRAM entry written by a load (padding too)
@@ -350,7 +349,7 @@ def _build(data, path):
         raise _err(path, "dram.bytes_per_cycle", v, "must be a positive number")
     for key, v in sections["timing"].items():
         _check_int(path, f"timing.{key}", v, 0, 100000, "cycles")
-    for key in ("gemm_ii", "alu_ii", "alu_imm_ii", "fetch_burst"):
+    for key in ("gemm_ii", "alu_ii", "alu_imm_ii"):
         if sections["timing"][key] < 1:
             raise _err(path, f"timing.{key}", sections["timing"][key], "must be at least 1 cycle")
     if sections["fpga"]["part"] is None:

@@ -71,33 +71,48 @@ def test_gemm_costs_ii_per_uop_plus_pipeline(config):
 @pytest.mark.parametrize("config", CONFIGS)
 def test_slower_gemm_ii_and_alu_ii(config):
     cfg = load_config(config)
+    t = cfg.timing
     g = _single(cfg, Gemm(uop_bgn=0, uop_end=1, iter_out=100, iter_in=10))
     a = _single(cfg, Alu(uop_bgn=0, uop_end=1, iter_out=100, iter_in=10, alu_opcode=ALU_ADD))
     ai = _single(cfg, Alu(uop_bgn=0, uop_end=1, iter_out=100, iter_in=10, alu_opcode=ALU_ADD, use_imm=True))
     base = {n: run_program(p).cycles for n, p in (("g", g), ("a", a), ("ai", ai))}
-    slow = cfg.replace(timing={"gemm_ii": 2, "alu_ii": 3, "alu_imm_ii": 2})
+    slow = cfg.replace(timing={"gemm_ii": t["gemm_ii"] + 1, "alu_ii": t["alu_ii"] + 2,
+                               "alu_imm_ii": t["alu_imm_ii"] + 1})
     assert run_program(g, slow).cycles == base["g"] + 1000
     assert run_program(a, slow).cycles == base["a"] + 2000
     assert run_program(ai, slow).cycles == base["ai"] + 1000
+    # Vector-vector ALU costs alu_ii per micro-op, immediate ALU alu_imm_ii.
+    assert base["a"] - base["ai"] == 1000 * (t["alu_ii"] - t["alu_imm_ii"])
+
+
+def _inp_load_cycles(cfg, **fields):
+    pb = ProgramBuilder(cfg, "ld")
+    seg = pb.segment("inp", np.zeros((64, 1, 16), np.int8), "input")
+    pb.emit(Load(memory_type=MEM_INP, sram_base=0, dram_base=pb.elem(seg), **fields))
+    pb.emit(Finish())
+    load = run_program(pb.build({})).stats["stages"]["load"]
+    return load["busy_cycles"] + load["stall_cycles"]
 
 
 def test_load_row_cost_matches_table():
-    # One INP load of 4 rows x 8 entries, padded: per row grant overhead + latency +
-    # beats (the 2-D load charges one cycle per SRAM entry only where the bus is faster),
-    # plus one cycle per zero entry.
+    # Row requests go back to back (grant overhead + latency + beats each); zero entries
+    # are written while requests are in flight, so only the trailing ones add time.
     cfg = load_config("default")
-    t, lat, bus = cfg.timing, cfg.dram_latency, cfg.bus_bytes
-    pb = ProgramBuilder(cfg, "ld")
-    seg = pb.segment("inp", np.zeros((64, 1, 16), np.int8), "input")
-    pb.emit(Load(memory_type=MEM_INP, sram_base=0, dram_base=pb.elem(seg), y_size=4, x_size=8,
-                 x_stride=16, y_pad_0=1, x_pad_1=2))
-    pb.emit(Finish())
-    res = run_program(pb.build({}))
-    load = res.stats["stages"]["load"]
-    beats = 8 * cfg.inp_bytes // bus
-    rows = 4 * (t["axi_req_cycles"] + lat + max(beats, 8 * t["sram_write_cycles"]))
-    pads = (1 * 10 + 4 * 2) * t["sram_write_cycles"]
-    assert load["busy_cycles"] + load["stall_cycles"] == t["insn_overhead"] + rows + pads
+    t, lat = cfg.timing, cfg.dram_latency
+    beats = 8 * cfg.inp_bytes // cfg.bus_bytes
+    got = _inp_load_cycles(cfg, y_size=4, x_size=8, x_stride=16, y_pad_0=1, x_pad_1=2)
+    assert got == t["insn_overhead"] + 4 * (t["axi_req_cycles"] + lat + beats) + 2 * t["sram_write_cycles"]
+
+
+def test_load_padding_bound_by_the_sram_writer():
+    # Large padding around one entry: the writer (one zero entry per cycle) decides.
+    cfg = load_config("default")
+    t = cfg.timing
+    got = _inp_load_cycles(cfg, y_size=1, x_size=1, x_stride=1, y_pad_0=15, y_pad_1=15, x_pad_0=15,
+                           x_pad_1=15)
+    width = 31
+    zeros = (15 * width + 15 + 15 + 15 * width) * t["sram_write_cycles"]
+    assert got == t["insn_overhead"] + zeros + cfg.inp_bytes // cfg.bus_bytes
 
 
 def test_utilization_never_exceeds_one_on_any_workload_with_fast_dram():

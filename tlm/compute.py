@@ -109,12 +109,11 @@ class Compute(Unit):
                              f"outside the {dram.size >> 20} MiB DRAM", index, insn)
         if not n:
             return
-        raw = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self)
-        # Entries are written one per sram_write_cycles as the beats arrive.
-        data_cycles = dram.beats(addr, n * cfg.uop_bytes)
-        slow = n * self.timing["sram_write_cycles"] - data_cycles
-        if slow > 0:
-            yield self.env.timeout(slow)
+        # One micro-op is written per sram_write_cycles as the beats arrive; a slower
+        # writer back-pressures the read (the port stays held).
+        per = self.timing["sram_write_cycles"]
+        raw = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
+                                   hold=lambda g, c: dram.data_start(g) + n * per - g)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
 

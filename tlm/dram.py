@@ -88,16 +88,28 @@ class Dram:
         back, so the latency is paid once per request)."""
         if nbytes <= 0:
             return 0
-        data = math.ceil(self.beats(addr, nbytes) * self.bus_bytes / self.bytes_per_cycle)
-        return self.req_cycles + self.latency + data
+        return self.req_cycles + self.latency + self.data_cycles(self.beats(addr, nbytes))
 
     def beats(self, addr, nbytes):
         bus = self.bus_bytes
         return -(-(addr + nbytes) // bus) - addr // bus if nbytes > 0 else 0
 
     # ---- timed accesses (SimPy generators) --------------------------------------
-    def read(self, who, addr, nbytes, unit=None):
-        """Timed read; ``yield from`` it to get a copy of the bytes."""
+    def data_start(self, grant):
+        """Cycle the first beat of a read granted at ``grant`` arrives."""
+        return grant + self.req_cycles + self.latency
+
+    def data_cycles(self, beats):
+        """Cycles ``beats`` beats take on the bus."""
+        return math.ceil(beats * self.bus_bytes / self.bytes_per_cycle)
+
+    def read(self, who, addr, nbytes, unit=None, hold=None, on_grant=None):
+        """Timed read; ``yield from`` it to get a copy of the bytes.
+
+        ``hold(grant_cycle, cycles)`` may lengthen the transfer when the reader accepts
+        beats slower than they come (back-pressure keeps the port held); ``on_grant``
+        is called with the grant cycle (fetch uses it to time each instruction's arrival).
+        """
         self.check(addr, nbytes, f"{who} read")
         st = self.stats[who]
         t0 = self.env.now
@@ -105,6 +117,10 @@ class Dram:
             yield req
             waited = self.env.now - t0
             cyc = self.transfer_cycles(addr, nbytes)
+            if hold is not None and nbytes > 0:
+                cyc = max(cyc, hold(self.env.now, cyc))
+            if on_grant is not None:
+                on_grant(self.env.now)
             if cyc:
                 yield self.env.timeout(cyc)
         st.read_requests += 1

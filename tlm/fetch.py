@@ -1,11 +1,17 @@
 """Fetch unit: reads the instruction stream from DRAM and dispatches it.
 
-Instructions are read ``fetch_burst`` at a time (one DRAM request), then decoded and
-pushed one per ``fetch_insn_cycles`` into a command queue by opcode (VTA_SPEC.md):
-STORE -> store; LOAD of INP or WGT -> load; everything else (LOAD UOP/ACC, GEMM, ALU,
-FINISH) -> compute. Fetch blocks while the target queue is full.
+As in the RTL, fetch reads into its own prefetch FIFO of ``queues.cmd_depth``
+instructions, so it never holds the shared read port while a command queue is full.
+Reader: with no request outstanding and at least min(remaining, depth/2) free slots,
+it requests n = min(remaining, free slots) instructions in one DRAM request; each
+instruction becomes available when its last beat arrives. Dispatcher: pops the FIFO
+in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
+by opcode (VTA_SPEC.md): STORE -> store; LOAD of INP or WGT -> load; everything else
+(LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.
 """
 from __future__ import annotations
+
+from collections import deque
 
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, decode_insn
 
@@ -25,38 +31,81 @@ def route(insn):
 class Fetch(Unit):
     name = "fetch"
 
+    def __init__(self, top):
+        super().__init__(top)
+        self.depth = top.cfg.cmd_queue_depth
+        self.fifo = deque()          # (index, insn, arrival cycle)
+        self.credits = self.depth    # prefetch slots neither filled nor requested
+        self._credit = None          # event: the dispatcher freed a slot
+        self._data = None            # event: instructions entered the FIFO
+
     def run(self):
-        top, cfg, env = self.top, self.cfg, self.env
-        burst = max(1, self.timing["fetch_burst"])
-        per_insn = self.timing["fetch_insn_cycles"]
-        pc, count = 0, top.insn_count
+        self.env.process(self.dispatch())
+        yield from self.read()
+
+    # ---- reader ---------------------------------------------------------------------
+    def read(self):
+        top, cfg, env, dram = self.top, self.cfg, self.env, self.top.dram
+        count = top.insn_count
+        beat_cycles = dram.data_cycles(INSN_BYTES // dram.bus_bytes)  # per instruction
+        pc = 0
         while pc < count:
-            n = min(burst, count - pc)
-            t0, s0 = env.now, self.stall_cycles
-            self.waiting = f"reading instructions {pc}..{pc + n - 1} from DRAM"
-            raw = yield from top.dram.read(self.name, top.insn_base + pc * INSN_BYTES,
-                                           n * INSN_BYTES, unit=self)
-            self.waiting = None
-            for i in range(n):
-                index = pc + i
-                try:
-                    insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, index)
-                except EncodingError as e:
-                    raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
-                self.current = (index, insn)
-                t_insn = env.now
-                if per_insn:
-                    yield env.timeout(per_insn)
-                qname = route(insn)
-                q = top.cmd[qname]
-                yield from self.blocked_on(f"dispatch to the {qname} command queue: full "
-                                           f"({q.capacity}/{q.capacity})", q.put((index, insn)))
-                self.instructions += 1
-                if self.tracer is not None:
-                    self.tracer.slice(self.name, top.disasm(insn), t_insn, env.now - t_insn,
-                                      cat="insn", args={"index": index, "queue": qname})
-                self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
-            self.current = None
+            need = min(count - pc, max(1, self.depth // 2))
+            while self.credits < need:
+                self._credit = env.event()
+                yield self._credit
+            n = min(count - pc, self.credits)
+            self.credits -= n
+            addr = top.insn_base + pc * INSN_BYTES
+
+            def arrive(grant, pc=pc, n=n, addr=addr):
+                # The instruction words are in DRAM already; each becomes usable when
+                # its last beat arrives.
+                raw = dram.mem[addr:addr + n * INSN_BYTES].tobytes()
+                first = dram.data_start(grant)
+                for i in range(n):
+                    try:
+                        insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i)
+                    except EncodingError as e:
+                        raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
+                    self.fifo.append((pc + i, insn, first + (i + 1) * beat_cycles))
+                if self._data is not None and not self._data.triggered:
+                    self._data.succeed()
+
+            t0 = env.now
+            yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self, on_grant=arrive)
+            self.busy_cycles += env.now - t0
+            if self.tracer is not None:
+                self.tracer.slice(self.name, f"read instructions {pc}..{pc + n - 1}", t0,
+                                  env.now - t0, cat="fetch")
             pc += n
-            self.busy_cycles += (env.now - t0) - (self.stall_cycles - s0)
-        self.waiting = None
+
+    # ---- dispatcher -----------------------------------------------------------------
+    def dispatch(self):
+        top, env = self.top, self.env
+        per_insn = self.timing["fetch_insn_cycles"]
+        for _ in range(top.insn_count):
+            while not self.fifo:
+                self._data = env.event()
+                yield self._data
+            index, insn, ready = self.fifo[0]
+            if ready > env.now:
+                yield env.timeout(ready - env.now)
+            self.fifo.popleft()
+            self.current = (index, insn)
+            t0 = env.now
+            if per_insn:
+                yield env.timeout(per_insn)
+            qname = route(insn)
+            q = top.cmd[qname]
+            yield from self.blocked_on(f"dispatch to the {qname} command queue: full "
+                                       f"({q.capacity}/{q.capacity})", q.put((index, insn)))
+            self.credits += 1
+            if self._credit is not None and not self._credit.triggered:
+                self._credit.succeed()
+            self.instructions += 1
+            self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
+            if self.tracer is not None:
+                self.tracer.slice(self.name, top.disasm(insn), t0, env.now - t0, cat="insn",
+                                  args={"index": index, "queue": qname})
+            self.current = None

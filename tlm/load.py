@@ -1,14 +1,13 @@
 """Load unit: INP and WGT loads from DRAM into the input and weight buffers.
 
 Also home of the 2-D strided load with zero padding that compute's ACC load reuses
-(the same datapath in hardware). Per instruction: pop tokens, then rows: y_pad_0
-zero rows, each data row = x_pad_0 zero entries, x_size entries read from DRAM (one
-request), x_pad_1 zero entries, then y_pad_1 zero rows; SRAM entries are written one
-per ``sram_write_cycles`` (zero entries too); then push tokens.
+(the same engine in hardware). Per instruction: pop tokens; then one DRAM request per
+data row, back to back, while the SRAM is written in entry order: y_pad_0 zero rows,
+per data row x_pad_0 zero entries, the x_size entries (one cycle per beat, as they
+arrive), x_pad_1 zero entries; then y_pad_1 zero rows (a zero entry costs
+``sram_write_cycles``); then push tokens.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -51,26 +50,31 @@ def load_2d(unit, index, insn, mem_type, padded):
             raise unit.error(f"reads DRAM bytes [{first:#x}, {last:#x}), outside the "
                              f"{dram.size >> 20} MiB DRAM", index, insn)
     block = np.zeros((yp0 + ys + yp1, width, elem), dtype=np.uint8)
-    row_bytes = xs * elem
-    # Zero entries and SRAM writes slower than the bus are charged between requests;
-    # adjacent waits are merged into one timeout to keep the event count low.
-    pending = yp0 * width * swc
-    data_cycles = math.ceil(row_bytes / dram.bytes_per_cycle) if row_bytes else 0
-    slow_sram = max(0, xs * swc - data_cycles)
+    # Two sides run concurrently, as in the RTL engine: row requests go out back to back
+    # on the read port, while the SRAM writer walks the entries in order (a zero entry
+    # costs sram_write_cycles, a data entry one cycle per beat as its beats arrive).
+    # ``w`` is the writer's time; a writer that is behind holds the port (back-pressure).
     env = unit.env
+    eb = elem // dram.bus_bytes          # beats per element
+    row_beats = xs * eb
+    row_bus = dram.data_cycles(row_beats)
+    w = env.now + yp0 * width * swc
     for r in range(ys if xs else 0):
-        pending += xp0 * swc
-        if pending:
-            yield env.timeout(pending)
+        w += xp0 * swc
+
+        def hold(grant, _cyc, w=w):
+            first = dram.data_start(grant)
+            return max(max(w, first) + row_beats, first + row_bus) - grant
+
         addr = (insn.dram_base + r * stride) * elem
-        raw = yield from dram.read(unit.name, addr, row_bytes, unit=unit)
+        raw = yield from dram.read(unit.name, addr, xs * elem, unit=unit, hold=hold)
         block[yp0 + r, xp0:xp0 + xs] = raw.reshape(xs, elem)
-        pending = slow_sram + xp1 * swc
+        w = env.now + xp1 * swc
     if not xs:
-        pending += ys * width * swc
-    pending += yp1 * width * swc
-    if pending:
-        yield env.timeout(pending)
+        w += ys * width * swc
+    w += yp1 * width * swc
+    if w > env.now:
+        yield env.timeout(w - env.now)
     bits = {MEM_INP: cfg.inp_bits, MEM_WGT: cfg.wgt_bits}.get(mem_type, cfg.acc_bits)
     values = elements.unpack(block.reshape(-1), bits).reshape(total, elem * 8 // bits)
     return idx, values

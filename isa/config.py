@@ -376,7 +376,7 @@ def _check_derived(cfg, path):
     for mem, (key, bits) in sizes.items():
         if bits % cfg.bus_bits:
             raise _err(path, "arch.log_bus_width", a["log_bus_width"],
-                       f"a {mem} element is {bits} bits, which must be a multiple of the "
+                       f"one {mem} element is {bits} bits, which must be a multiple of the "
                        f"{cfg.bus_bits}-bit bus width (elements move as whole bus beats)")
     for mem, log_depth, key in (("uop", cfg.log_uop_depth, "log_uop_buff_size"),
                                 ("inp", cfg.log_inp_depth, "log_inp_buff_size"),

@@ -40,8 +40,9 @@ def alu_ref(op, a, b):
     return shr_ref(a, b)
 
 
-def ref_loop(insn, uops, inp, wgt, acc, out):
-    """The VTA_SPEC loop nest, executed literally one micro-op at a time."""
+def ref_loop(insn, uops, inp, wgt, acc, out, wrap_to=None):
+    """The VTA_SPEC loop nest, executed literally one micro-op at a time. ``wrap_to``
+    (depth of acc, inp, wgt) wraps indices like the hardware (--wrap)."""
     acc, out = acc.copy(), out.copy()
     gemm = isinstance(insn, Gemm)
     for i in range(insn.iter_out):
@@ -50,8 +51,13 @@ def ref_loop(insn, uops, inp, wgt, acc, out):
                 d, s, w = uops[k]
                 dst = d + i * insn.dst_factor_out + j * insn.dst_factor_in
                 src = s + i * insn.src_factor_out + j * insn.src_factor_in
+                if wrap_to:
+                    dst %= wrap_to[0]
+                    src %= wrap_to[1] if gemm else wrap_to[0]
                 if gemm:
                     wi = w + i * insn.wgt_factor_out + j * insn.wgt_factor_in
+                    if wrap_to:
+                        wi %= wrap_to[2]
                     new = wrap(acc[dst] + inp[src] @ wgt[wi].T, 32)
                     out[dst] = wrap(new, 8)
                     acc[dst] = 0 if insn.reset else new
@@ -98,6 +104,7 @@ def build(cfg, *, inp=None, wgt=None, acc=None, uops=(), body=(), store_n=0, loa
 
 
 def run(prog, **kw):
+    """Run on a Tlm (internals visible after the run)."""
     tlm = Tlm(prog, **kw)
     res = tlm.run()
     return tlm, res
@@ -401,3 +408,25 @@ def test_element_packing_round_trip(bits):
     # Lowest element in the lowest bits, little-endian (Apache VTA's packing).
     manual = sum((int(x) & ((1 << bits) - 1)) << (i * bits) for i, x in enumerate(v))
     assert int.from_bytes(raw.tobytes(), "little") == manual
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.lists(st.integers(0, 255), min_size=6, max_size=6))
+def test_wrap_mode_gemm_and_alu_wrap_every_index(seed, is_gemm, f):
+    cfg = TINY
+    d = cfg.acc_depth
+    assert d == cfg.inp_depth == cfg.wgt_depth == 256
+    rng = np.random.default_rng(seed)
+    inp = rand(rng, 8, (d, 1, 4))
+    wgt = rand(rng, 8, (d, 4, 4))
+    acc = rand(rng, 32, (d, 1, 4), INT32_EDGES)
+    uops = [tuple(int(x) for x in rng.integers(0, 256, 3)) for _ in range(3)]
+    loop = dict(uop_bgn=0, uop_end=3, iter_out=3, iter_in=3, dst_factor_out=f[0], dst_factor_in=f[1],
+                src_factor_out=f[2], src_factor_in=f[3])
+    insn = (Gemm(wgt_factor_out=f[4], wgt_factor_in=f[5], **loop) if is_gemm
+            else Alu(alu_opcode=int(rng.integers(0, 4)), **loop))
+    prog = build(cfg, inp=inp, wgt=wgt, acc=acc, uops=uops, body=[insn], store_n=d)
+    tlm, res = run(prog, wrap=True)
+    ref_acc, ref_out = ref_loop(insn, uops, inp, wgt, acc, np.zeros_like(acc), wrap_to=(d, d, d))
+    np.testing.assert_array_equal(tlm.compute.acc, ref_acc)
+    np.testing.assert_array_equal(res.read_segment("out"), ref_out)

@@ -43,3 +43,11 @@ def test_watchdog_reports_stage_state(tmp_path):
         run_on_rtl(prog, sim="icarus", max_cycles=2000, workdir=tmp_path)
     msg = str(e.value)
     assert "watchdog" in msg and "busy:" in msg and "compute" in msg
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_example_default_config_verilator(name, tmp_path):
+    # the pynq config (1x16x16, 64-bit bus): the full-size datapath and 2 uops per beat
+    prog = load_program(EXAMPLES / f"{name}.s", "default")
+    res = run_on_rtl(prog, sim="verilator", workdir=tmp_path)
+    assert res.mismatches(prog.expect) == {}

@@ -18,7 +18,6 @@ import numpy as np
 from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
                      truncate, wrap_signed)
 
-from . import elements
 from .load import load_2d, sram_indices
 from .unit import Unit
 

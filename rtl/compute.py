@@ -1,8 +1,9 @@
 """Compute unit: the compute command queue, uop/acc buffers, UOP and ACC loads, GEMM and ALU.
 
-Per instruction: IDLE (pop the queue) -> TOK (wait for l2g if pop_prev and s2g if
-pop_next, pop them, start the engine) -> WAIT (engine and pipeline drained) -> PUSH
-(wait for room in g2l if push_prev and g2s if push_next, push) -> IDLE. This holds
+Per instruction: TOK (wait for l2g if pop_prev and s2g if pop_next, pop them, start
+the engine) -> WAIT (until the engine and pipeline drained and g2l/g2s have room for the
+tokens to push; then push and, in the same cycle, take the next instruction from the
+queue -> TOK, or go IDLE). This holds
 for every compute-queue instruction: LOAD UOP, LOAD ACC, other loads (no-ops), GEMM,
 ALU and FINISH; FINISH raises ``finish`` after its pushes.
 
@@ -73,10 +74,11 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
     a_sfo, a_sfi = a["src_factor_out"], a["src_factor_in"]
     alu_op, use_imm, imm = a["alu_opcode"], a["use_imm"], a["imm"]
 
-    st = enum("IDLE", "TOK", "WAIT", "PUSH")
+    st = enum("IDLE", "TOK", "WAIT")
     state = Signal(st.IDLE)
     is_gemm, is_alu, is_uop, is_acc, is_fin, vv = (Signal(bool(0)) for _ in range(6))
     tok_ok, go = Signal(bool(0)), Signal(bool(0))
+    drained, push_ok, retire = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
 
     # ---- buffers -------------------------------------------------------------------
     uop_we = Signal(intbv(0)[1:])
@@ -179,15 +181,21 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
 
     @always_comb
     def ctrl():
-        q_pop.next = state == st.IDLE and q_valid
+        drained.next = not (acc_busy or u_busy or lg_active or v1 or v2 or v3 or v4)
+        push_ok.next = (push_prev == 0 or g2l_notfull) and (push_next == 0 or g2s_notfull)
         go.next = state == st.TOK and tok_ok
         l2g_pop.next = state == st.TOK and tok_ok and pop_prev == 1
         s2g_pop.next = state == st.TOK and tok_ok and pop_next == 1
-        g2l_push.next = (state == st.PUSH and (push_prev == 0 or g2l_notfull)
-                         and (push_next == 0 or g2s_notfull) and push_prev == 1)
-        g2s_push.next = (state == st.PUSH and (push_prev == 0 or g2l_notfull)
-                         and (push_next == 0 or g2s_notfull) and push_next == 1)
         busy.next = state != st.IDLE
+
+    @always_comb
+    def retire_step():
+        # the last cycle of an instruction: drained, room for its tokens -> push them and
+        # take the next instruction in the same cycle
+        retire.next = state == st.WAIT and drained and push_ok
+        g2l_push.next = state == st.WAIT and drained and push_ok and push_prev == 1
+        g2s_push.next = state == st.WAIT and drained and push_ok and push_next == 1
+        q_pop.next = (state == st.IDLE or (state == st.WAIT and drained and push_ok)) and q_valid
 
     @always_comb
     def starts():
@@ -209,14 +217,14 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
             elif state == st.TOK:
                 if tok_ok:
                     state.next = st.WAIT
-            elif state == st.WAIT:
-                if not (acc_busy or u_busy or lg_active or v1 or v2 or v3 or v4):
-                    state.next = st.PUSH
-            else:
-                if (push_prev == 0 or g2l_notfull) and (push_next == 0 or g2s_notfull):
+            elif retire:
+                if is_fin:
+                    finish.next = 1
+                if q_valid:
+                    insn.next = q_insn
+                    state.next = st.TOK
+                else:
                     state.next = st.IDLE
-                    if is_fin:
-                        finish.next = 1
 
     # ---- ACC load wiring ------------------------------------------------------------
     @always_comb
@@ -451,6 +459,6 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
             acc_waddr.next = wb_addr
             acc_wdata.next = wb_acc
 
-    return (uop_mem, acc_mem, acc_eng, gemm_dp, gemm_acc, alu_dp, decode, ctrl, starts, fsm,
+    return (uop_mem, acc_mem, acc_eng, gemm_dp, gemm_acc, alu_dp, decode, ctrl, retire_step, starts, fsm,
             acc_load_args, uop_plan, uop_load_comb, uop_load, uop_port, rd_port, s0, loop_gen, s1,
             acc_read, pipe, bypass, writeback, wb_data, acc_port)

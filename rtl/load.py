@@ -150,7 +150,8 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
     y_size, x_size, x_stride = f["y_size"], f["x_size"], f["x_stride"]
     y_pad_0, y_pad_1, x_pad_0, x_pad_1 = f["y_pad_0"], f["y_pad_1"], f["x_pad_0"], f["x_pad_1"]
     pop_next, push_next = f["pop_next"], f["push_next"]
-    st = enum("IDLE", "TOK", "RUN", "PUSH")
+    st = enum("IDLE", "TOK", "RUN")
+    retire = Signal(bool(0))
     state = Signal(st.IDLE)
     is_inp = Signal(bool(0))
     e_start, e_busy = Signal(bool(0)), Signal(bool(0))
@@ -207,10 +208,13 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
 
     @always_comb
     def ctrl():
-        q_pop.next = state == st.IDLE and q_valid
+        # retire: engine done and room for the token -> push, take the next instruction
+        retire.next = state == st.RUN and not e_busy and (push_next == 0 or l2g_notfull)
+        q_pop.next = (state == st.IDLE or (state == st.RUN and not e_busy
+                                           and (push_next == 0 or l2g_notfull))) and q_valid
         g2l_pop.next = state == st.TOK and pop_next == 1 and g2l_nonempty
         e_start.next = state == st.TOK and (pop_next == 0 or g2l_nonempty)
-        l2g_push.next = state == st.PUSH and push_next == 1 and l2g_notfull
+        l2g_push.next = state == st.RUN and not e_busy and push_next == 1 and l2g_notfull
         busy.next = state != st.IDLE
 
     @always(clk.posedge)
@@ -224,11 +228,11 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
         elif state == st.TOK:
             if pop_next == 0 or g2l_nonempty:
                 state.next = st.RUN
-        elif state == st.RUN:
-            if not e_busy:
-                state.next = st.PUSH
-        else:
-            if push_next == 0 or l2g_notfull:
+        elif retire:
+            if q_valid:
+                insn.next = q_insn
+                state.next = st.TOK
+            else:
                 state.next = st.IDLE
 
     return eng, decode, route, ctrl, fsm

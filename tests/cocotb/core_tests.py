@@ -123,49 +123,34 @@ def gemm_program(cfg, n_uops, name="long_gemm"):
     return Program(cfg, insns, uops, [s_inp, s_wgt, s_out], INSN_BASE, UOP_BASE, name=name).validate()
 
 
+async def retire_times(dut, times):
+    """Append the cycle of every instruction retirement per unit (internal signals, Icarus)."""
+    sigs = {u: getattr(dut, f"{u}_unit0_retire") for u in ("load", "compute", "store")}
+    t = 0
+    while True:
+        await FallingEdge(dut.clk)
+        t += 1
+        for u, sg in sigs.items():
+            if int(sg.value):
+                times.setdefault(u, []).append(t)
+
+
 @cocotb.test()
 async def gemm_rate(dut):
-    """A long GEMM runs at one micro-op per cycle: cycles(2N-uop GEMM) - cycles(N) ~ N."""
+    """A long GEMM runs at one micro-op per cycle: its retirement comes n + 6 cycles after
+    the previous compute instruction's (TOK, n issues, 4 pipeline stages, retire)."""
     dram = await setup(dut)
     n = min(CFG.uop_depth, 128)
     prog = gemm_program(CFG, n)
-    await run_program(dut, dram, prog)
-    check(prog, dram, ["out"])
-    # time one GEMM instruction: busy_compute high span of the 6*n-uop GEMM
-    spans = []
-
-    async def watch():
-        prev, t0, t = 0, 0, 0
-        while True:
-            await RisingEdge(dut.clk)
-            t += 1
-            b = int(dut.busy_compute.value)
-            if b and not prev:
-                t0 = t
-            if prev and not b:
-                spans.append(t - t0)
-            prev = b
-
-    w = cocotb.start_soon(watch())
+    times = {}
+    w = cocotb.start_soon(retire_times(dut, times))
     await run_program(dut, dram, prog)
     w.cancel()
-    dut._log.info(f"compute busy spans per instruction: {spans}")
-    # instructions on the compute queue: UOP load, GEMM n, GEMM n, GEMM 6n, FINISH
-    long = spans[3]
-    assert long <= 6 * n + 12, f"GEMM of {6 * n} micro-ops took {long} cycles"
-    dut._log.info(f"GEMM of {6 * n} micro-ops: {long} cycles busy (overhead {long - 6 * n})")
-
-
-@cocotb.test(skip=not os.environ.get("VTA_PROG"))
-async def program_file(dut):
-    """Run the bundle $VTA_PROG and check its output segments against core_ref."""
-    from vta.isa import read_bundle
-    prog = read_bundle(os.environ["VTA_PROG"], CFG)
-    outs = [s.name for s in prog.segments if s.role == "output"]
-    dram = await setup(dut)
-    cycles = await run_program(dut, dram, prog)
-    dut._log.info(f"{prog.name}: {cycles} cycles")
-    check(prog, dram, outs)
+    check(prog, dram, ["out"])
+    t = times["compute"]   # UOP load, GEMM n (reset), GEMM n, GEMM 6n, FINISH
+    dut._log.info(f"compute retirements at {t}; GEMM of {n} uops: {t[2] - t[1]} cycles, "
+                  f"GEMM of {6 * n} uops: {t[3] - t[2]} cycles")
+    assert t[2] - t[1] == n + 6 and t[3] - t[2] == 6 * n + 6, t
 
 
 def timing_program(cfg, n=64):
@@ -199,32 +184,19 @@ def timing_program(cfg, n=64):
 
 @cocotb.test()
 async def timing(dut):
-    """Busy cycles of each unit per instruction (the numbers the TLM's timing model uses)."""
+    """Cycles between instruction retirements per unit (what the TLM's timing model uses)."""
     dram = await setup(dut)
     prog = timing_program(CFG)
-    spans = {b: [] for b in BUSY}
-
-    async def watch():
-        prev = {b: 0 for b in BUSY}
-        t0 = dict(prev)
-        t = 0
-        while True:
-            await RisingEdge(dut.clk)
-            t += 1
-            for b in BUSY:
-                v = int(getattr(dut, b).value)
-                if v and not prev[b]:
-                    t0[b] = t
-                if prev[b] and not v:
-                    spans[b].append(t - t0[b])
-                prev[b] = v
-
-    w = cocotb.start_soon(watch())
+    times = {}
+    w = cocotb.start_soon(retire_times(dut, times))
     cycles = await run_program(dut, dram, prog)
     w.cancel()
     check(prog, dram, ["out"])
+    diffs = {u: [b - a for a, b in zip(t, t[1:])] for u, t in times.items()}
     dut._log.info(f"timing (config {CFG.name}, latency {dram.latency}): total {cycles} cycles; "
-                  f"busy spans {spans}")
+                  f"retire cycles {times}; differences {diffs}")
+    c = diffs["compute"]   # UOP->ACC, ACC->GEMM 64, ->ALU-imm 64, ->ALU-vv 64, ->FINISH
+    assert c[1:4] == [64 + 6, 64 + 5, 2 * 64 + 4], c
 
 
 def token_program(cfg, n):

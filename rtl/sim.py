@@ -202,11 +202,13 @@ def failures(results_xml):
     return out
 
 
-def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None):
+def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None,
+               axi_stall=0.0):
     """Run ``program`` on the RTL; returns an RtlResult (raises SimError on timeout/failure).
 
     ``max_cycles`` bounds the run (default: generous, from the program size); on timeout the
-    error message holds each stage's state as the watchdog saw it.
+    error message holds each stage's state as the watchdog saw it. ``axi_stall`` (0..1):
+    the DRAM model randomly stalls every AXI channel with this probability per cycle.
     """
     import time
     cfg = load_config(cfg) if cfg is not None else program.config
@@ -218,6 +220,8 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     env = {"VTA_BUNDLE": str(bundle), "VTA_RESULT": str(result_file)}
     if max_cycles:
         env["VTA_MAX_CYCLES"] = str(int(max_cycles))
+    if axi_stall:
+        env["VTA_AXI_STALL"] = repr(float(axi_stall))
     t0 = time.perf_counter()
     results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, waves=waves, test_dir=work,
                        testcase="run_program", check=False)

@@ -1,7 +1,8 @@
 """cocotb testbench that runs one program bundle on vta_top (used by vta.rtl.sim.run_on_rtl).
 
 Environment (set by run_on_rtl): VTA_CONFIG_YAML (the config), VTA_BUNDLE (bundle dir),
-VTA_RESULT (JSON written here), VTA_MAX_CYCLES (optional watchdog limit).
+VTA_RESULT (JSON written here), VTA_MAX_CYCLES (optional watchdog limit), VTA_AXI_STALL
+(optional: probability that the RAM model stalls each AXI channel in a cycle).
 
 The host side is what a driver does: write the DRAM image into an AXI RAM, program
 INSN_ADDR/INSN_COUNT over AXI-Lite, write CTRL.start, poll CTRL until done, read the
@@ -29,6 +30,19 @@ POLL_CYCLES = 50
 STATUS_BITS = ("fetch", "load", "compute", "store", "axi_rd", "axi_wr", "axi_b_pending")
 # internal signals worth showing when a run hangs (MyHDL flattens the design into vta_top)
 STATE_HINTS = ("state", "count", "occ", "level", "busy", "left", "pc", "pending", "fsm")
+
+
+def add_stalls(ram, probability, seed=0):
+    """Random backpressure on every channel of a cocotbext-axi AxiRam (robustness runs)."""
+    import random
+    rng = random.Random(seed)
+
+    def gen():
+        while True:
+            yield rng.random() < probability
+    for ch in (ram.write_if.aw_channel, ram.write_if.w_channel, ram.write_if.b_channel,
+               ram.read_if.ar_channel, ram.read_if.r_channel):
+        ch.set_pause_generator(gen())
 
 
 def estimate_cycles(program):
@@ -87,6 +101,10 @@ async def run_program(dut):
 
     cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
     ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=cfg.dram_bytes)
+    stall = float(os.environ.get("VTA_AXI_STALL") or 0)
+    if stall:
+        add_stalls(ram, stall)
+        max_cycles = int(max_cycles / (1 - min(stall, 0.9)))
     axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
     dut.rst.value = 1
     await ClockCycles(dut.clk, 8)

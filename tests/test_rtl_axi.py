@@ -9,11 +9,13 @@ from vta.rtl import sim
 HERE = Path(__file__).resolve().parent / "cocotb"
 
 
-@pytest.mark.parametrize("cfg_name", ["tiny", "default"])
-def test_axi_harness_icarus(cfg_name, tmp_path):
+@pytest.mark.parametrize("cfg_name,stall", [("tiny", 0), ("default", 0), ("tiny", 0.4)])
+def test_axi_harness_icarus(cfg_name, stall, tmp_path):
+    # stall: the AXI RAM randomly pauses every channel (AR, R, AW, W, B)
     cfg = load_config(cfg_name)
     results = sim.run_test(cfg, "axi_harness_test", sim="icarus", top="axi_harness",
-                           test_dir=tmp_path, pythonpath=[HERE])
+                           test_dir=tmp_path, pythonpath=[HERE],
+                           env={"VTA_AXI_STALL": str(stall)} if stall else None)
     assert sim.failures(results) == []
     import xml.etree.ElementTree as ET
     names = {c.get("name") for c in ET.parse(results).getroot().iter("testcase")}

@@ -34,6 +34,14 @@ def test_example_verilator(name, tmp_path):
     _run(name, "verilator", tmp_path)
 
 
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_example_axi_backpressure(name, tmp_path):
+    # the DRAM model stalls every AXI channel at random: handshakes must still hold
+    prog = load_program(EXAMPLES / f"{name}.s", "tiny")
+    res = run_on_rtl(prog, sim="verilator", workdir=tmp_path, axi_stall=0.5)
+    assert res.mismatches(prog.expect) == {}
+
+
 def test_watchdog_reports_stage_state(tmp_path):
     # FINISH waits for a store->compute token nobody sends: the core must hang, and the
     # watchdog must say so with the stages' state instead of running forever.

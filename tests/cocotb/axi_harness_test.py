@@ -16,6 +16,7 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from vta.isa.config import Config
 from vta.rtl.regs import ID_VALUE, config_word, fingerprint_word, offset
+from vta.rtl.simtb import add_stalls
 
 PAGE = 4096
 
@@ -27,6 +28,9 @@ def load_cfg():
 async def setup(dut, size=1 << 20):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     ram = AxiRam(AxiBus.from_prefix(dut, "m_axi"), dut.clk, dut.rst, size=size)
+    stall = float(os.environ.get("VTA_AXI_STALL") or 0)
+    if stall:
+        add_stalls(ram, stall, seed=3)
     axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
     for i in range(3):
         getattr(dut, f"core_rd{i}_req_valid").value = 0
@@ -172,7 +176,7 @@ async def writes_and_done(dut):
                 dones.append(1)
     cocotb.start_soon(count_done())
     await writer(dut, placed, bb, rng)
-    for _ in range(2000):
+    for _ in range(20000):
         await RisingEdge(dut.clk)
         if len(dones) == len(placed):
             break

@@ -68,6 +68,11 @@ def test_core_tiny_timing():
     run_cocotb("tiny", "timing")
 
 
+def test_core_default_random_programs_quick():
+    """The default (pynq) config: 64-bit bus, two micro-ops per beat, multi-beat elements."""
+    run_cocotb("default", "random_programs", VTA_SEEDS="2", VTA_STALL="0.2")
+
+
 @pytest.mark.slow
 def test_core_tiny_many_random_programs():
     run_cocotb("tiny", "random_programs", VTA_SEEDS="40", VTA_STALL="0.2")

@@ -30,7 +30,7 @@ from vta.isa import (MEM_ACC, MEM_UOP, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, O
                      UOP_BYTES)
 
 from .alu import alu_core
-from .fields import beats, log2, views
+from .fields import INSN_BITS, beats, log2, views
 from .gemm import acc_update, gemm_core, sum_bits
 from .load import load_engine
 from .sram import sram
@@ -54,7 +54,7 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
     upb = cfg.bus_bytes // UOP_BYTES          # micro-ops per bus beat
     uop_bits = UOP_BYTES * 8
 
-    insn = Signal(intbv(0)[128:])
+    insn = Signal(intbv(0)[INSN_BITS:])
     m = views(insn, L.mem)
     g = views(insn, L.gemm)
     a = views(insn, L.alu)
@@ -97,7 +97,7 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
     # ---- ACC load engine (shared with the load unit's INP/WGT loads) --------------
     acc_start, acc_busy = Signal(bool(0)), Signal(bool(0))
     acc_dram, acc_stride = Signal(modbv(0)[32:]), Signal(modbv(0)[32:])
-    acc_row_beats, acc_ebeats = Signal(intbv(0)[32:]), Signal(intbv(acc_beats)[8:])
+    acc_row_beats, acc_ebeats = Signal(intbv(0)[32:]), Signal(intbv(acc_beats)[acc_beats.bit_length() + 1:])
     e_we = Signal(intbv(0)[acc_beats:])
     e_waddr, e_wdata = Signal(modbv(0)[la:]), Signal(intbv(0)[acc_w:])
     e_req_valid, e_data_ready = Signal(bool(0)), Signal(bool(0))
@@ -111,7 +111,7 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
     # ---- UOP load ---------------------------------------------------------------------
     upb_log = log2(upb)
     u_start, u_busy, u_req_on = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-    u_left = Signal(intbv(0)[16:])                 # micro-ops still to write
+    u_left = Signal(intbv(0)[len(x_size):])                 # micro-ops still to write
     u_cnt = Signal(intbv(0, min=0, max=upb + 1))   # micro-ops left in the beat latch
     u_sh = Signal(intbv(0)[bus:])
     u_first = Signal(bool(0))
@@ -124,7 +124,7 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
     # ---- loop generator (S0) and pipeline ------------------------------------------
     lg_active, hold = Signal(bool(0)), Signal(bool(0))
     k = Signal(intbv(0)[lu + 1:])
-    i_cnt, j_cnt = Signal(intbv(0)[14:]), Signal(intbv(0)[14:])
+    i_cnt, j_cnt = Signal(intbv(0)[len(iter_out):]), Signal(intbv(0)[len(iter_in):])
     od_o, od_i = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
     os_o, os_i = Signal(modbv(0)[ls:]), Signal(modbv(0)[ls:])
     ow_o, ow_i = Signal(modbv(0)[lw:]), Signal(modbv(0)[lw:])

@@ -35,13 +35,12 @@ from myhdl import ResetSignal, Signal, always_comb, block, intbv
 
 from .compute import compute_unit
 from .fetch import fetch_unit
-from .fields import beats, uvec
+from .fields import INSN_BITS, beats, uvec
 from .load import load_unit
 from .queues import cmd_queue, dep_queue
 from .sram import sram
 from .store import store_unit
 
-INSN_W = 128
 READ_PORT = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data", "data_ready")
 WRITE_PORT = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data_ready",
               "data", "done")
@@ -83,11 +82,11 @@ def core(cfg, clk, rst, start, insn_addr, insn_count, done,
     inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
 
     # command queues: fetch -> load / compute / store
-    insn = Signal(intbv(0)[INSN_W:])
+    insn = Signal(intbv(0)[INSN_BITS:])
     lq_push, lq_ready, lq_pop, lq_valid = (Signal(bool(0)) for _ in range(4))
     cq_push, cq_ready, cq_pop, cq_valid = (Signal(bool(0)) for _ in range(4))
     sq_push, sq_ready, sq_pop, sq_valid = (Signal(bool(0)) for _ in range(4))
-    lq_out, cq_out, sq_out = (Signal(intbv(0)[INSN_W:]) for _ in range(3))
+    lq_out, cq_out, sq_out = (Signal(intbv(0)[INSN_BITS:]) for _ in range(3))
     lq = cmd_queue(cfg, clk, rst, insn, lq_push, lq_ready, lq_out, lq_pop, lq_valid)
     cq = cmd_queue(cfg, clk, rst, insn, cq_push, cq_ready, cq_out, cq_pop, cq_valid)
     sq = cmd_queue(cfg, clk, rst, insn, sq_push, sq_ready, sq_out, sq_pop, sq_valid)

@@ -18,10 +18,9 @@ from myhdl import Signal, always, always_comb, block, intbv, modbv
 
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, OPCODE_LOAD, OPCODE_STORE
 
-from .fields import log2
+from .fields import INSN_BITS, log2
 from .fifo import fifo
 
-INSN_BITS = INSN_BYTES * 8
 
 
 @block

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from myhdl import Signal, intbv
 
+from vta.isa import INSN_BYTES
+
 
 def views(sig, fields):
     """{field name: shadow slice of ``sig``} for every field of a format (tuple of Field)."""
@@ -28,6 +30,14 @@ def uvec(width, init=0):
 def svec(width):
     """A signed signal of ``width`` bits."""
     return Signal(intbv(0, min=-(1 << (width - 1)), max=1 << (width - 1)))
+
+
+INSN_BITS = INSN_BYTES * 8   # width of an instruction / command-queue word
+
+
+def width(cfg, fmt, name):
+    """Bit width of field ``name`` of format ``fmt`` (from the config's layout)."""
+    return cfg.layout.field(fmt, name).width
 
 
 def beats(cfg, nbytes):

@@ -15,9 +15,8 @@ from myhdl import ConcatSignal, Signal, always, always_comb, block, enum, intbv,
 
 from vta.isa import MEM_INP, MEM_WGT
 
-from .fields import beats, log2, uvec, views
+from .fields import INSN_BITS, beats, log2, views, width
 
-CNT_BITS = 18  # rows/cols including padding: 16-bit size + two 4-bit pads
 
 
 @block
@@ -34,19 +33,21 @@ def load_engine(clk, rst, start, busy,
     """
     banks = len(we)
     aw = len(waddr)
+    cnt_bits = max(len(y_size), len(x_size)) + 2   # rows/cols including both pads
+    beat_bits = banks.bit_length() + 1
     # Row request side.
-    rq_rows = Signal(intbv(0)[16:])
+    rq_rows = Signal(intbv(0)[len(y_size):])
     rq_addr = Signal(modbv(0)[32:])
     # SRAM write side.
     w_active = Signal(bool(0))
-    w_row = Signal(intbv(0)[CNT_BITS:])
-    w_col = Signal(intbv(0)[CNT_BITS:])
+    w_row = Signal(intbv(0)[cnt_bits:])
+    w_col = Signal(intbv(0)[cnt_bits:])
     w_addr = Signal(modbv(0)[aw:])
-    w_beat = Signal(intbv(0)[8:])
-    y_total = Signal(intbv(0)[CNT_BITS:])
-    x_total = Signal(intbv(0)[CNT_BITS:])
-    y_data_end = Signal(intbv(0)[CNT_BITS:])
-    x_data_end = Signal(intbv(0)[CNT_BITS:])
+    w_beat = Signal(intbv(0)[beat_bits:])
+    y_total = Signal(intbv(0)[cnt_bits:])
+    x_total = Signal(intbv(0)[cnt_bits:])
+    y_data_end = Signal(intbv(0)[cnt_bits:])
+    x_data_end = Signal(intbv(0)[cnt_bits:])
     is_data = Signal(bool(0))
     advance = Signal(bool(0))
     rep = ConcatSignal(*([data] * banks)) if banks > 1 else data
@@ -144,7 +145,7 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
     inp_sh, wgt_sh = log2(cfg.inp_bytes), log2(cfg.wgt_bytes)
     inp_bsh, wgt_bsh = log2(inp_beats), log2(wgt_beats)
 
-    insn = Signal(intbv(0)[128:])
+    insn = Signal(intbv(0)[INSN_BITS:])
     f = views(insn, cfg.layout.mem)
     mem_type, sram_base, dram_base = f["memory_type"], f["sram_base"], f["dram_base"]
     y_size, x_size, x_stride = f["y_size"], f["x_size"], f["x_stride"]
@@ -158,8 +159,9 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
     dram_addr = Signal(modbv(0)[32:])
     stride_bytes = Signal(modbv(0)[32:])
     row_beats = Signal(intbv(0)[32:])
-    elem_beats = Signal(intbv(0)[8:])
-    yp0, yp1, xp0, xp1 = (Signal(intbv(0)[4:]) for _ in range(4))
+    elem_beats = Signal(intbv(0)[banks.bit_length() + 1:])
+    yp0, yp1, xp0, xp1 = (Signal(intbv(0)[width(cfg, "mem", n):])
+                          for n in ("y_pad_0", "y_pad_1", "x_pad_0", "x_pad_1"))
     we = Signal(intbv(0)[banks:])
     waddr = Signal(intbv(0)[aw:])
     wdata = Signal(intbv(0)[banks * cfg.bus_bits:])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from myhdl import Signal, always, always_comb, block, enum, intbv, modbv
 
-from .fields import beats, log2, views
+from .fields import INSN_BITS, beats, log2, views
 
 
 @block
@@ -22,7 +22,7 @@ def store_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2s_nonempty, g2s_pop, s2g
     ob = beats(cfg, cfg.out_bytes)        # beats per out entry
     osh, obsh = log2(cfg.out_bytes), log2(ob)
     aw = cfg.log_out_depth
-    insn = Signal(intbv(0)[128:])
+    insn = Signal(intbv(0)[INSN_BITS:])
     f = views(insn, cfg.layout.mem)
     sram_base, dram_base = f["sram_base"], f["dram_base"]
     y_size, x_size, x_stride = f["y_size"], f["x_size"], f["x_stride"]
@@ -30,11 +30,11 @@ def store_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2s_nonempty, g2s_pop, s2g
 
     st = enum("IDLE", "TOK", "REQ", "DATA", "ACK")
     state = Signal(st.IDLE)
-    rows = Signal(intbv(0)[16:])           # rows to request after the current one
+    rows = Signal(intbv(0)[len(y_size):])           # rows to request after the current one
     row_addr = Signal(modbv(0)[32:])
     rd_addr = Signal(modbv(0)[aw:])        # next out entry to read (entries are contiguous)
-    rd_left = Signal(intbv(0)[16:])        # entries of the row being read not yet read
-    rd_rows = Signal(intbv(0)[16:])        # rows to read after that one
+    rd_left = Signal(intbv(0)[len(x_size):])        # entries of the row being read not yet read
+    rd_rows = Signal(intbv(0)[len(y_size):])        # rows to read after that one
     beats_left = Signal(intbv(0)[32:])     # beats of this row not yet sent
     a_v = Signal(bool(0))                  # out_rdata holds an entry not yet taken
     sh = Signal(intbv(0)[ob * bus:])       # entry being sent, low beat first

@@ -18,13 +18,12 @@ from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_INP, MEM_O
 INSN_BASE, UOP_BASE, DATA_BASE = 0x1000, 0x4000, 0x10000
 
 
-def _loop(rng, n, maxf, depth_limit):
-    """(iter_out, iter_in, f_out, f_in, idx_limit) with every index < depth_limit."""
-    io, ii = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+def _factors(rng, io, ii, n, maxf=2):
+    """(f_out, f_in, idx_limit): loop factors keeping idx + i*f_out + j*f_in < n."""
     fo, fi = int(rng.integers(0, maxf + 1)), int(rng.integers(0, maxf + 1))
-    while (io - 1) * fo + (ii - 1) * fi >= depth_limit:
+    while (io - 1) * fo + (ii - 1) * fi >= n:
         fo, fi = fo // 2, fi // 2
-    return io, ii, fo, fi, depth_limit - ((io - 1) * fo + (ii - 1) * fi)
+    return fo, fi, n - ((io - 1) * fo + (ii - 1) * fi)
 
 
 def _int8(rng, shape):
@@ -60,12 +59,14 @@ def random_program(cfg, rng, phases=1, name="random"):
         in_y, in_x = int(rng.integers(1, 4)), int(rng.integers(1, 5))
         ip = [int(rng.integers(0, 3)) for _ in range(4)]
         n_inp = (in_y + ip[0] + ip[1]) * (in_x + ip[2] + ip[3])
-        n_wgt = int(rng.integers(1, 6))
+        w_y, w_x = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+        n_wgt = w_y * w_x
+        wgt_stride = w_x + int(rng.integers(0, 2))
         acc_stride = ai_x + int(rng.integers(0, 3))
         inp_stride = in_x + int(rng.integers(0, 3))
         bias = rng.integers(-2**31, 2**31, size=(ai_y * acc_stride, B, O), dtype=np.int64).astype(np.int32)
         inp = _int8(rng, (in_y * inp_stride, B, I))
-        wgt = _int8(rng, (n_wgt, O, I))
+        wgt = _int8(rng, (w_y * wgt_stride, O, I))
         s_bias = seg(f"bias{p}", bias, "bias", MEM_ACC)
         s_inp = seg(f"inp{p}", inp, "input", MEM_INP)
         s_wgt = seg(f"wgt{p}", wgt, "weight", MEM_WGT)
@@ -78,15 +79,10 @@ def random_program(cfg, rng, phases=1, name="random"):
         code.append(Alu(uop_bgn=u0, uop_end=u0 + 1, iter_out=1, iter_in=n_acc, dst_factor_in=1,
                         alu_opcode=ALU_MAX, use_imm=True, imm=-32768))
         for _ in range(int(rng.integers(1, 4))):
-            io, ii, fo, fi, lim = _loop(rng, n_acc, 2, n_acc)
-            so = int(rng.integers(0, 3))
-            while (io - 1) * so >= n_inp:
-                so //= 2
-            slim = n_inp - (io - 1) * so
-            wo = int(rng.integers(0, 2))
-            while (io - 1) * wo >= n_wgt:
-                wo //= 2
-            wlim = n_wgt - (io - 1) * wo
+            io, ii = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+            fo, fi, lim = _factors(rng, io, ii, n_acc)
+            so, si, slim = _factors(rng, io, ii, n_inp)
+            wo, wi, wlim = _factors(rng, io, ii, n_wgt, 1)
             k = int(rng.integers(1, 5))
             ub = len(uops)
             for _ in range(k):
@@ -94,18 +90,20 @@ def random_program(cfg, rng, phases=1, name="random"):
                                 int(rng.integers(0, wlim))))
             code.append(Gemm(reset=bool(rng.integers(0, 6) == 0), uop_bgn=ub, uop_end=ub + k,
                              iter_out=io, iter_in=ii, dst_factor_out=fo, dst_factor_in=fi,
-                             src_factor_out=so, src_factor_in=0, wgt_factor_out=wo, wgt_factor_in=0))
+                             src_factor_out=so, src_factor_in=si, wgt_factor_out=wo, wgt_factor_in=wi))
         for _ in range(int(rng.integers(1, 5))):
-            io, ii, fo, fi, lim = _loop(rng, n_acc, 2, n_acc)
+            io, ii = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+            fo, fi, lim = _factors(rng, io, ii, n_acc)
+            so, si, slim = _factors(rng, io, ii, n_acc)
             k = int(rng.integers(1, 4))
             ub = len(uops)
             for _ in range(k):
-                uops.append(Uop(int(rng.integers(0, lim)), int(rng.integers(0, lim)), 0))
+                uops.append(Uop(int(rng.integers(0, lim)), int(rng.integers(0, slim)), 0))
             op = int(rng.choice([ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR]))
             use_imm = bool(rng.integers(0, 2))
             imm = int(rng.integers(-40, 40)) if op == ALU_SHR else int(rng.integers(-2**15, 2**15))
             code.append(Alu(uop_bgn=ub, uop_end=ub + k, iter_out=io, iter_in=ii,
-                            dst_factor_out=fo, dst_factor_in=fi, src_factor_out=fo, src_factor_in=fi,
+                            dst_factor_out=fo, dst_factor_in=fi, src_factor_out=so, src_factor_in=si,
                             alu_opcode=op, use_imm=use_imm, imm=imm))
         # expose a random byte of every accumulator (bits above out_bits included)
         uops.append(Uop(0, 0, 0))
@@ -119,7 +117,7 @@ def random_program(cfg, rng, phases=1, name="random"):
                           dram_base=s_inp.base // cfg.inp_bytes, y_size=in_y, x_size=in_x,
                           x_stride=inp_stride, y_pad_0=ip[0], y_pad_1=ip[1], x_pad_0=ip[2], x_pad_1=ip[3]))
         insns.append(Load(memory_type=MEM_WGT, push_next=True, sram_base=0,
-                          dram_base=s_wgt.base // cfg.wgt_bytes, y_size=1, x_size=n_wgt, x_stride=n_wgt))
+                          dram_base=s_wgt.base // cfg.wgt_bytes, y_size=w_y, x_size=w_x, x_stride=wgt_stride))
         # compute: uop + acc loads (the first compute instruction waits for the previous store)
         insns.append(Load(memory_type=MEM_UOP, pop_next=s2g_pending, sram_base=u0,
                           dram_base=UOP_BASE // 4 + u0, y_size=1, x_size=n_uop, x_stride=n_uop))

@@ -76,6 +76,8 @@ def cmd_run(a):
     res = run_on_rtl(prog, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
                      workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-run-"))
     print(f"{prog.name}: {res.cycles} cycles on {a.sim} ({res.wall_seconds:.1f} s wall)")
+    if res.waves:
+        print(f"  waves: {res.waves}")
     for k, v in res.counters.items():
         if k.startswith("BUSY"):
             print(f"  {k.lower()}: {v}")

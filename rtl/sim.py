@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -44,6 +45,7 @@ class RtlResult:
     wall_seconds: float = 0.0    # whole call: build check, simulator start, run
     run_seconds: float = 0.0     # simulated run only (start to done), for speed figures
     sim_cycles: int = 0          # cycles simulated in that time (done is polled)
+    waves: Path | None = None    # waveform file (with waves=True)
 
     @property
     def cycles_per_second(self):
@@ -136,11 +138,12 @@ def build(cfg, sim="icarus", top="vta_top", waves=False):
     d = exported(cfg, top)
     build_dir = d / f"sim-{sim}{'-waves' if waves else ''}"
     runner = get_runner(sim)
+    # "Skipping compilation" (a cache hit) is logged as a warning; only real problems matter
+    runner.log.setLevel(logging.ERROR)
     build_args = []
     if sim == "verilator":
+        # (waves: the runner adds --trace, i.e. VCD; FST would need the lz4 headers)
         build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O3", "--x-assign", "0"]
-        if waves:
-            build_args.append("--trace-fst")
     log = build_dir / "build.log"
     build_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -229,6 +232,7 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     if not result_file.exists():
         bad = failures(results) if results.exists() else []
         raise SimError("RTL run failed: " + ("; ".join(bad) or f"no result (see {work / 'sim.log'})"))
+    wave_file = _collect_waves(cfg, sim, work, t0) if waves else None
     doc = json.loads(result_file.read_text())
     if doc.get("error"):
         raise SimError(doc["error"])
@@ -240,4 +244,18 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
                 seg.data.dtype).reshape(seg.shape)
     return RtlResult(outputs=outputs, cycles=int(doc["cycles"]), counters=doc["counters"],
                      sim=sim, wall_seconds=wall, run_seconds=float(doc.get("run_seconds", 0.0)),
-                     sim_cycles=int(doc.get("sim_cycles", 0)))
+                     sim_cycles=int(doc.get("sim_cycles", 0)), waves=wave_file)
+
+
+def _collect_waves(cfg, sim, work, since):
+    """Move the run's waveform (the runner writes it in the build or test dir) into ``work``."""
+    import time
+    cutoff = time.time() - (time.perf_counter() - since) - 1
+    build_dir = exported(cfg, "vta_top") / f"sim-{sim}-waves"
+    for d in (work, build_dir):
+        for p in sorted(d.glob("*.fst")) + sorted(d.glob("*.vcd")):
+            if p.stat().st_mtime >= cutoff:
+                if p.parent != work:
+                    p = Path(shutil.move(str(p), work / p.name))
+                return p
+    return None

@@ -93,3 +93,17 @@ def test_wrapper_has_vta_top_ports(tmp_path):
     sv = (d / "vta_top.sv").read_text()
     for n in names:
         assert f".{n}({n})" in sv
+
+
+def test_fusesoc_core_and_file_list(tmp_path):
+    import yaml
+    from vta.rtl.sim import exported
+    d = exported(load_config("tiny"))
+    text = (d / "vta_top.core").read_text()
+    assert text.startswith("CAPI=2:")
+    core = yaml.safe_load(text)
+    files = [next(iter(f)) for f in core["filesets"]["rtl"]["files"]]
+    assert files == (d / "files.f").read_text().split()
+    assert all((d / f).exists() for f in files)
+    assert core["targets"]["lint"]["toplevel"] == E.SV_TOP
+    assert core["targets"]["lint"]["tools"]["verilator"]["verilator_options"] == ["-Wall"]

@@ -2,7 +2,7 @@
 
 Counts come from ``stat -json`` (never the text table): LUT = LUT1..LUT6, LUTRAM = the
 distributed-RAM primitives (they occupy SLICEM LUTs too), FF = FD*, BRAM in RAMB36
-equivalents (a RAMB18 is half), DSP = DSP48E1/E2.
+equivalents (a RAMB18 is half), DSP = DSP48E1/E2, URAM = URAM288 (UltraScale+ only).
 """
 from __future__ import annotations
 
@@ -16,22 +16,22 @@ from pathlib import Path
 
 from . import tools
 
-#: part prefix -> (yosys family, LUT, FF, BRAM36, DSP). Figures from the Xilinx product tables.
+#: part prefix -> (yosys family, LUT, FF, BRAM36, DSP, URAM). From the Xilinx product tables.
 PARTS = {
-    "xc7z020": ("xc7", 53200, 106400, 140, 220),
-    "xczu3eg": ("xcup", 70560, 141120, 216, 360),
-    "xczu7ev": ("xcup", 230400, 460800, 312, 1728),
+    "xc7z020": ("xc7", 53200, 106400, 140, 220, 0),
+    "xczu3eg": ("xcup", 70560, 141120, 216, 360, 0),
+    "xczu7ev": ("xcup", 230400, 460800, 312, 1728, 96),
 }
-RESOURCES = ("LUT", "LUTRAM", "FF", "BRAM36", "DSP")
+RESOURCES = ("LUT", "LUTRAM", "FF", "BRAM36", "DSP", "URAM")
 
 
 def part_info(part):
     """(canonical part, family, capacity dict) for a part name such as xc7z020clg484-1."""
     p = (part or "").lower()
-    for prefix, (family, lut, ff, bram, dsp) in PARTS.items():
+    for prefix, (family, lut, ff, bram, dsp, uram) in PARTS.items():
         if p.startswith(prefix):
             return prefix, family, {"LUT": lut, "LUTRAM": None, "FF": ff, "BRAM36": bram,
-                                    "DSP": dsp}
+                                    "DSP": dsp, "URAM": uram}
     raise tools.ToolError(f"unknown FPGA part '{part}' (known: {', '.join(PARTS)})")
 
 
@@ -50,6 +50,8 @@ def classify(cells):
             use["BRAM36"] += n / 2
         elif cell.startswith("DSP48"):
             use["DSP"] += n
+        elif cell.startswith("URAM"):
+            use["URAM"] += n
         elif re.match(r"RAM(16|32|64|128|256)", cell) or cell.startswith("SRL"):
             use["LUTRAM"] += n
     return use
@@ -73,8 +75,10 @@ class SynthResult:
             cap = self.capacity[k]
             used = self.use[k]
             u = f"{used:g}" if isinstance(used, float) else str(used)
+            if k == "URAM" and not cap and not used:
+                continue  # the part has none and none is used
             util = f"{100.0 * used / cap:6.1f}%" if cap else "      -"
-            rows.append(f"{k:<8} {u:>10} {cap if cap else '-':>10} {util}")
+            rows.append(f"{k:<8} {u:>10} {cap if cap is not None else '-':>10} {util}")
         return "\n".join(rows)
 
 

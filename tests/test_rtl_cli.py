@@ -35,7 +35,7 @@ def test_part_table():
 def test_classify_cells():
     use = synth.classify({"LUT6": 10, "LUT2": 5, "FDRE": 7, "FDSE": 1, "RAMB36E1": 3,
                           "RAMB18E1": 3, "DSP48E1": 2, "RAM64X1D": 4, "CARRY4": 9})
-    assert use == {"LUT": 15, "LUTRAM": 4, "FF": 8, "BRAM36": 4.5, "DSP": 2}
+    assert use == {"LUT": 15, "LUTRAM": 4, "FF": 8, "BRAM36": 4.5, "DSP": 2, "URAM": 0}
 
 
 def test_synth_tiny():

@@ -212,7 +212,7 @@ def wrapper_sv(cfg, vtext):
              "`timescale 1ns/10ps", "", f"module {SV_TOP}", "  import vta_pkg::*;", "("]
     decls = []
     for d, width, name in ports:
-        if width == cfg.bus_bits and name.endswith("data"):
+        if width == cfg.bus_bits and name.endswith("data") and name.startswith("m_axi"):
             rng = "[BUS_BITS-1:0] "
         elif width == cfg.bus_bytes and name.endswith("strb") and name.startswith("m_axi"):
             rng = "[BUS_BYTES-1:0] "

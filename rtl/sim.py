@@ -117,8 +117,10 @@ def _prune(keep, n=KEEP_BUILDS):
     old = sorted((p for p in keep.parent.iterdir()
                   if p.is_dir() and p.name.startswith(prefix) and p.name.count("-") == keep.name.count("-")
                   and (p / "export.ok").exists()), key=lambda p: p.stat().st_mtime, reverse=True)
+    import time
     for p in old[n:]:
-        if p != keep:
+        # an hour's grace: another process may still be simulating an older build
+        if p != keep and time.time() - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
 
 

@@ -4,13 +4,13 @@ expected outputs from plain numpy), parametrized by config.
 Apache VTA's hardware tests (ALU, blocked GEMM with virtual threads, plain GEMM), a
 padded-load test and the default workload, plus a registry of them by name.
 """
-from .alu import ALU_OPS, alu_program, alu_reference
-from .builder import ProgramBuilder, tile_acc, tile_inp, tile_wgt, wrap
+from .alu import ALU_OPS, alu_program
+from .builder import ProgramBuilder, tile_acc, tile_inp, tile_wgt
 from .gemm import blocked_gemm, blocked_shape, plain_gemm
 from .loads import padded_load_program
 from .workloads import WORKLOADS, Workload, build_workload, default_workload, describe, workload_names
 
-__all__ = ["ALU_OPS", "alu_program", "alu_reference", "ProgramBuilder", "tile_acc", "tile_inp",
-           "tile_wgt", "wrap", "blocked_gemm", "blocked_shape", "plain_gemm",
+__all__ = ["ALU_OPS", "alu_program", "ProgramBuilder", "tile_acc", "tile_inp",
+           "tile_wgt", "blocked_gemm", "blocked_shape", "plain_gemm",
            "padded_load_program", "WORKLOADS", "Workload", "build_workload", "default_workload",
            "describe", "workload_names"]

@@ -11,30 +11,12 @@ import numpy as np
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_OUT, Alu, Finish,
                      Load, Store)
 
-from .builder import ProgramBuilder, dtype_for, rand_int, wrap
+from vta.isa.semantics import alu_apply, wrap_signed as wrap
+
+from .builder import ProgramBuilder, dtype_for, rand_int
 
 ALU_OPS = {"min": ALU_MIN, "max": ALU_MAX, "add": ALU_ADD, "shr": ALU_SHR}
 IMM_BITS = 16
-
-
-def alu_reference(op, a, b, acc_bits, log_acc_width):
-    """Plain numpy ALU (VTA_SPEC.md), int64 in and out, result wrapped to acc_bits."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.broadcast_to(np.asarray(b, dtype=np.int64), a.shape)
-    if op == ALU_MIN:
-        r = np.minimum(a, b)
-    elif op == ALU_MAX:
-        r = np.maximum(a, b)
-    elif op == ALU_ADD:
-        r = a + b
-    elif op == ALU_SHR:
-        n = wrap(b, log_acc_width)             # low LOG_ACC_WIDTH bits, signed
-        right = a >> np.clip(n, 0, 63)
-        left = a << np.clip(-n, 0, 63)
-        r = np.where(n >= 0, right, left)
-    else:
-        raise ValueError(f"no reference for ALU op {op}")
-    return wrap(r, acc_bits)
 
 
 def alu_program(cfg, op, use_imm, compress=True, *, rows=None, seed=0, name=None):
@@ -79,6 +61,6 @@ def alu_program(cfg, op, use_imm, compress=True, *, rows=None, seed=0, name=None
     pb.emit(Store(memory_type=MEM_OUT, sram_base=0, dram_base=pb.elem(out_seg), y_size=1,
                   x_size=rows, x_stride=rows, pop_prev=True, push_prev=True))
     pb.emit(Finish(pop_next=True))
-    res = alu_reference(opc, a, imm if use_imm else b, cfg.acc_bits, cfg.log_acc_width)
+    res = alu_apply(opc, a, imm if use_imm else b, cfg.acc_bits, cfg.log_acc_width)
     expect = wrap(res, cfg.out_bits).astype(out_dt)
     return pb.build({"out": expect})

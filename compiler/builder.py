@@ -30,13 +30,6 @@ def dtype_for(bits, what):
 
 
 # ---- plain numpy reference arithmetic (independent of vta.tlm) ---------------------------
-def wrap(x, bits):
-    """Two's complement wrap of int64 values to ``bits`` bits."""
-    x = np.asarray(x, dtype=np.int64)
-    m = 1 << bits
-    return ((x + (m >> 1)) % m) - (m >> 1)
-
-
 def rand_int(rng, bits, shape, lo=None, hi=None):
     """Random signed ``bits``-wide integers (int64), full range unless lo/hi given."""
     lo = -(1 << (bits - 1)) if lo is None else lo

@@ -11,7 +11,9 @@ import numpy as np
 
 from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_OUT, MEM_WGT, Alu, Finish, Gemm, Load, Store
 
-from .builder import ProgramBuilder, dtype_for, rand_int, wrap
+from vta.isa.semantics import wrap_signed as wrap
+
+from .builder import ProgramBuilder, dtype_for, rand_int
 
 PADS = (1, 2, 1, 3)  # y_pad_0, y_pad_1, x_pad_0, x_pad_1
 

@@ -20,7 +20,6 @@ import numpy as np
 
 from vta.isa import (MEM_ACC, MEM_INP, MEM_OUT, MEM_WGT, ConfigError,
                      Finish, Gemm, Load, Store)
-
 from vta.isa.semantics import wrap_signed as wrap
 
 from .builder import ProgramBuilder, dtype_for, rand_int, tile_acc, tile_inp, tile_wgt

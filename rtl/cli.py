@@ -4,8 +4,13 @@
     vta-rtl lint CONFIG [-o DIR]          Verilator -Wall, pyslang, Icarus compile
     vta-rtl synth CONFIG [--part PART]    Yosys synth_xilinx; LUT/FF/BRAM/DSP against the part
     vta-rtl run BUNDLE [--sim icarus|verilator] [--config CONFIG]   run a bundle under cocotb
+    vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves]
+                                          TLM vs RTL vs expected, bit for bit, and cycles
 
-Bad input gives a one-line error and exit code 2.
+Exit codes: 0 ok/agree, 1 check failed (lint, fit, output mismatch, RTL hang in check),
+2 bad input or a tool error.
+
+Bad input gives a one-line error and exit code 2, never a traceback.
 """
 from __future__ import annotations
 
@@ -90,6 +95,81 @@ def cmd_run(a):
     return 1 if bad else 0
 
 
+def _check_program(a, cfg):
+    if a.program and a.workload:
+        raise VTAError("give either PROGRAM or --workload, not both")
+    if a.workload:
+        from vta.compiler.workloads import build_workload
+        return build_workload(a.workload, cfg)
+    if not a.program:
+        raise VTAError("give a PROGRAM (.s or .vtab) or --workload NAME")
+    from vta.assembler import load_program
+    return load_program(a.program, cfg)
+
+
+def cmd_check(a):
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .crosscheck import check_program
+    from .sim import WatchdogError
+    console = Console(highlight=False)
+    cfg = load_config(a.config)
+    prog = _check_program(a, cfg)
+    console.print(f"check [bold]{prog.name}[/] on config '{cfg.name}': TLM vs RTL ({a.sim}), "
+                  f"AXI RAM latency {cfg.dram_latency} cycles (dram.latency)")
+    try:
+        res = check_program(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
+                            workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-check-"))
+    except WatchdogError as e:
+        # the TLM finished this program (it ran first), the RTL did not: a disagreement
+        console.print(f"[bold red]MISMATCH[/]: the RTL hung; {e}")
+        return 1
+    t = Table(title="outputs")
+    for col in ("segment", "elements", "TLM vs RTL", "vs expected"):
+        t.add_column(col)
+    diffs = {d.segment: d for d in res.differences}
+    for name, arr in res.tlm.outputs.items():
+        d = diffs.get(name)
+        pair = "differ" if d and "TLM vs RTL" in d.between else "equal"
+        if name not in prog.expect:
+            exp = "-"
+        else:
+            exp = "differ" if d and "expected" in d.between else "equal"
+        style = "red" if d else "green"
+        t.add_row(name, str(arr.size), f"[{style}]{pair}[/]", f"[{style}]{exp}[/]")
+    console.print(t)
+    c = Table(title="cycles")
+    for col in ("RTL cycles", "TLM cycles", "error", "RTL wall s", "TLM wall s"):
+        c.add_column(col, justify="right")
+    err = res.cycle_error
+    c.add_row(str(res.rtl_cycles), str(res.tlm_cycles), f"{err:+.2%}",
+              f"{res.rtl.wall_seconds:.1f}", f"{res.tlm.wall_seconds:.2f}")
+    console.print(c)
+    if res.rtl.waves:
+        console.print(f"waves: {res.rtl.waves}")
+    if a.out:
+        out = Path(a.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, arr in res.rtl.outputs.items():
+                (out / f"{name}.bin").write_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
+            (out / "stats.json").write_text(json.dumps(res.stats(), indent=2) + "\n")
+        except OSError as e:
+            raise VTAError(f"{out}: cannot write results: {e.strerror}") from None
+        console.print(f"RTL outputs and stats.json in {out}")
+    for d in res.differences:
+        console.print(f"[bold red]MISMATCH[/] {d}", soft_wrap=True)
+    if res.differences:
+        return 1
+    console.print(f"[bold green]AGREE[/]: {len(res.tlm.outputs)} output segment(s) bit-exact"
+                  + (" and equal to the expected outputs" if prog.expect else "")
+                  + f"; cycle error {err:+.2%}")
+    return 0
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="vta-rtl", description="VTA RTL: export, lint, synth, run")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -115,6 +195,16 @@ def build_parser():
     p.add_argument("--max-cycles", type=int, help="watchdog limit")
     p.add_argument("--workdir", help="keep the run's files here")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("check", help="run a program on the TLM and the RTL and compare them")
+    p.add_argument("config", help="config YAML/JSON path or bundled name (tiny, default, ...)")
+    p.add_argument("program", nargs="?", help="assembly source (.s) or bundle directory (.vtab)")
+    p.add_argument("--workload", metavar="NAME", help="a built-in workload (see `vta-tlm list`)")
+    p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus")
+    p.add_argument("--out", metavar="DIR", help="write DIR/<segment>.bin (RTL) and DIR/stats.json")
+    p.add_argument("--waves", action="store_true", help="dump waveforms (FST on Icarus, VCD on Verilator)")
+    p.add_argument("--max-cycles", type=int, help="RTL watchdog limit (default: from the program)")
+    p.add_argument("--workdir", help="keep the RTL run's files here")
+    p.set_defaults(func=cmd_check)
     return ap
 
 

@@ -35,6 +35,10 @@ class SimError(VTAError):
     """The RTL simulation could not run or did not finish."""
 
 
+class WatchdogError(SimError):
+    """The design did not signal done in time (the message holds the per-stage report)."""
+
+
 @dataclass
 class RtlResult:
     """What one RTL run produced."""
@@ -46,6 +50,7 @@ class RtlResult:
     run_seconds: float = 0.0     # simulated run only (start to done), for speed figures
     sim_cycles: int = 0          # cycles simulated in that time (done is polled)
     waves: Path | None = None    # waveform file (with waves=True)
+    dram_latency: int = 0        # latency the AXI RAM model added (cycles)
 
     @property
     def cycles_per_second(self):
@@ -71,10 +76,14 @@ def cache_root():
 
 def source_key(cfg, top):
     """Hash of what the generated Verilog depends on."""
-    from .export import _cfg_yaml
     h = hashlib.sha256()
     h.update(top.encode())
-    h.update(_cfg_yaml(cfg).encode())
+    # timing and DRAM figures do not change the hardware (the testbench memory reads the
+    # latency at run time), so TLM calibration and latency variants reuse one build
+    d = cfg.to_dict()
+    d.pop("timing", None)
+    d.pop("dram", None)
+    h.update(json.dumps(d, sort_keys=True).encode())
     for p in sorted(RTL_DIR.glob("*.py")):
         if p.name in ("sim.py", "simtb.py", "cli.py"):
             continue
@@ -208,12 +217,14 @@ def failures(results_xml):
 
 
 def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None,
-               axi_stall=0.0):
+               axi_stall=0.0, dram_latency=None):
     """Run ``program`` on the RTL; returns an RtlResult (raises SimError on timeout/failure).
 
     ``max_cycles`` bounds the run (default: generous, from the program size); on timeout the
     error message holds each stage's state as the watchdog saw it. ``axi_stall`` (0..1):
     the DRAM model randomly stalls every AXI channel with this probability per cycle.
+    ``dram_latency``: cycles the AXI RAM model adds to each read burst and write response
+    (default: the config's ``dram.latency``, so the TLM and the RTL see the same memory).
     """
     import time
     cfg = load_config(cfg) if cfg is not None else program.config
@@ -223,10 +234,7 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     result_file = work / "result.json"
     result_file.unlink(missing_ok=True)
     env = {"VTA_BUNDLE": str(bundle), "VTA_RESULT": str(result_file)}
-    if max_cycles:
-        env["VTA_MAX_CYCLES"] = str(int(max_cycles))
-    if axi_stall:
-        env["VTA_AXI_STALL"] = repr(float(axi_stall))
+    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency))
     t0 = time.perf_counter()
     results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, waves=waves, test_dir=work,
                        testcase="run_program", check=False)
@@ -235,9 +243,77 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
         bad = failures(results) if results.exists() else []
         raise SimError("RTL run failed: " + ("; ".join(bad) or f"no result (see {work / 'sim.log'})"))
     wave_file = _collect_waves(cfg, sim, work, t0) if waves else None
-    doc = json.loads(result_file.read_text())
+    res = _result(program, json.loads(result_file.read_text()), sim, wall)
+    if isinstance(res, SimError):
+        raise res
+    res.waves = wave_file
+    return res
+
+
+def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=None,
+                    axi_stall=0.0, dram_latency=None):
+    """Run several programs (same config) in one simulator session.
+
+    Simulator start-up costs ~1.5 s per call, more than a small program's run; here the
+    testbench resets the design and clears the AXI RAM between programs. Returns one entry
+    per program, in order: an RtlResult, or a SimError (watchdog, failed run) -- a failing
+    program does not stop the others. ``wall_seconds`` of each result is its share of the
+    session (its simulated run plus an equal part of the start-up).
+    """
+    import time
+    programs = list(programs)
+    if not programs:
+        return []
+    cfg = load_config(cfg) if cfg is not None else programs[0].config
+    for p in programs:
+        if p.config.fingerprint != cfg.fingerprint:
+            raise SimError(f"program '{p.name}' was built for config '{p.config.name}', "
+                           f"not '{cfg.name}' (one batch runs one config)")
+    work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for i, p in enumerate(programs):
+        bundle = write_bundle(p, work / f"p{i:05d}.vtab")
+        result = work / f"p{i:05d}.json"
+        result.unlink(missing_ok=True)
+        jobs.append({"bundle": str(bundle), "result": str(result)})
+    manifest = work / "batch.json"
+    manifest.write_text(json.dumps(jobs))
+    env = {"VTA_BATCH": str(manifest)}
+    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency))
+    t0 = time.perf_counter()
+    results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, test_dir=work,
+                       testcase="run_batch", check=False)
+    wall = time.perf_counter() - t0
+    docs = [json.loads(Path(j["result"]).read_text()) if Path(j["result"]).exists() else None
+            for j in jobs]
+    run_total = sum(float(d.get("run_seconds", 0.0)) for d in docs if d)
+    overhead = max(0.0, wall - run_total) / len(programs)
+    out = []
+    for p, d in zip(programs, docs):
+        if d is None:
+            bad = failures(results) if results.exists() else []
+            out.append(SimError("RTL batch stopped before this program: "
+                                + ("; ".join(bad) or f"see {work / 'sim.log'}")))
+            continue
+        out.append(_result(p, d, sim, float(d.get("run_seconds", 0.0)) + overhead))
+    return out
+
+
+def _run_env(cfg, max_cycles, axi_stall, dram_latency):
+    env = {"VTA_DRAM_LATENCY": str(int(cfg.dram_latency if dram_latency is None else dram_latency))}
+    if max_cycles:
+        env["VTA_MAX_CYCLES"] = str(int(max_cycles))
+    if axi_stall:
+        env["VTA_AXI_STALL"] = repr(float(axi_stall))
+    return env
+
+
+def _result(program, doc, sim, wall):
+    """RtlResult from the testbench's JSON document (a SimError if the run failed)."""
     if doc.get("error"):
-        raise SimError(doc["error"])
+        cls = WatchdogError if doc["error"].startswith("watchdog") else SimError
+        return cls(f"{program.name}: {doc['error']}")
     outputs = {}
     for seg in program.segments:
         if seg.role == "output":
@@ -246,7 +322,8 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
                 seg.data.dtype).reshape(seg.shape)
     return RtlResult(outputs=outputs, cycles=int(doc["cycles"]), counters=doc["counters"],
                      sim=sim, wall_seconds=wall, run_seconds=float(doc.get("run_seconds", 0.0)),
-                     sim_cycles=int(doc.get("sim_cycles", 0)), waves=wave_file)
+                     sim_cycles=int(doc.get("sim_cycles", 0)),
+                     dram_latency=int(doc.get("dram_latency", 0)))
 
 
 def _collect_waves(cfg, sim, work, since):

@@ -1,0 +1,177 @@
+"""TLM vs RTL cross-check: the one module that imports both ``vta.tlm`` and ``vta.rtl``.
+
+``check_program(program)`` runs a program on the TLM (the executable reference) and on the
+exported RTL under cocotb, and compares every output segment bit for bit between the TLM,
+the RTL and the bundle's expected outputs, and the cycle counts. ``check_many`` does the
+same for many programs with one simulator session (random differential testing).
+
+Both models see the same memory: the RTL testbench's AXI RAM delays read bursts and write
+responses by the config's ``dram.latency`` (vta.rtl.simtb.add_latency), the latency the
+TLM charges. ``cycle_error`` = (TLM - RTL) / RTL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vta.isa import load_config
+
+from .sim import SimError, WatchdogError, run_many_on_rtl, run_on_rtl
+
+#: relative cycle error the reference workloads must stay within (issue 5)
+CYCLE_TOLERANCE = 0.05
+
+
+@dataclass
+class Difference:
+    """The first element of an output segment on which TLM, RTL and expected disagree."""
+    segment: str
+    count: int                 # elements that differ in any pair
+    total: int
+    index: tuple
+    tlm: int
+    rtl: int | None            # None: the RTL produced no data for the segment
+    expected: int | None       # None: no expected output for the segment
+    writer: tuple | None       # (instruction index, disassembly) of the STORE that wrote it
+
+    @property
+    def between(self):
+        """Which sides disagree, e.g. 'TLM vs RTL' or 'RTL vs expected'."""
+        pairs = []
+        if self.rtl is None or self.tlm != self.rtl:
+            pairs.append("TLM vs RTL")
+        if self.expected is not None:
+            if self.tlm != self.expected:
+                pairs.append("TLM vs expected")
+            if self.rtl is not None and self.rtl != self.expected:
+                pairs.append("RTL vs expected")
+        return ", ".join(pairs)
+
+    def __str__(self):
+        idx = ",".join(str(i) for i in self.index)
+        exp = "" if self.expected is None else f", expected {self.expected}"
+        rtl = "missing" if self.rtl is None else self.rtl
+        who = (f"; last written by instruction {self.writer[0]}: {self.writer[1]}"
+               if self.writer else "; no STORE wrote it")
+        return (f"segment '{self.segment}' [{idx}] ({self.between}; {self.count} of "
+                f"{self.total} elements differ): TLM {self.tlm}, RTL {rtl}{exp}{who}")
+
+
+@dataclass
+class CheckResult:
+    """One program on both models."""
+    program: object
+    tlm: object                      # vta.tlm.TlmResult
+    rtl: object                      # vta.rtl.sim.RtlResult
+    differences: list = field(default_factory=list)
+
+    @property
+    def agree(self):
+        return not self.differences
+
+    @property
+    def tlm_cycles(self):
+        return self.tlm.cycles
+
+    @property
+    def rtl_cycles(self):
+        return self.rtl.cycles
+
+    @property
+    def cycle_error(self):
+        return cycle_error(self.tlm.cycles, self.rtl.cycles)
+
+    def stats(self):
+        """What ``--out`` writes to stats.json."""
+        return {"program": self.program.name, "config": self.tlm.config.name,
+                "sim": self.rtl.sim, "dram_latency": self.rtl.dram_latency,
+                "rtl_cycles": self.rtl.cycles, "tlm_cycles": self.tlm.cycles,
+                "cycle_error": self.cycle_error, "agree": self.agree,
+                "differences": [str(d) for d in self.differences],
+                "rtl_counters": self.rtl.counters,
+                "tlm_wall_seconds": self.tlm.wall_seconds, "rtl_wall_seconds": self.rtl.wall_seconds}
+
+
+def cycle_error(tlm_cycles, rtl_cycles):
+    """Relative error of the TLM's cycle count against the RTL's."""
+    return (tlm_cycles - rtl_cycles) / rtl_cycles if rtl_cycles else float("inf")
+
+
+def compare(program, tlm, rtl):
+    """Differences between the TLM's, the RTL's and the expected outputs, per segment."""
+    out = []
+    for name, want_tlm in tlm.outputs.items():
+        got = rtl.outputs.get(name)
+        exp = program.expect.get(name)
+        if got is not None and got.shape != want_tlm.shape:
+            got = None
+        if exp is not None and exp.shape != want_tlm.shape:
+            exp = None
+        bad = np.zeros(want_tlm.shape, bool) if got is not None else np.ones(want_tlm.shape, bool)
+        if got is not None:
+            bad |= got != want_tlm
+        if exp is not None:
+            bad |= exp != want_tlm
+            if got is not None:
+                bad |= exp != got
+        if not bad.any():
+            continue
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        out.append(Difference(
+            segment=name, count=int(bad.sum()), total=int(bad.size), index=first,
+            tlm=int(want_tlm[first]), rtl=None if got is None else int(got[first]),
+            expected=None if exp is None else int(exp[first]),
+            writer=tlm.last_writer(name, first)))
+    return out
+
+
+def _tlm(program, cfg):
+    from vta.tlm import run_program
+    return run_program(program, cfg)
+
+
+def check_program(program, config=None, sim="icarus", waves=False, workdir=None,
+                  max_cycles=None):
+    """Run ``program`` on both models and compare; returns a CheckResult.
+
+    Raises VTAError if the TLM rejects the program (a program error, not a disagreement)
+    and SimError if the RTL cannot be built or run; a hang of the RTL on a program the
+    TLM finishes raises WatchdogError (with the per-stage report).
+    """
+    cfg = load_config(config) if config is not None else program.config
+    tlm = _tlm(program, cfg)
+    rtl = run_on_rtl(program, cfg, sim=sim, waves=waves, workdir=workdir, max_cycles=max_cycles)
+    return CheckResult(program, tlm, rtl, compare(program, tlm, rtl))
+
+
+def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=None):
+    """Cross-check many programs (one config) with one simulator session.
+
+    Returns one entry per program: a CheckResult, or the exception (TLM program error,
+    RTL SimError/WatchdogError) that stopped that program.
+    """
+    programs = list(programs)
+    if not programs:
+        return []
+    cfg = load_config(config) if config is not None else programs[0].config
+    tlms = []
+    for p in programs:
+        try:
+            tlms.append(_tlm(p, cfg))
+        except Exception as e:  # noqa: BLE001 -- reported per program
+            tlms.append(e)
+    runnable = [p for p, t in zip(programs, tlms) if not isinstance(t, Exception)]
+    rtls = iter(run_many_on_rtl(runnable, cfg, sim=sim, workdir=workdir, max_cycles=max_cycles))
+    out = []
+    for p, t in zip(programs, tlms):
+        if isinstance(t, Exception):
+            out.append(t)
+            continue
+        r = next(rtls)
+        out.append(r if isinstance(r, Exception) else CheckResult(p, t, r, compare(p, t, r)))
+    return out
+
+
+__all__ = ["CYCLE_TOLERANCE", "CheckResult", "Difference", "SimError", "WatchdogError",
+           "check_many", "check_program", "compare", "cycle_error"]

@@ -136,13 +136,14 @@ def _apply(insn, state):
         if isinstance(insn, Gemm):
             if src.max() >= cfg.inp_depth or wgt.max() >= cfg.wgt_depth:
                 return False
-            if not insn.reset:
-                # Entries written earlier in this same instruction are defined too.
-                first_write = _first_occurrence(dst)
-                needs_acc = dst[~_written_before(dst, first_write)]
-                if not (state.ok(MEM_ACC, needs_acc) and state.ok(MEM_INP, src)
-                        and state.ok(MEM_WGT, wgt)):
-                    return False
+            # Even with reset the out buffer gets trunc(acc before + product) (VTA_SPEC), so
+            # a reset GEMM reads acc, inp and wgt too. Entries written earlier in this same
+            # instruction are defined.
+            first_write = _first_occurrence(dst)
+            needs_acc = dst[~_written_before(dst, first_write)]
+            if not (state.ok(MEM_ACC, needs_acc) and state.ok(MEM_INP, src)
+                    and state.ok(MEM_WGT, wgt)):
+                return False
         else:
             if src.max() >= cfg.acc_depth:
                 return False

@@ -1,0 +1,160 @@
+"""Random differential testing: random valid programs on the TLM and the RTL, bit for bit.
+
+    python bench/fuzz_rtl.py --count 1000 --seed 0 [--config tiny] [--sim verilator]
+                             [--batch 100] [--out build/fuzz_rtl]
+
+Programs come from vta.compiler.fuzz.random_program(cfg, seed + i, rounds=1..5) and run in
+batches, one simulator session per batch (vta.rtl.crosscheck.check_many). A program on which
+the models disagree (outputs, or the RTL hangs) is shrunk with vta.compiler.fuzz.shrink, whose
+predicate re-runs both models, and the reproducer is written as a bundle
+OUT/<program>-shrunk.vtab (expected outputs = the TLM's), next to the unshrunk OUT/<program>.vtab;
+rerun it with `vta-rtl check CONFIG OUT/<program>-shrunk.vtab`.
+Exit status: 0 no mismatch, 1 mismatches found, 2 error.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vta.compiler.fuzz import random_program, shrink
+from vta.isa import VTAError, load_config, write_bundle
+from vta.rtl.crosscheck import SimError, check_many
+
+
+def rounds_for(seed):
+    """1..5 rounds, spread over the seeds (short and long programs)."""
+    return 1 + seed % 5
+
+
+def make_program(cfg, seed):
+    return random_program(cfg, seed, rounds=rounds_for(seed))
+
+
+def failure(entry):
+    """None if the models agree, else a one-line reason."""
+    if isinstance(entry, Exception):
+        return f"{type(entry).__name__}: {entry}"
+    if entry.differences:
+        return str(entry.differences[0])
+    return None
+
+
+def reproducer(program, cfg, sim, out, console):
+    """Shrink a failing program and write both bundles; returns the shrunk bundle path."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    def fails(p):
+        (r,) = check_many([p], cfg, sim=sim)
+        return failure(r) is not None
+
+    write_bundle(_with_tlm_expect(program, cfg), out / f"{program.name}.vtab")
+    t0 = time.perf_counter()
+    small = shrink(program, fails)
+    path = write_bundle(_with_tlm_expect(small, cfg), out / f"{small.name}.vtab")
+    console.print(f"  shrunk {len(program.insns)} -> {len(small.insns)} instructions in "
+                  f"{time.perf_counter() - t0:.0f} s: {path}")
+    return path
+
+
+def _with_tlm_expect(program, cfg):
+    from vta.tlm import run_program
+    try:
+        res = run_program(program, cfg)
+    except VTAError:
+        return program
+    program.expect = dict(res.outputs)
+    return program
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=100, help="number of random programs")
+    ap.add_argument("--seed", type=int, default=0, help="first seed (program i uses seed + i)")
+    ap.add_argument("--config", default="tiny")
+    ap.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
+    ap.add_argument("--batch", type=int, default=100, help="programs per simulator session")
+    ap.add_argument("--out", default="build/fuzz_rtl", help="where reproducer bundles go")
+    ap.add_argument("--no-shrink", action="store_true", help="only write the failing programs")
+    a = ap.parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        cfg = load_config(a.config)
+    except VTAError as e:
+        print(f"fuzz_rtl: error: {e}", file=sys.stderr)
+        return 2
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    errors, failures = [], []
+    insns = rtl_cycles = 0
+    tlm_wall = 0.0
+    cycle_errs = []
+    progress = Progress(TextColumn("[bold]fuzz[/] {task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TextColumn("{task.fields[bad]} mismatches"),
+                        TimeElapsedColumn(), console=Console(stderr=True))
+    with progress:
+        task = progress.add_task(f"{cfg.name}/{a.sim}", total=a.count, bad=0)
+        for start in range(0, a.count, a.batch):
+            seeds = range(a.seed + start, a.seed + min(start + a.batch, a.count))
+            programs = [make_program(cfg, s) for s in seeds]
+            try:
+                results = check_many(programs, cfg, sim=a.sim)
+            except VTAError as e:   # the simulator could not build/run at all
+                print(f"fuzz_rtl: error: {e}", file=sys.stderr)
+                return 2
+            for p, r in zip(programs, results):
+                why = failure(r)
+                if why is None:
+                    insns += len(p.insns)
+                    rtl_cycles += r.rtl_cycles
+                    tlm_wall += r.tlm.wall_seconds
+                    cycle_errs.append(r.cycle_error)
+                elif isinstance(r, Exception) and not isinstance(r, SimError):
+                    errors.append((p, why))   # the TLM rejected it: a generator bug
+                else:
+                    failures.append((p, why))
+                    progress.console.print(f"[red]MISMATCH[/] {p.name}: {why}", soft_wrap=True)
+            progress.update(task, advance=len(programs), bad=len(failures))
+    wall = time.perf_counter() - t0
+    paths = []
+    for p, _ in failures:
+        if a.no_shrink:
+            paths.append(write_bundle(_with_tlm_expect(p, cfg), out / f"{p.name}.vtab"))
+        else:
+            paths.append(reproducer(p, cfg, a.sim, out, console))
+
+    t = Table(title=f"TLM vs RTL random programs: config {cfg.name}, {a.sim}, seeds "
+                    f"{a.seed}..{a.seed + a.count - 1}")
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    ok = a.count - len(failures) - len(errors)
+    t.add_row("programs", str(a.count))
+    t.add_row("agree (bit-exact)", str(ok))
+    t.add_row("mismatches", str(len(failures)))
+    t.add_row("invalid programs (TLM error)", str(len(errors)))
+    t.add_row("instructions run", f"{insns:,}")
+    t.add_row("RTL cycles simulated", f"{rtl_cycles:,}")
+    if cycle_errs:
+        abs_errs = [abs(e) for e in cycle_errs]
+        t.add_row("cycle error TLM vs RTL: mean |e|", f"{statistics.mean(abs_errs):.2%}")
+        t.add_row("cycle error: median / max |e|",
+                  f"{statistics.median(abs_errs):.2%} / {max(abs_errs):.2%}")
+    t.add_row("TLM wall time", f"{tlm_wall:.1f} s")
+    t.add_row("total wall time", f"{wall:.1f} s")
+    t.add_row("rate", f"{a.count / wall:.1f} programs/s")
+    console.print(t)
+    for (p, why) in errors:
+        console.print(f"[yellow]invalid[/] {p.name}: {why}", soft_wrap=True)
+    for path in paths:
+        console.print(f"reproducer: {path}  (rerun: vta-rtl check {cfg.name} {path} --sim {a.sim})")
+    return 1 if failures or errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

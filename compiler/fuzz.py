@@ -176,17 +176,22 @@ def _written_before(reads, first_write):
 def _random_mem(rng, cfg, mem, seg, depth, pad):
     """A random LOAD (mem INP/WGT/ACC) or STORE (OUT) inside segment and buffer."""
     n_seg = seg.data.shape[0]
-    y = int(rng.integers(1, 4))
-    x = int(rng.integers(1, 5))
-    stride = x + int(rng.integers(0, 3))
+    big = rng.random() < 0.2   # now and then a larger tile, wider stride gaps and pads
+    y = int(rng.integers(1, 7 if big else 4))
+    x = int(rng.integers(1, 9 if big else 5))
+    stride = x + int(rng.integers(0, 6 if big else 3))
     if (y - 1) * stride + x > n_seg:
         y = 1
-    pads = [int(rng.integers(0, 3)) if pad and rng.random() < 0.5 else 0 for _ in range(4)]
+    pads = [int(rng.integers(0, 7 if big else 3)) if pad and rng.random() < 0.5 else 0
+            for _ in range(4)]
     rows = pads[0] + y + pads[1]
     cols = pads[2] + x + pads[3]
     if rows * cols > depth:
         pads, rows, cols = [0, 0, 0, 0], y, x
-    sram = int(rng.integers(0, depth - rows * cols + 1))
+    # Mostly near the start of the buffer, where the micro-ops' indices point (so loops
+    # find defined entries), sometimes anywhere in it.
+    hi = depth - rows * cols
+    sram = int(rng.integers(0, (min(hi, 16) if rng.random() < 0.7 else hi) + 1))
     dram_first = int(rng.integers(0, n_seg - ((y - 1) * stride + x) + 1))
     dram = seg.base // cfg.elem_bytes(mem) + dram_first
     cls = Store if mem == MEM_OUT else Load
@@ -201,10 +206,11 @@ def _random_loop(rng, cfg, written, kind):
         return None
     bgn = int(rng.choice(loaded))
     end = bgn + 1
-    while end < cfg.uop_depth and written.sets[MEM_UOP][end] and end - bgn < 6 and rng.random() < 0.7:
+    while end < cfg.uop_depth and written.sets[MEM_UOP][end] and end - bgn < 8 and rng.random() < 0.7:
         end += 1
-    fields = dict(uop_bgn=bgn, uop_end=end, iter_out=int(rng.integers(1, 4)),
-                  iter_in=int(rng.integers(1, 4)),
+    big = rng.random() < 0.2   # now and then a longer loop nest (pipeline back-to-back hazards)
+    fields = dict(uop_bgn=bgn, uop_end=end, iter_out=int(rng.integers(1, 9 if big else 4)),
+                  iter_in=int(rng.integers(1, 9 if big else 4)),
                   dst_factor_out=int(rng.integers(0, 5)), dst_factor_in=int(rng.integers(0, 3)),
                   src_factor_out=int(rng.integers(0, 5)), src_factor_in=int(rng.integers(0, 3)))
     if kind == "gemm":
@@ -217,6 +223,18 @@ def _random_loop(rng, cfg, written, kind):
     else:
         imm = int(rng.choice(EDGE_IMMS)) if rng.random() < 0.5 else int(rng.integers(-32768, 32768))
     return Alu(alu_opcode=op, use_imm=use_imm, imm=imm, **fields)
+
+
+def _simple_alu(rng, written):
+    """An ALU-immediate over one loaded micro-op whose dst holds data (random search failed)."""
+    for k in np.flatnonzero(written.sets[MEM_UOP]):
+        dst = written.uop_buffer[k].dst_idx
+        if written.ok(MEM_ACC, [dst]):
+            return Alu(alu_opcode=int(rng.choice([ALU_MIN, ALU_MAX, ALU_ADD])), use_imm=True,
+                       imm=int(rng.choice(EDGE_IMMS)), uop_bgn=int(k), uop_end=int(k) + 1,
+                       iter_out=1, iter_in=1, dst_factor_out=0, dst_factor_in=0,
+                       src_factor_out=0, src_factor_in=0)
+    return None
 
 
 def random_program(cfg, seed, rounds=3, max_tries=200):
@@ -245,6 +263,13 @@ def random_program(cfg, seed, rounds=3, max_tries=200):
         first = int(rng.integers(0, N_UOPS - n + 1))
         compute.append(Load(memory_type=MEM_UOP, sram_base=sram, dram_base=written.uop_dram_base + first, x_size=n,
                             y_size=1, x_stride=n))
+        if r == 0:
+            # Define acc[0:16], where the micro-ops' dst indices start, so every program
+            # has loops to run (random ACC loads follow).
+            n_acc = min(16, cfg.acc_depth, seg["acc"].data.shape[0])
+            compute.append(Load(memory_type=MEM_ACC, sram_base=0, y_size=1, x_size=n_acc,
+                                x_stride=n_acc, dram_base=seg["acc"].base // cfg.elem_bytes(MEM_ACC)
+                                + int(rng.integers(0, seg["acc"].data.shape[0] - n_acc + 1))))
         if r == 0 or rng.random() < 0.5:
             compute.append(_random_mem(rng, cfg, MEM_ACC, seg["acc"], cfg.acc_depth, pad=True))
         for insn in rnd.load:
@@ -259,6 +284,10 @@ def random_program(cfg, seed, rounds=3, max_tries=200):
                 if insn is not None and _apply(insn, written):
                     rnd.compute.append(insn)
                     break
+            else:
+                insn = _simple_alu(rng, written)
+                if insn is not None and _apply(insn, written):
+                    rnd.compute.append(insn)
         for _ in range(int(rng.integers(0, 3))):
             for _try in range(max_tries):
                 insn = _random_mem(rng, cfg, MEM_OUT, seg["out"], cfg.out_depth, pad=False)

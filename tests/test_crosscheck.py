@@ -1,0 +1,127 @@
+"""`vta-rtl check` and vta.rtl.crosscheck: TLM vs RTL vs expected outputs, cycles, exit codes."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from vta.compiler.workloads import build_workload
+from vta.isa import Finish, Program, load_config, write_bundle
+from vta.rtl.cli import main
+from vta.rtl.crosscheck import CYCLE_TOLERANCE, Difference, compare, cycle_error
+from vta.tlm import run_program
+
+
+def _run(capsys, *args):
+    rc = main(["check", *map(str, args)])
+    out = capsys.readouterr()
+    return rc, out.out + out.err
+
+
+def test_check_agrees_and_writes_out(tmp_path, capsys):
+    rc, text = _run(capsys, "tiny", "--workload", "gemm_4x4", "--sim", "verilator",
+                    "--out", tmp_path / "o")
+    assert rc == 0, text
+    assert "AGREE" in text and "RTL cycles" in text
+    stats = json.loads((tmp_path / "o" / "stats.json").read_text())
+    prog = build_workload("gemm_4x4", "tiny")
+    tlm = run_program(prog)
+    assert stats["tlm_cycles"] == tlm.cycles
+    assert stats["rtl_cycles"] > 0
+    assert stats["cycle_error"] == pytest.approx((tlm.cycles - stats["rtl_cycles"]) / stats["rtl_cycles"])
+    assert abs(stats["cycle_error"]) <= CYCLE_TOLERANCE
+    raw = (tmp_path / "o" / "out.bin").read_bytes()
+    got = np.frombuffer(raw, dtype=prog.expect["out"].dtype).reshape(prog.expect["out"].shape)
+    np.testing.assert_array_equal(got, prog.expect["out"])
+
+
+def test_corrupted_expected_output_names_segment_index_and_store(tmp_path, capsys):
+    prog = build_workload("gemm_4x4", "tiny")
+    exp = prog.expect["out"].copy()
+    flat = exp.size // 2 + 1
+    idx = np.unravel_index(flat, exp.shape)
+    good = int(exp[idx])
+    exp[idx] = good + 1 if good < 127 else good - 1
+    prog.expect["out"] = exp
+    bundle = write_bundle(prog, tmp_path / "bad.vtab")
+    rc, text = _run(capsys, "tiny", bundle, "--sim", "verilator")
+    assert rc == 1, text
+    writer = run_program(prog).last_writer("out", tuple(int(i) for i in idx))
+    assert writer is not None and writer[1].startswith("STORE")
+    line = " ".join(text.split())   # rich may wrap
+    assert "MISMATCH" in line and "segment 'out'" in line
+    assert f"[{','.join(str(int(i)) for i in idx)}]" in line
+    assert f"TLM {good}, RTL {good}, expected {int(exp[idx])}" in line
+    assert f"instruction {writer[0]}: {writer[1]}" in line
+    mismatch = line[line.index("MISMATCH"):]
+    assert "RTL vs expected" in mismatch and "TLM vs RTL" not in mismatch
+
+
+def test_compare_reports_first_difference_with_writer():
+    prog = build_workload("gemm_4x4", "tiny")
+    tlm = run_program(prog)
+
+    class FakeRtl:
+        outputs = {k: v.copy() for k, v in tlm.outputs.items()}
+    FakeRtl.outputs["out"].flat[5] ^= 1
+    FakeRtl.outputs["out"].flat[9] ^= 1
+    (d,) = compare(prog, tlm, FakeRtl)
+    assert isinstance(d, Difference)
+    idx = np.unravel_index(5, tlm.outputs["out"].shape)
+    assert d.index == tuple(int(i) for i in idx) and d.count == 2
+    assert d.rtl == d.tlm ^ 1 and d.expected == d.tlm
+    assert d.writer == tlm.last_writer("out", d.index)
+    assert "TLM vs RTL" in d.between and "RTL vs expected" in d.between
+    assert compare(prog, tlm, type("Same", (), {"outputs": tlm.outputs})) == []
+    assert cycle_error(105, 100) == pytest.approx(0.05)
+
+
+def test_rtl_watchdog_in_check_is_a_mismatch_with_stage_report(tmp_path, capsys):
+    # the TLM finishes the program; the RTL is cut off after 60 cycles by the watchdog
+    rc, text = _run(capsys, "tiny", "--workload", "gemm_4x4", "--sim", "verilator",
+                    "--max-cycles", 60)
+    line = " ".join(text.split())
+    assert rc == 1, text
+    assert "RTL hung" in line and "watchdog" in line and "busy:" in line
+
+
+def test_waves_icarus(tmp_path, capsys):
+    rc, text = _run(capsys, "tiny", "--workload", "alu_add_vs", "--sim", "icarus", "--waves",
+                    "--workdir", tmp_path)
+    assert rc == 0, text
+    waves = list(tmp_path.glob("*.fst")) + list(tmp_path.glob("*.vcd"))
+    assert waves and waves[0].stat().st_size > 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["tiny", "/nonexistent/prog.s"], "no such file"),
+    (["tiny", "--workload", "nope"], "unknown workload"),
+    (["tiny"], "give a PROGRAM"),
+    (["tiny", "x.s", "--workload", "gemm_4x4"], "not both"),
+    (["no-such-config", "--workload", "gemm_4x4"], "config"),
+])
+def test_bad_input_exits_2(capsys, args, words):
+    rc, text = _run(capsys, *args)
+    assert rc == 2
+    assert words in text and "Traceback" not in text
+    assert len(text.strip().splitlines()) == 1
+
+
+def test_tlm_program_error_exits_2(tmp_path, capsys):
+    # FINISH waits for a store->compute token nobody sends: the TLM reports the deadlock
+    cfg = load_config("tiny")
+    bundle = write_bundle(Program(config=cfg, insns=[Finish(pop_next=True)], name="hang"),
+                          tmp_path / "hang.vtab")
+    rc, text = _run(capsys, "tiny", bundle, "--sim", "verilator")
+    assert rc == 2 and "deadlock" in text.lower() and "Traceback" not in text
+
+
+def test_console_script_on_assembly_source(tmp_path):
+    # the installed entry point, on a .s source, as a user runs it
+    src = tmp_path / "t.s"
+    src.write_text((__import__("pathlib").Path(__file__).parents[1] / "examples" / "gemm.s").read_text())
+    p = subprocess.run([sys.executable, "-m", "vta.rtl.cli", "check", "tiny", str(src),
+                        "--sim", "verilator"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "AGREE" in p.stdout and "Traceback" not in p.stderr

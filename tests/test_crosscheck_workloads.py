@@ -1,0 +1,45 @@
+"""Reference workloads (vta.compiler.workloads) on the TLM and the RTL: outputs bit-exact between
+TLM, RTL and the workloads' numpy-computed expected outputs, and cycles within 5%.
+
+Default run: every workload on tiny with Verilator and with Icarus, and the ALU and plain-GEMM
+workloads on the default config with Verilator (each set in one simulator session).
+`-m slow`: the blocked GEMMs (and `default`) on the default config too.
+"""
+import pytest
+
+from vta.compiler.workloads import build_workload, workload_names
+from vta.rtl.crosscheck import CYCLE_TOLERANCE, check_many
+
+DEFAULT_QUICK = [n for n in workload_names() if n.startswith("alu_") or n == "gemm_4x4"]
+DEFAULT_SLOW = [n for n in workload_names() if n not in DEFAULT_QUICK]
+
+
+def _check(names, config, sim, tmp_path):
+    results = check_many([build_workload(n, config) for n in names], config, sim=sim,
+                         workdir=tmp_path)
+    problems = []
+    for name, res in zip(names, results):
+        if isinstance(res, Exception):
+            problems.append(f"{name}: {res}")
+            continue
+        assert res.program.expect, name
+        if res.differences:
+            problems.append(f"{name}: {res.differences[0]}")
+        if abs(res.cycle_error) > CYCLE_TOLERANCE:
+            problems.append(f"{name}: TLM {res.tlm_cycles} vs RTL {res.rtl_cycles} cycles "
+                            f"({res.cycle_error:+.1%})")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+def test_all_workloads_tiny(sim, tmp_path):
+    _check(workload_names(), "tiny", sim, tmp_path)
+
+
+def test_alu_and_plain_gemm_default_verilator(tmp_path):
+    _check(DEFAULT_QUICK, "default", "verilator", tmp_path)
+
+
+@pytest.mark.slow
+def test_other_workloads_default_verilator(tmp_path):
+    _check(DEFAULT_SLOW, "default", "verilator", tmp_path)

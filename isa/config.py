@@ -78,6 +78,7 @@ SECTION_DEFAULTS = MappingProxyType({
         "insn_overhead": 2,       # load/compute/store: fixed cycles per instruction
         "dep_latency": 1,         # cycles for a token to cross a dependence queue
         "axi_req_cycles": 2,      # DRAM read: cycles from arbiter grant to the first AR
+        "write_resp_cycles": 0,   # DRAM write: cycles beyond dram.latency until the B is seen
         "gemm_ii": 1,             # GEMM initiation interval (cycles per micro-op)
         "gemm_pipeline": 4,       # GEMM pipeline depth (cycles to drain)
         "alu_ii": 2,              # ALU II, vector-vector (two acc reads per micro-op on one port)

@@ -2,8 +2,8 @@
 
 Per row: the x_size out entries are read (one per cycle, never slower than the bus
 since an out element is at least one beat) and sent as one write request on the W
-channel; after the last row the unit waits ``dram.latency`` cycles for the B
-response, then pushes its token.
+channel; after the last row the unit waits ``dram.latency`` + ``timing.write_resp_cycles``
+cycles for the B response, then pushes its token.
 """
 from __future__ import annotations
 
@@ -45,8 +45,9 @@ class Store(Unit):
                     data = elements.pack(rows, cfg.out_bits)
                     addr = (insn.dram_base + r * insn.x_stride) * elem
                     yield from dram.write(self.name, addr, data, unit=self, tag=index)
-                if dram.latency:
-                    yield self.env.timeout(dram.latency)  # B response of the last burst
+                resp = dram.latency + self.timing["write_resp_cycles"]
+                if resp:
+                    yield self.env.timeout(resp)  # B response of the last burst
             if insn.push_prev:
                 yield from self.push_token("s2g")
             self.end(index, insn)

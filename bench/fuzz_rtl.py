@@ -1,7 +1,7 @@
 """Random differential testing: random valid programs on the TLM and the RTL, bit for bit.
 
     python bench/fuzz_rtl.py --count 1000 --seed 0 [--config tiny] [--sim verilator]
-                             [--batch 100] [--out build/fuzz_rtl]
+                             [--batch 100] [--out build/fuzz_rtl] [--stall P]
 
 Programs come from vta.compiler.fuzz.random_program(cfg, seed + i, rounds=1..5) and run in
 batches, one simulator session per batch (vta.rtl.crosscheck.check_many). A program on which
@@ -46,12 +46,12 @@ def failure(entry):
     return None
 
 
-def reproducer(program, cfg, sim, out, console):
+def reproducer(program, cfg, sim, out, console, stall=0.0):
     """Shrink a failing program and write both bundles; returns the shrunk bundle path."""
     out.mkdir(parents=True, exist_ok=True)
 
     def fails(p):
-        (r,) = check_many([p], cfg, sim=sim)
+        (r,) = check_many([p], cfg, sim=sim, axi_stall=stall)
         return failure(r) is not None
 
     write_bundle(_with_tlm_expect(program, cfg), out / f"{program.name}.vtab")
@@ -81,6 +81,8 @@ def main(argv=None):
     ap.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
     ap.add_argument("--batch", type=int, default=100, help="programs per simulator session")
     ap.add_argument("--out", default="build/fuzz_rtl", help="where reproducer bundles go")
+    ap.add_argument("--stall", type=float, default=0.0, metavar="P",
+                    help="random AXI back-pressure with probability P per channel and cycle")
     ap.add_argument("--no-shrink", action="store_true", help="only write the failing programs")
     a = ap.parse_args(argv)
     console = Console(stderr=False, highlight=False)
@@ -104,7 +106,7 @@ def main(argv=None):
             seeds = range(a.seed + start, a.seed + min(start + a.batch, a.count))
             programs = [make_program(cfg, s) for s in seeds]
             try:
-                results = check_many(programs, cfg, sim=a.sim)
+                results = check_many(programs, cfg, sim=a.sim, axi_stall=a.stall)
             except VTAError as e:   # the simulator could not build/run at all
                 print(f"fuzz_rtl: error: {e}", file=sys.stderr)
                 return 2
@@ -127,7 +129,7 @@ def main(argv=None):
         if a.no_shrink:
             paths.append(write_bundle(_with_tlm_expect(p, cfg), out / f"{p.name}.vtab"))
         else:
-            paths.append(reproducer(p, cfg, a.sim, out, console))
+            paths.append(reproducer(p, cfg, a.sim, out, console, a.stall))
 
     t = Table(title=f"TLM vs RTL random programs: config {cfg.name}, {a.sim}, seeds "
                     f"{a.seed}..{a.seed + a.count - 1}")
@@ -135,6 +137,8 @@ def main(argv=None):
     t.add_column("value", justify="right")
     ok = a.count - len(failures) - len(errors)
     t.add_row("programs", str(a.count))
+    if a.stall:
+        t.add_row("AXI back-pressure (cycle errors not comparable)", f"p = {a.stall}")
     t.add_row("agree (bit-exact)", str(ok))
     t.add_row("mismatches", str(len(failures)))
     t.add_row("invalid programs (TLM error)", str(len(errors)))

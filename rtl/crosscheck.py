@@ -145,9 +145,12 @@ def check_program(program, config=None, sim="icarus", waves=False, workdir=None,
     return CheckResult(program, tlm, rtl, compare(program, tlm, rtl))
 
 
-def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=None):
+def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=None,
+               axi_stall=0.0):
     """Cross-check many programs (one config) with one simulator session.
 
+    ``axi_stall`` (0..1): random AXI back-pressure in the RTL's memory (outputs must not
+    change; cycle counts then do not compare).
     Returns one entry per program: a CheckResult, or the exception (TLM program error,
     RTL SimError/WatchdogError) that stopped that program.
     """
@@ -162,7 +165,8 @@ def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=Non
         except Exception as e:  # noqa: BLE001 -- reported per program
             tlms.append(e)
     runnable = [p for p, t in zip(programs, tlms) if not isinstance(t, Exception)]
-    rtls = iter(run_many_on_rtl(runnable, cfg, sim=sim, workdir=workdir, max_cycles=max_cycles))
+    rtls = iter(run_many_on_rtl(runnable, cfg, sim=sim, workdir=workdir, max_cycles=max_cycles,
+                                 axi_stall=axi_stall))
     out = []
     for p, t in zip(programs, tlms):
         if isinstance(t, Exception):

@@ -125,3 +125,23 @@ def test_console_script_on_assembly_source(tmp_path):
                         "--sim", "verilator"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "AGREE" in p.stdout and "Traceback" not in p.stderr
+
+
+def test_testbench_memory_reproduces_dram_latency(tmp_path):
+    # the RTL's AXI RAM delays every read burst by dram.latency like the TLM's DRAM: a
+    # latency change costs both models the same cycles (gemm_4x4: 11 read requests)
+    from vta.rtl.crosscheck import check_many
+    base = load_config("tiny")
+    runs = {}
+    for lat in (1, 48):
+        cfg = base.replace(dram={"latency": lat})
+        names = ("gemm_4x4", "load_pad", "alu_add_vv")
+        res = check_many([build_workload(n, cfg) for n in names], cfg, sim="verilator",
+                         workdir=tmp_path / str(lat))
+        for n, r in zip(names, res):
+            assert r.agree and r.rtl.dram_latency == lat
+            assert abs(r.cycle_error) <= CYCLE_TOLERANCE, (n, lat, r.tlm_cycles, r.rtl_cycles)
+        runs[lat] = res[0]
+    d_rtl = runs[48].rtl_cycles - runs[1].rtl_cycles
+    d_tlm = runs[48].tlm_cycles - runs[1].tlm_cycles
+    assert d_rtl == d_tlm == 47 * 11

@@ -145,3 +145,18 @@ def test_testbench_memory_reproduces_dram_latency(tmp_path):
     d_rtl = runs[48].rtl_cycles - runs[1].rtl_cycles
     d_tlm = runs[48].tlm_cycles - runs[1].tlm_cycles
     assert d_rtl == d_tlm == 47 * 11
+
+
+@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+def test_batch_session_recovers_after_a_hang(tmp_path, sim):
+    # one simulator session: a program that hangs (watchdog, reported), then a real one
+    # that must still run correctly after the reset between programs
+    from vta.rtl.sim import RtlResult, WatchdogError, run_many_on_rtl
+    cfg = load_config("tiny")
+    hang = Program(config=cfg, insns=[Finish(pop_next=True)], name="hang")
+    good = build_workload("gemm_4x4", cfg)
+    r_hang, r_good, r_again = run_many_on_rtl([hang, good, good], cfg, sim=sim,
+                                              max_cycles=3000, workdir=tmp_path)
+    assert isinstance(r_hang, WatchdogError) and "busy:" in str(r_hang)
+    assert isinstance(r_good, RtlResult) and r_good.mismatches(good.expect) == {}
+    assert r_again.mismatches(good.expect) == {} and r_again.cycles == r_good.cycles

@@ -1,7 +1,7 @@
 """Random differential testing (vta.compiler.fuzz): random valid programs on the TLM and the
-RTL must produce bit-identical outputs. Default run: 100 programs on tiny with Verilator and
-20 with Icarus (one simulator session each); `-m slow`: 500 on tiny and 60 on the default
-config. Long runs: bench/fuzz_rtl.py --count N."""
+RTL must produce bit-identical outputs. Default run: 100 programs on tiny with Verilator, 20
+with Icarus and 60 on the default config (one simulator session each); `-m slow`: 500 more on
+tiny. Long runs: bench/fuzz_rtl.py --count N."""
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +40,6 @@ def test_random_programs_tiny_many(tmp_path):
     _differential("tiny", "verilator", range(10000, 10500), tmp_path)
 
 
-@pytest.mark.slow
 def test_random_programs_default_config(tmp_path):
     _differential("default", "verilator", range(20000, 20060), tmp_path)
 

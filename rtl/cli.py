@@ -121,9 +121,8 @@ def cmd_check(a):
     console.print(f"check [bold]{prog.name}[/] on config '{cfg.name}': TLM vs RTL ({a.sim}), "
                   f"AXI RAM latency {cfg.dram_latency} cycles (dram.latency)")
     if cfg.dram_bytes_per_cycle < cfg.bus_bytes:
-        console.print(f"note: dram.bytes_per_cycle {cfg.dram_bytes_per_cycle} is below the "
-                      f"bus width ({cfg.bus_bytes} B); the RTL's memory delivers a beat per "
-                      "cycle, so the cycle counts will differ")
+        console.print(f"AXI RAM throttled to dram.bytes_per_cycle = {cfg.dram_bytes_per_cycle} "
+                      f"(bus {cfg.bus_bytes} B per beat)")
     try:
         res = check_program(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
                             workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-check-"))

@@ -258,9 +258,9 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
     testbench resets the design and clears the AXI RAM between programs. Returns one entry
     per program, in order: an RtlResult, or a SimError (watchdog, failed run) -- a failing
     program does not stop the others. ``wall_seconds`` of each result is its share of the
-    session (its simulated run plus an equal part of the start-up).
+    session (its simulated run plus an equal part of the start-up). Without ``workdir`` the
+    session's files go to a temporary directory that is removed afterwards.
     """
-    import time
     programs = list(programs)
     if not programs:
         return []
@@ -271,6 +271,15 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
                            f"not '{cfg.name}' (one batch runs one config)")
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-"))
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency)
+    finally:
+        if workdir is None:   # a fuzz run makes thousands of these; keep only what was asked for
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency):
+    import time
     jobs = []
     for i, p in enumerate(programs):
         bundle = write_bundle(p, work / f"p{i:05d}.vtab")
@@ -294,10 +303,19 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
         if d is None:
             bad = failures(results) if results.exists() else []
             out.append(SimError("RTL batch stopped before this program: "
-                                + ("; ".join(bad) or f"see {work / 'sim.log'}")))
+                                + ("; ".join(bad) or _last_line(work / "sim.log"))))
             continue
         out.append(_result(p, d, sim, float(d.get("run_seconds", 0.0)) + overhead))
     return out
+
+
+def _last_line(log):
+    """Last non-empty line of a log (the work dir may be deleted right after)."""
+    try:
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no result"
+    return lines[-1].strip() if lines else "no result"
 
 
 def _run_env(cfg, max_cycles, axi_stall, dram_latency):

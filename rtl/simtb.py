@@ -5,7 +5,8 @@ VTA_BUNDLE (bundle dir) + VTA_RESULT (JSON written here) for one program, or VTA
 JSON list of {"bundle", "result"}) for many programs in one simulator session;
 VTA_MAX_CYCLES (optional watchdog limit), VTA_AXI_STALL (optional: probability that the RAM
 model stalls each AXI channel in a cycle), VTA_DRAM_LATENCY (cycles the RAM model adds to
-every read burst and write response; default the config's dram.latency).
+every read burst and write response; default the config's dram.latency). The config's
+dram.bytes_per_cycle, when below one beat per cycle, throttles the R and W channels.
 
 The host side is what a driver does: write the DRAM image into an AXI RAM, program
 INSN_ADDR/INSN_COUNT over AXI-Lite, write CTRL.start, poll CTRL until done, read the
@@ -96,6 +97,26 @@ def add_latency(ram, cycles):
     wr.b_channel.send = delayed_send
 
 
+def add_bandwidth(ram, bytes_per_cycle, bus_bytes):
+    """Limit R and W to ``bytes_per_cycle`` (cfg.dram.bytes_per_cycle) when that is below one
+    beat per cycle: a credit counter pauses the channels in the cycles without a full beat
+    of credit, so a burst of n beats takes ~n * bus_bytes / bytes_per_cycle cycles."""
+    if bytes_per_cycle >= bus_bytes:
+        return
+
+    def gen():
+        credit = 0.0
+        while True:
+            credit += bytes_per_cycle
+            if credit >= bus_bytes:
+                credit -= bus_bytes
+                yield False
+            else:
+                yield True
+    for ch in (ram.read_if.r_channel, ram.write_if.w_channel):
+        ch.set_pause_generator(gen())
+
+
 def estimate_cycles(program, latency=None):
     """A generous bound on a program's run time: ~4x a simple work estimate plus margin."""
     cfg = program.config
@@ -158,6 +179,8 @@ class Bench:
         add_latency(self.ram, self.latency)
         if self.stall:
             add_stalls(self.ram, self.stall)
+        else:
+            add_bandwidth(self.ram, self.cfg.dram_bytes_per_cycle, self.cfg.bus_bytes)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
 
     async def reset(self):

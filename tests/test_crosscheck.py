@@ -160,3 +160,19 @@ def test_batch_session_recovers_after_a_hang(tmp_path, sim):
     assert isinstance(r_hang, WatchdogError) and "busy:" in str(r_hang)
     assert isinstance(r_good, RtlResult) and r_good.mismatches(good.expect) == {}
     assert r_again.mismatches(good.expect) == {} and r_again.cycles == r_good.cycles
+
+
+def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path):
+    # half a bus beat per cycle: the AXI RAM throttles R and W, both models slow down alike
+    from vta.rtl.crosscheck import check_many
+    names = ("gemm_blocked_vt2", "load_pad")
+    base = load_config("tiny")
+    runs = {}
+    for bpc in (base.bus_bytes, base.bus_bytes // 2):
+        cfg = base.replace(dram={"bytes_per_cycle": bpc})
+        runs[bpc] = check_many([build_workload(n, cfg) for n in names], cfg, sim="verilator",
+                               workdir=tmp_path / str(bpc))
+        for r in runs[bpc]:
+            assert r.agree and abs(r.cycle_error) <= CYCLE_TOLERANCE, (bpc, r.tlm_cycles, r.rtl_cycles)
+    for fast, slow in zip(runs[base.bus_bytes], runs[base.bus_bytes // 2]):
+        assert slow.rtl_cycles > 1.1 * fast.rtl_cycles

@@ -31,42 +31,28 @@ def _sig(width, init=0):
     return Signal(bool(init)) if width == 1 else Signal(intbv(init)[width:])
 
 
-class ReadPort:
+class _Port:
+    """A core-side memory port: one signal per name in NAMES (or the given signals)."""
+    NAMES = ()
+
+    def __init__(self, bus_bits, signals=None):
+        widths = {"req_addr": ADDR_BITS, "req_beats": 32, "data": bus_bits}
+        for n in self.NAMES:
+            setattr(self, n, signals[n] if signals is not None else _sig(widths.get(n, 1)))
+
+    def flat(self, prefix):
+        return {f"{prefix}_{n}": getattr(self, n) for n in self.NAMES}
+
+
+class ReadPort(_Port):
     """Core-side read port: request (addr, beats) then ``beats`` data beats."""
     NAMES = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data", "data_ready")
 
-    def __init__(self, bus_bits, signals=None):
-        if signals is not None:
-            for n in self.NAMES:
-                setattr(self, n, signals[n])
-            return
-        self.req_valid, self.req_ready = _sig(1), _sig(1)
-        self.req_addr, self.req_beats = _sig(ADDR_BITS), _sig(32)
-        self.data_valid, self.data_ready = _sig(1), _sig(1)
-        self.data = _sig(bus_bits)
 
-    def flat(self, prefix):
-        return {f"{prefix}_{n}": getattr(self, n) for n in self.NAMES}
-
-
-class WritePort:
+class WritePort(_Port):
     """Core-side write port: request (addr, beats), ``beats`` data beats, then one done pulse."""
     NAMES = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data_ready",
              "data", "done")
-
-    def __init__(self, bus_bits, signals=None):
-        if signals is not None:
-            for n in self.NAMES:
-                setattr(self, n, signals[n])
-            return
-        self.req_valid, self.req_ready = _sig(1), _sig(1)
-        self.req_addr, self.req_beats = _sig(ADDR_BITS), _sig(32)
-        self.data_valid, self.data_ready = _sig(1), _sig(1)
-        self.data = _sig(bus_bits)
-        self.done = _sig(1)
-
-    def flat(self, prefix):
-        return {f"{prefix}_{n}": getattr(self, n) for n in self.NAMES}
 
 
 class AxiBus:

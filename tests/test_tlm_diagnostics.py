@@ -173,6 +173,8 @@ def test_cli_deadlock_exit_2_no_traceback(tmp_path):
     (["run", "nosuchconfig"], "no such config"),
     (["run", "tiny", "/nonexistent/prog.s"], "no such file"),
     (["run", "tiny", "--workload", "nope"], "unknown workload"),
+    (["run", "tiny", "--workload", "gemm_4x4", "--trace", "/nonexistent/t.json"], "cannot write trace"),
+    (["run", "tiny", "--workload", "gemm_4x4", "--trace", "/tmp"], "cannot write trace"),
 ])
 def test_cli_bad_input_exit_2(args, needle):
     r = cli(*args)

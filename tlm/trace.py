@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from vta.isa import VTAError
+
 TRACKS = ("fetch", "load", "compute", "store", "dram read", "dram write")
 
 
@@ -40,5 +42,8 @@ class Tracer:
                 "otherData": dict(meta or {})}
 
     def write(self, path, title, meta=None):
-        with open(path, "w") as f:
-            json.dump(self.document(title, meta), f)
+        try:
+            with open(path, "w") as f:
+                json.dump(self.document(title, meta), f)
+        except OSError as e:
+            raise VTAError(f"{path}: cannot write trace: {e.strerror}") from None

@@ -107,8 +107,9 @@ def _disassemble(args):
         raise VTAError(f"{path}: {e}") from None
     uops = []
     if args.uops:
+        raw_uops = _read_raw(args.uops, "micro-ops")  # names its own path
         try:
-            uops = decode_uops(_read_raw(args.uops, "micro-ops"), cfg)
+            uops = decode_uops(raw_uops, cfg)
         except VTAError as e:
             raise VTAError(f"{args.uops}: {e}") from None
     if args.listing:

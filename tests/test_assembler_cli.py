@@ -194,6 +194,9 @@ def test_unreadable_inputs_exit_2_without_traceback(tmp_path, capsys):
     raw.write_bytes(bytes(20))
     rc, _, err = run(["--disassemble", raw], capsys)
     assert rc == 2 and "not a multiple of 16" in err
+    raw.write_bytes(bytes(16))
+    rc, _, err = run(["--disassemble", raw, "--uops", tmp_path], capsys)
+    assert rc == 2 and err.strip() == f"{tmp_path}: cannot read micro-ops: Is a directory"
 
 
 # ---- normal use ------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from vta.isa.semantics import alu_apply, wrap_signed as wrap
 from .builder import ProgramBuilder, dtype_for, rand_int
 
 ALU_OPS = {"min": ALU_MIN, "max": ALU_MAX, "add": ALU_ADD, "shr": ALU_SHR}
-IMM_BITS = 16
 
 
 def alu_program(cfg, op, use_imm, compress=True, *, rows=None, seed=0, name=None):
@@ -35,7 +34,7 @@ def alu_program(cfg, op, use_imm, compress=True, *, rows=None, seed=0, name=None
         imm = int(rng.integers(-(cfg.acc_bits // 2), cfg.acc_bits // 2, endpoint=True))
         b = rand_int(rng, cfg.acc_bits, lanes)  # only the low LOG_ACC_WIDTH bits count
     else:
-        imm = int(rand_int(rng, IMM_BITS, ()))
+        imm = int(rand_int(rng, cfg.layout.field("alu", "imm").width, ()))
         b = rand_int(rng, cfg.acc_bits, lanes)
     name = name or f"alu_{op}_{'vs' if use_imm else 'vv'}{'' if compress else '_nouc'}"
     pb = ProgramBuilder(cfg, name)

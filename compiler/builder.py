@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vta.isa import (MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, ConfigError, Load, Program,
-                     Segment, Uop)
+from vta.isa import (INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, ConfigError, Load,
+                     Program, Segment, Uop)
 
 UOP_BASE = 0x1000
 PAGE = 0x1000
@@ -100,7 +100,7 @@ class ProgramBuilder:
         prog = Program(config=self.cfg, insns=list(self.insns), uops=list(self.uops),
                        segments=list(self.segments), insn_base=insn_base, uop_base=UOP_BASE,
                        expect=dict(expect), name=self.name)
-        if insn_base + 16 * len(self.insns) > self.cfg.dram_bytes:
+        if insn_base + INSN_BYTES * len(self.insns) > self.cfg.dram_bytes:
             raise ConfigError(f"workload '{self.name}' does not fit the "
                               f"{self.cfg.dram_bytes >> 20} MiB DRAM")
         return prog.validate()

@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP,
-                     MEM_WGT, Alu, Finish, Gemm, Load, Program, Segment, Store, Uop)
+from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT,
+                     MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load, Program, Segment, Store, Uop)
 
 # DRAM layout of a random program: sources, then the output area.
 SEGMENT_ELEMS = {"inp": 64, "wgt": 32, "acc": 32, "out": 64}
 N_UOPS = 64
-EDGE_IMMS = (-32768, -32767, -1, 0, 1, 2, 31, 32, 32767)
+
+
+def _edge_imms(cfg):
+    """ALU immediates at the edges of the signed imm field and around small shifts."""
+    f = cfg.layout.field("alu", "imm")
+    return (f.min, f.min + 1, -1, 0, 1, 2, 31, 32, f.max)
 
 
 @dataclass
@@ -221,7 +226,8 @@ def _random_loop(rng, cfg, written, kind):
     if op == ALU_SHR:
         imm = int(rng.integers(-cfg.acc_bits // 2, cfg.acc_bits // 2))
     else:
-        imm = int(rng.choice(EDGE_IMMS)) if rng.random() < 0.5 else int(rng.integers(-32768, 32768))
+        f = cfg.layout.field("alu", "imm")
+        imm = int(rng.choice(_edge_imms(cfg))) if rng.random() < 0.5 else int(rng.integers(f.min, f.max + 1))
     return Alu(alu_opcode=op, use_imm=use_imm, imm=imm, **fields)
 
 
@@ -231,7 +237,7 @@ def _simple_alu(rng, written):
         dst = written.uop_buffer[k].dst_idx
         if written.ok(MEM_ACC, [dst]):
             return Alu(alu_opcode=int(rng.choice([ALU_MIN, ALU_MAX, ALU_ADD])), use_imm=True,
-                       imm=int(rng.choice(EDGE_IMMS)), uop_bgn=int(k), uop_end=int(k) + 1,
+                       imm=int(rng.choice(_edge_imms(written.cfg))), uop_bgn=int(k), uop_end=int(k) + 1,
                        iter_out=1, iter_in=1, dst_factor_out=0, dst_factor_in=0,
                        src_factor_out=0, src_factor_in=0)
     return None
@@ -333,7 +339,7 @@ def build(cfg, plan, uops, segments, name="random", uop_base=0x2000):
     prog = Program(config=cfg, insns=insns, uops=list(uops), segments=segments, uop_base=uop_base,
                    insn_base=0x1000, name=name)
     # Keep the instruction stream clear of the uop region.
-    prog.insn_base = 0x1000 if 0x1000 + 16 * len(insns) <= uop_base else _after(segments, cfg)
+    prog.insn_base = 0x1000 if 0x1000 + INSN_BYTES * len(insns) <= uop_base else _after(segments, cfg)
     return prog.validate()
 
 

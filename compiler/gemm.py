@@ -24,8 +24,6 @@ from vta.isa.semantics import wrap_signed as wrap
 
 from .builder import ProgramBuilder, dtype_for, rand_int, tile_acc, tile_inp, tile_wgt
 
-ITER_MAX = (1 << 14) - 1
-
 
 def _fits(cfg, size, block, vt):
     lane = max(cfg.batch, cfg.block_in, cfg.block_out)
@@ -34,7 +32,7 @@ def _fits(cfg, size, block, vt):
     bm, bk, bn = block // cfg.batch, block // cfg.block_in, block // cfg.block_out
     return (vt * bm * bk <= cfg.inp_depth and vt * bn * bk <= cfg.wgt_depth
             and vt * bm * bn <= cfg.acc_depth and vt * vt * bk + vt <= cfg.uop_depth
-            and max(bm, bn) <= ITER_MAX)
+            and max(bm, bn) <= cfg.layout.field("gemm", "iter_out").max)
 
 
 def blocked_shape(cfg, vt=2):

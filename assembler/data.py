@@ -221,6 +221,13 @@ def parse_data(stmt, cfg, env):
         raise AsmError(f"two dtypes given: {', '.join(dtypes)}", words[dtypes[1]].loc)
     dtype = dtypes[0] if dtypes else default_dtype(cfg, role, stmt.loc)
     shape = _shape(opts["shape"].value, env) if "shape" in opts else None
+    if shape is not None:
+        # Checked before building the array: a typo in a shape must not allocate terabytes.
+        nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+        if nbytes > cfg.dram_bytes:
+            raise AsmError(f"segment '{name}' would be {nbytes} bytes, more than the "
+                           f"{cfg.dram_bytes >> 20} MiB DRAM of config '{cfg.name}'",
+                           opts["shape"].value.loc)
     data = build_array(stmt, opts, words, shape, dtype, env, f"segment '{name}'")
     elem = cfg.elem_bytes(ROLES[role])
     if data.nbytes % elem:

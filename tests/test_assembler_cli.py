@@ -177,6 +177,9 @@ def test_bundle_size_mismatch(bundle, capsys):
     ("a: .data input shape=(1, 16) zeros\nLOAD inp sram=a dram=0 y=1 x=1\n", 2, 15,
      "the address 'a' cannot be used in sram_base"),
     ("LOAD inp sram=0 dram=0 y=1 x=1 @\n", 1, 32, "unexpected character '@'"),
+    # a size that would otherwise allocate terabytes
+    ("a: .data input shape=(100000000000, 16) zeros\n", 1, 22,
+     "segment 'a' would be 1600000000000 bytes, more than the 64 MiB DRAM"),
 ])
 def test_more_bad_input(src, capsys, text, line, col, message):
     p = src(text)

@@ -18,6 +18,9 @@ from .lexer import Cursor, Token, tokenize
 from .syntax import DIRECTIVES, MNEMONICS
 
 MAX_INCLUDE_DEPTH = 32
+# .rept passes plus the statements they produce: 4M = the instructions a 64 MiB DRAM holds;
+# beyond that a count is a typo that would otherwise run for hours.
+MAX_REPT_EXPANSION = 1 << 22
 
 
 @dataclass
@@ -76,6 +79,8 @@ class _Parser:
         self.stmts = []
         self.pending = []   # labels waiting for the statement they name
         self.rept_vars = {}  # .rept counters of the bodies being expanded
+        self.rept_heads = []  # locations of the .rept directives being expanded
+        self.expanded = 0     # .rept passes and statements they produced (MAX_REPT_EXPANSION)
 
     def const_env(self):
         return Env(self.constants, describe_names=lambda: ".if, .equ and shapes may use only "
@@ -158,6 +163,8 @@ class _Parser:
         stmt = Stmt(kind, name, operands, head.loc, self.pending + labels,
                     lines[head.loc.line - 1].strip(), dict(self.rept_vars))
         self.pending = []
+        if self.rept_heads:
+            self._count_expansion()
         self.stmts.append(stmt)
 
     # ---- operands ------------------------------------------------------------
@@ -243,13 +250,22 @@ class _Parser:
             body.append(tok)
             line_start = tok.kind == "NEWLINE"
         end = Token("EOF", "endr", tok.loc)
+        self.rept_heads.append(head.loc)
         for i in range(count):
+            self._count_expansion()
             if var is not None:
                 self.constants[var] = self.rept_vars[var] = i
             self._block(Cursor(body + [end]), lines, filename, chain)
+        self.rept_heads.pop()
         if var is not None:
             self.constants.pop(var, None)
             self.rept_vars.pop(var, None)
+
+    def _count_expansion(self):
+        self.expanded += 1
+        if self.expanded > MAX_REPT_EXPANSION:
+            raise AsmError(f".rept expands to more than {MAX_REPT_EXPANSION} passes and lines "
+                           "(a 64 MiB DRAM holds that many instructions)", self.rept_heads[0])
 
     def _equ(self, head, operands):
         if len(operands) != 1 or operands[0].name is None:

@@ -177,9 +177,11 @@ def test_bundle_size_mismatch(bundle, capsys):
     ("a: .data input shape=(1, 16) zeros\nLOAD inp sram=a dram=0 y=1 x=1\n", 2, 15,
      "the address 'a' cannot be used in sram_base"),
     ("LOAD inp sram=0 dram=0 y=1 x=1 @\n", 1, 32, "unexpected character '@'"),
-    # a size that would otherwise allocate terabytes
+    # sizes that would otherwise allocate terabytes or loop for hours
     ("a: .data input shape=(100000000000, 16) zeros\n", 1, 22,
      "segment 'a' would be 1600000000000 bytes, more than the 64 MiB DRAM"),
+    (".rept 99999999999\n.endr\n", 1, 1, ".rept expands to more than 4194304 passes"),
+    (".rept 3000\n.rept 3000\n.endr\n.endr\n", 1, 1, ".rept expands to more than 4194304 passes"),
 ])
 def test_more_bad_input(src, capsys, text, line, col, message):
     p = src(text)

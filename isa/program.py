@@ -108,6 +108,10 @@ class Program:
             raise BundleError(f"instruction base {self.insn_base:#x} is not {INSN_BYTES}-byte aligned")
         if self.uop_base % UOP_BYTES:
             raise BundleError(f"micro-op base {self.uop_base:#x} is not {UOP_BYTES}-byte aligned")
+        for name, base, end in self.regions()[:2 if self.uops else 1]:  # insns, uops
+            if base < 0 or end > self.config.dram_bytes:
+                raise BundleError(f"'{name}' [{base:#x}, {end:#x}) lies outside the "
+                                  f"{self.config.dram_bytes >> 20} MiB DRAM")
         regions = sorted(self.regions(), key=lambda r: r[1])
         for (n1, b1, e1), (n2, b2, _) in zip(regions, regions[1:]):
             if b2 < e1:
@@ -184,6 +188,20 @@ def _need(d, key, where, kind=None):
     return v
 
 
+def _count(d, where):
+    n = _need(d, "count", where, int)
+    if n < 0:
+        raise BundleError(f"{where}: 'count' = {n} must not be negative")
+    return n
+
+
+def _list(doc, key, where):
+    v = doc.get(key) or []
+    if not isinstance(v, list):
+        raise BundleError(f"{where}: '{key}' must be a list, found {v!r}")
+    return v
+
+
 def _read_bin(root, fname, nbytes, where):
     p = root / fname
     if not p.is_file():
@@ -216,9 +234,12 @@ def read_bundle(path, config=None):
     if fmt != BUNDLE_FORMAT:
         raise BundleError(f"{where}: format {fmt!r} is not {BUNDLE_FORMAT!r}")
     cdoc = doc.get("config") or {}
+    if not isinstance(cdoc, dict):
+        raise BundleError(f"{where}: 'config' must be a mapping such as {{name: default}}, found {cdoc!r}")
     if config is None:
         if "name" not in cdoc:
             raise BundleError(f"{where}: no config given and bundle names none")
+        _need(cdoc, "name", f"{where}: config", str)
         try:
             config = load_config(cdoc["name"])
         except VTAError as e:
@@ -231,20 +252,20 @@ def read_bundle(path, config=None):
                           f"not for '{config.name}' (fingerprint {config.fingerprint})")
     try:
         idoc = _need(doc, "insns", where)
-        count = _need(idoc, "count", f"{where}: insns", int)
+        count = _count(idoc, f"{where}: insns")
         insns = decode_insns(_read_bin(root, _need(idoc, "file", f"{where}: insns", str),
                                        count * INSN_BYTES, f"{where}: insns"), config)
         uops, uop_base = [], 0x2000
         if doc.get("uops"):
             udoc = doc["uops"]
-            ucount = _need(udoc, "count", f"{where}: uops", int)
+            ucount = _count(udoc, f"{where}: uops")
             uops = decode_uops(_read_bin(root, _need(udoc, "file", f"{where}: uops", str),
                                          ucount * UOP_BYTES, f"{where}: uops"), config)
             uop_base = _need(udoc, "base", f"{where}: uops", int)
     except EncodingError as e:
         raise BundleError(f"{where}: {e}") from None
     segments = []
-    for i, sd in enumerate(doc.get("segments") or []):
+    for i, sd in enumerate(_list(doc, "segments", where)):
         sw = f"{where}: segment {i}"
         name = _need(sd, "name", sw, str)
         sw = f"{where}: segment '{name}'"
@@ -261,7 +282,7 @@ def read_bundle(path, config=None):
         segments.append(Segment(name, _need(sd, "base", sw, int), data, sd.get("role", "input")))
     expect = {}
     by_name = {s.name: s for s in segments}
-    for i, ed in enumerate(doc.get("expect") or []):
+    for i, ed in enumerate(_list(doc, "expect", where)):
         ew = f"{where}: expect {i}"
         sname = _need(ed, "segment", ew, str)
         if sname not in by_name:

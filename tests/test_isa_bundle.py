@@ -133,3 +133,21 @@ def test_not_a_bundle_and_bad_format(tmp_path, bundle):
     edit(bundle, lambda d: d.update(format="vta-bundle/9"))
     with pytest.raises(BundleError, match="format"):
         read_bundle(bundle)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d.update(config="default"), r"'config' must be a mapping"),
+    (lambda d: d.update(config={"name": 5}), r"config: 'name' = 5 must be str"),
+    (lambda d: d.update(segments=5), r"'segments' must be a list"),
+    (lambda d: d.update(expect={"segment": "out"}), r"'expect' must be a list"),
+    (lambda d: d["insns"].update(count=-1), r"insns: 'count' = -1 must not be negative"),
+    (lambda d: d["uops"].update(count=-2), r"uops: 'count' = -2 must not be negative"),
+    (lambda d: d["insns"].update(base=-16), r"'insns' \[-0x10, 0x40\) lies outside the 64 MiB DRAM"),
+    (lambda d: d["insns"].update(base=0xffffffff0), r"'insns' \[0xffffffff0, .*outside the 64 MiB DRAM"),
+    (lambda d: d["uops"].update(base=-8), r"'uops' \[-0x8, 0x0\) lies outside the 64 MiB DRAM"),
+])
+def test_malformed_bundle_yaml_is_a_bundle_error(bundle, change, message):
+    # Each of these used to escape as a TypeError/AttributeError or pass unchecked.
+    edit(bundle, change)
+    with pytest.raises(BundleError, match=message):
+        read_bundle(bundle)

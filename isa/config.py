@@ -28,6 +28,7 @@ from types import MappingProxyType
 import yaml
 
 from .errors import ConfigError, EncodingError
+from .layout import INSN_BITS, SRAM_BASE_W, UOP_BITS
 
 #: The arch keys, in Apache VTA order. All are log2 values.
 ARCH_KEYS = (
@@ -95,8 +96,8 @@ TOP_KEYS = ("name", "target", "description", "arch", *SECTION_DEFAULTS)
 MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT = 0, 1, 2, 3, 4
 MEM_NAMES = {MEM_UOP: "uop", MEM_WGT: "wgt", MEM_INP: "inp", MEM_ACC: "acc", MEM_OUT: "out"}
 
-UOP_BYTES = 4
-INSN_BYTES = 16
+UOP_BYTES = UOP_BITS // 8
+INSN_BYTES = INSN_BITS // 8
 
 
 def _is_pow2(x):
@@ -386,10 +387,10 @@ def _check_derived(cfg, path):
         if log_depth < 1:
             raise _err(path, f"arch.{key}", a[key],
                        f"the {mem} buffer would hold {2.0 ** log_depth:g} elements; it needs at least 2")
-        if log_depth > 16:
+        if log_depth > SRAM_BASE_W:
             raise _err(path, f"arch.{key}", a[key],
                        f"the {mem} buffer would hold 2^{log_depth} elements, more than the "
-                       f"16-bit sram_base field can address")
+                       f"{SRAM_BASE_W}-bit sram_base field can address")
     try:
         cfg.layout  # noqa: B018  (builds and checks the instruction layout)
     except EncodingError as e:

@@ -12,13 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import MEM_ACC, MEM_INP, MEM_NAMES, MEM_OUT, MEM_UOP, MEM_WGT
+from .config import INSN_BYTES, MEM_ACC, MEM_INP, MEM_NAMES, MEM_OUT, MEM_UOP, MEM_WGT, UOP_BYTES
 from .errors import EncodingError
 from .layout import (ALU_MUL, ALU_NAMES, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD,
                      OPCODE_NAMES, OPCODE_STORE)
-
-INSN_BYTES = 16
-UOP_BYTES = 4
 
 
 @dataclass(frozen=True)

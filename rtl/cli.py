@@ -173,6 +173,17 @@ def cmd_check(a):
     return 0
 
 
+def _cycles(text):
+    """argparse type of --max-cycles: a positive int (0 would mean "no limit given")."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of cycles, not {text!r}")
+    return n
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="vta-rtl", description="VTA RTL: export, lint, synth, run")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -195,7 +206,7 @@ def build_parser():
     p.add_argument("--config", help="config (default: the one the bundle names)")
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus")
     p.add_argument("--waves", action="store_true", help="dump waveforms")
-    p.add_argument("--max-cycles", type=int, help="watchdog limit")
+    p.add_argument("--max-cycles", type=_cycles, help="watchdog limit")
     p.add_argument("--workdir", help="keep the run's files here")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("check", help="run a program on the TLM and the RTL and compare them")
@@ -205,7 +216,7 @@ def build_parser():
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus")
     p.add_argument("--out", metavar="DIR", help="write DIR/<segment>.bin (RTL) and DIR/stats.json")
     p.add_argument("--waves", action="store_true", help="dump waveforms (FST on Icarus, VCD on Verilator)")
-    p.add_argument("--max-cycles", type=int, help="RTL watchdog limit (default: from the program)")
+    p.add_argument("--max-cycles", type=_cycles, help="RTL watchdog limit (default: from the program)")
     p.add_argument("--workdir", help="keep the RTL run's files here")
     p.set_defaults(func=cmd_check)
     return ap

@@ -19,6 +19,19 @@ def test_bad_input_exit_2(argv, capsys):
     assert err.startswith("vta-rtl: error:") and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv", [
+    ["run", "x.vtab", "--max-cycles", "-5"],
+    ["run", "x.vtab", "--max-cycles", "0"],
+    ["check", "tiny", "--workload", "gemm_4x4", "--max-cycles", "-1"],
+])
+def test_max_cycles_must_be_positive(argv, capsys):
+    # a non-positive watchdog used to run (0 silently meant "default", -5 failed at once)
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert "--max-cycles: must be a positive number of cycles" in capsys.readouterr().err
+
+
 def test_bad_config_file(tmp_path, capsys):
     p = tmp_path / "bad.yaml"
     p.write_text("name: bad\narch: {log_inp_width: 3}\n")

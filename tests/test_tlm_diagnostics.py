@@ -55,6 +55,18 @@ def test_missing_token_is_a_deadlock_with_a_report():
     assert any(b[1] == 3 and "command queue" in b[3] for b in e.blocked)
 
 
+def test_program_without_finish_says_so():
+    # Every instruction completes, yet the run cannot end: the report says why.
+    prog = _prog([Alu(alu_opcode=ALU_ADD, use_imm=True, imm=1, uop_bgn=0, uop_end=1,
+                      iter_out=1, iter_in=1)])
+    with pytest.raises(DeadlockError, match="the program has no FINISH instruction"):
+        run_program(prog)
+    with_finish = _prog([Gemm(uop_bgn=0, uop_end=1, iter_out=1, iter_in=1, pop_prev=True), Finish()])
+    with pytest.raises(DeadlockError) as ei:
+        run_program(with_finish)
+    assert "no FINISH" not in str(ei.value)
+
+
 def test_full_dependence_queue_deadlock_names_the_full_queue():
     # The load unit pushes more l2g tokens than the queue holds and compute never pops
     # them; FINISH waits for an s2g token that never comes.

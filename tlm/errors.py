@@ -33,9 +33,11 @@ class DeadlockError(ProgramError):
     ``blocked`` is a list of (stage, index, disassembly, what it waits on) tuples.
     """
 
-    def __init__(self, cycle, blocked, queues):
+    def __init__(self, cycle, blocked, queues, has_finish=True):
         self.blocked, self.queues = blocked, queues
         lines = [f"deadlock at cycle {cycle}: FINISH never completed; no unit can proceed"]
+        if not has_finish:
+            lines[0] += " (the program has no FINISH instruction)"
         for stage, index, text, waiting in blocked:
             what = f"instruction {index} ({text})" if index is not None else "no instruction"
             lines.append(f"  {stage:8s} {what}: {waiting}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from vta.isa import BundleError, VTAError, load_config
+from vta.isa import BundleError, Finish, VTAError, load_config
 
 from . import stats as stats_mod
 from .compute import Compute
@@ -198,7 +198,8 @@ class Tlm:
         blocked = self._blocked()
         queues = {**{k: len(v) for k, v in self.cmd_named().items()},
                   **{k: len(v) for k, v in self.dep.items()}}
-        return DeadlockError(self.env.now, blocked, queues)
+        has_finish = any(isinstance(i, Finish) for i in self.program.insns)
+        return DeadlockError(self.env.now, blocked, queues, has_finish)
 
     def _result(self, wall):
         cycles = self.finish_cycle

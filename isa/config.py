@@ -356,6 +356,9 @@ def _build(data, path):
             raise _err(path, f"timing.{key}", sections["timing"][key], "must be at least 1 cycle")
     if sections["fpga"]["part"] is None:
         sections["fpga"]["part"] = board["part"]
+    part = sections["fpga"]["part"]  # None: no board (the "sim" target)
+    if part is not None and (not isinstance(part, str) or not part):
+        raise _err(path, "fpga.part", part, "must be an FPGA part name string (e.g. xc7z020clg484-1)")
 
     cfg = Config(name=name, arch=arch, target=target, description=description,
                  sections=MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()}),

@@ -81,6 +81,8 @@ def write(tmp_path, doc):
     ({"queues": {"cmd_depth": 3}}, "queues.cmd_depth", "power of two"),
     ({"dram": {"latency": -1}}, "dram.latency", "must be in"),
     ({"clock": {"mhz": 0}}, "clock.mhz", "positive"),
+    ({"fpga": {"part": 5}}, "fpga.part", "must be an FPGA part name string"),
+    ({"fpga": {"part": ""}}, "fpga.part", "must be an FPGA part name string"),
 ])
 def test_bad_configs_name_key_value_and_rule(tmp_path, change, key, rule):
     doc = {"name": "bad", "arch": dict(DEFAULT_ARCH), **change}

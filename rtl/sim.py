@@ -178,7 +178,8 @@ def run_test(cfg, test_module, sim="icarus", top="vta_top", env=None, waves=Fals
     """
     import sys
     runner, build_dir = build(cfg, sim, top, waves)
-    test_dir = Path(test_dir or tempfile.mkdtemp(prefix="vta-cocotb-"))
+    # Absolute: the simulator runs in its own directory and reads these paths from there.
+    test_dir = Path(test_dir or tempfile.mkdtemp(prefix="vta-cocotb-")).resolve()
     test_dir.mkdir(parents=True, exist_ok=True)
     extra = {"VTA_CONFIG_YAML": str(_config_file(cfg, test_dir))}
     extra.update(env or {})
@@ -228,7 +229,7 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     """
     import time
     cfg = load_config(cfg) if cfg is not None else program.config
-    work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-"))
+    work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     bundle = write_bundle(program, work / "program.vtab")
     result_file = work / "result.json"
@@ -269,7 +270,7 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
         if p.config.fingerprint != cfg.fingerprint:
             raise SimError(f"program '{p.name}' was built for config '{p.config.name}', "
                            f"not '{cfg.name}' (one batch runs one config)")
-    work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-"))
+    work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     try:
         return _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency)

@@ -36,6 +36,15 @@ def test_check_agrees_and_writes_out(tmp_path, capsys):
     np.testing.assert_array_equal(got, prog.expect["out"])
 
 
+def test_relative_workdir(tmp_path, capsys, monkeypatch):
+    # The simulator runs in its own directory: a relative --workdir used to lose config.yaml.
+    monkeypatch.chdir(tmp_path)
+    rc, text = _run(capsys, "tiny", "--workload", "alu_add_vs", "--sim", "verilator",
+                    "--workdir", "rel")
+    assert rc == 0 and "AGREE" in text, text
+    assert (tmp_path / "rel" / "program.vtab" / "bundle.yaml").is_file()
+
+
 def test_corrupted_expected_output_names_segment_index_and_store(tmp_path, capsys):
     prog = build_workload("gemm_4x4", "tiny")
     exp = prog.expect["out"].copy()

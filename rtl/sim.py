@@ -213,7 +213,12 @@ def failures(results_xml):
     out = []
     for case in root.iter("testcase"):
         for bad in list(case.findall("failure")) + list(case.findall("error")):
-            out.append(f"{case.get('name')}: {bad.get('message') or bad.text or 'failed'}")
+            msg = bad.get("message") or bad.text or "failed"
+            if "non-0/1 values" in msg:  # cocotb meeting X/Z on a bus, e.g. AXI wdata
+                msg += (" (undefined X/Z bits reached the testbench: typically the program reads "
+                        "buffer entries it never loaded; Icarus is 4-state, while Verilator and "
+                        "the TLM read such entries as 0)")
+            out.append(f"{case.get('name')}: {msg}")
     return out
 
 

@@ -53,6 +53,24 @@ def test_watchdog_reports_stage_state(tmp_path):
     assert "watchdog" in msg and "busy:" in msg and "compute" in msg
 
 
+def test_undefined_sram_read_is_explained_on_icarus(tmp_path):
+    # acc[2:4] is never loaded; the ALU copies it to out and STORE writes X bits to DRAM.
+    # Icarus (4-state) cannot hand X to the RAM model: the error must say why.
+    src = tmp_path / "undef.s"
+    src.write_text(
+        "acc: .data bias shape=(4, BATCH, BLOCK_OUT) zeros\n"
+        "out: .data output shape=(4, BATCH, BLOCK_OUT) zeros\n"
+        "u:\n    UOP dst=0 src=0\n"
+        "LOAD uop sram=0 dram=u y=1 x=1\n"
+        "LOAD acc sram=0 dram=acc y=1 x=2\n"
+        "ALU ADD uop=(u, u + 1) iter=(1, 4) dst=(0,1) src=(0,1) imm=0 push_next\n"
+        "STORE out sram=0 dram=out y=1 x=4 pop_prev push_prev\n"
+        "FINISH pop_next\n")
+    prog = load_program(src, "tiny")
+    with pytest.raises(SimError, match="reads buffer entries it never loaded"):
+        run_on_rtl(prog, sim="icarus", workdir=tmp_path / "run")
+
+
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_example_default_config_verilator(name, tmp_path):
     # the pynq config (1x16x16, 64-bit bus): the full-size datapath and 2 uops per beat

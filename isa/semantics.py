@@ -33,7 +33,9 @@ def shift_amount(b, log_acc_width):
 def alu_apply(op, a, b, acc_bits, log_acc_width):
     """One ALU operation over arrays a (acc[dst]) and b (imm or acc[src])."""
     a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
+    # b is an accumulator value: the HLS design casts the 16-bit immediate to acc_T, so on
+    # 8/16-bit accumulators MIN/MAX compare the truncated immediate (ADD/SHR are unaffected).
+    b = wrap_signed(b, acc_bits)
     if op == ALU_MIN:
         r = np.minimum(a, b)
     elif op == ALU_MAX:

@@ -185,3 +185,36 @@ def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path):
             assert r.agree and abs(r.cycle_error) <= CYCLE_TOLERANCE, (bpc, r.tlm_cycles, r.rtl_cycles)
     for fast, slow in zip(runs[base.bus_bytes], runs[base.bus_bytes // 2]):
         assert slow.rtl_cycles > 1.1 * fast.rtl_cycles
+
+
+def test_narrow_accumulator_immediates_agree(tmp_path):
+    # 8-bit accumulators: MIN/MAX read the 16-bit immediate truncated to acc width in the RTL
+    # (as in the HLS design); the TLM used to compare the full immediate.
+    from vta.assembler import load_program
+    from vta.rtl.crosscheck import check_program
+    cfg = tmp_path / "acc8.yaml"
+    cfg.write_text("name: acc8\narch: {log_inp_width: 3, log_wgt_width: 3, log_acc_width: 3, "
+                   "log_batch: 0, log_block_in: 2, log_block_out: 2, log_uop_buff_size: 10, "
+                   "log_inp_buff_size: 10, log_wgt_buff_size: 12, log_acc_buff_size: 10, "
+                   "log_bus_width: 5}\n")
+    src = tmp_path / "imm.s"
+    src.write_text(
+        "acc: .data bias shape=(4, BATCH, BLOCK_OUT) random seed=3\n"
+        "out: .data output shape=(4, BATCH, BLOCK_OUT) zeros\n"
+        "u:\n    UOP dst=0 src=0\n"
+        "LOAD uop sram=0 dram=u y=1 x=1\n"
+        "LOAD acc sram=0 dram=acc y=1 x=4\n"
+        "ALU MAX uop=(u, u + 1) iter=(1, 1) dst=(0,0) src=(0,0) imm=1000\n"
+        "ALU MIN uop=(u, u + 1) iter=(1, 2) dst=(0,1) src=(0,1) imm=-1000\n"
+        "ALU ADD uop=(u, u + 1) iter=(1, 4) dst=(0,1) src=(0,1) imm=200 push_next\n"
+        "STORE out sram=0 dram=out y=1 x=4 pop_prev push_prev\n"
+        "FINISH pop_next\n")
+    prog = load_program(src, cfg)
+    res = check_program(prog, sim="verilator", workdir=tmp_path / "run")
+    assert res.agree, res.differences[0]
+    acc = prog.segment("acc").data.astype(np.int64)
+    exp = acc.copy()
+    exp[0] = np.maximum(exp[0], -24)                       # 1000 as int8
+    exp[0:2] = np.minimum(exp[0:2], 24)                    # -1000 as int8
+    exp = ((exp + (200 - 256) + 128) % 256) - 128          # 200 as int8 = -56, wrapping add
+    np.testing.assert_array_equal(res.rtl.outputs["out"].astype(np.int64), exp)

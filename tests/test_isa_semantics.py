@@ -12,6 +12,7 @@ def wrap(x, bits):
 
 
 def ref_alu(op, a, b, acc_bits=32, log_acc_width=5):
+    b = wrap(b, acc_bits)                # the operand is an acc_T (HLS: imm cast to acc width)
     if op == ALU_MIN:
         r = min(a, b)
     elif op == ALU_MAX:
@@ -55,12 +56,28 @@ def test_alu_ops_match_scalar_reference(op, pairs):
     assert got.tolist() == [ref_alu(op, x, y) for x, y in pairs]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR]), st.sampled_from([(8, 3), (16, 4)]),
+       st.lists(st.tuples(st.integers(-128, 127), st.integers(-(1 << 15), (1 << 15) - 1)),
+                min_size=1, max_size=16))
+def test_alu_narrow_accumulators_read_the_immediate_at_acc_width(op, widths, pairs):
+    # A 16-bit immediate on an 8- or 16-bit accumulator config: MIN/MAX compare the
+    # immediate as an acc_T (truncated), as the HLS design and the RTL do.
+    acc_bits, log_w = widths
+    a = np.array([p[0] for p in pairs], dtype=np.int64)
+    b = np.array([p[1] for p in pairs], dtype=np.int64)
+    got = alu_apply(op, a, b, acc_bits, log_w)
+    assert got.tolist() == [ref_alu(op, x, y, acc_bits, log_w) for x, y in pairs]
+
+
 def test_alu_examples():
     assert alu_apply(ALU_ADD, [2 ** 31 - 1], [1], 32, 5).tolist() == [-(2 ** 31)]      # wraps
     assert alu_apply(ALU_SHR, [-8], [1], 32, 5).tolist() == [-4]                       # arithmetic
     assert alu_apply(ALU_SHR, [3], [-2], 32, 5).tolist() == [12]                       # left shift
     assert alu_apply(ALU_SHR, [3], [31], 32, 5).tolist() == [6]                        # 31 reads as -1
     assert alu_apply(ALU_MAX, [-5, 7], [0, 0], 32, 5).tolist() == [0, 7]
+    assert alu_apply(ALU_MAX, [79, -107], [1000, 1000], 8, 3).tolist() == [79, -24]   # 1000 -> int8 -24
+    assert alu_apply(ALU_MIN, [79, -107], [-1000, -1000], 8, 3).tolist() == [24, -107]
 
 
 def test_mul_is_not_executable():

@@ -1,7 +1,7 @@
 """Random differential testing (vta.compiler.fuzz): random valid programs on the TLM and the
 RTL must produce bit-identical outputs. Default run: 100 programs on tiny with Verilator, 20
-with Icarus and 60 on the default config (one simulator session each); `-m slow`: 500 more on
-tiny. Long runs: bench/fuzz_rtl.py --count N."""
+with Icarus, 60 on the default config and 40 on an 8-bit-accumulator config (one simulator
+session each); `-m slow`: 500 more on tiny. Long runs: bench/fuzz_rtl.py --count N."""
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +42,17 @@ def test_random_programs_tiny_many(tmp_path):
 
 def test_random_programs_default_config(tmp_path):
     _differential("default", "verilator", range(20000, 20060), tmp_path)
+
+
+def test_random_programs_narrow_accumulators(tmp_path):
+    # 8-bit accumulators (every bundled config has 32-bit ones): immediates wider than the
+    # accumulator, wrap and truncation at other widths.
+    cfg = tmp_path / "acc8.yaml"
+    cfg.write_text("name: acc8\narch: {log_inp_width: 3, log_wgt_width: 3, log_acc_width: 3, "
+                   "log_batch: 0, log_block_in: 2, log_block_out: 2, log_uop_buff_size: 10, "
+                   "log_inp_buff_size: 10, log_wgt_buff_size: 12, log_acc_buff_size: 10, "
+                   "log_bus_width: 5}\n")
+    _differential(str(cfg), "verilator", range(30000, 30040), tmp_path)
 
 
 def test_fuzz_bench_runs(tmp_path):

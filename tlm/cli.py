@@ -46,14 +46,7 @@ def _load(args, cfg):
     if args.program and args.workload:
         raise VTAError("give either PROGRAM or --workload, not both")
     if args.program:
-        try:
-            from vta.assembler import load_program
-        except ImportError:
-            from vta.isa import read_bundle
-            if not Path(args.program).is_dir():
-                raise VTAError(f"{args.program}: the assembler (vta.assembler) is not installed; "
-                               "only bundles (.vtab) can be run") from None
-            return read_bundle(args.program, cfg)
+        from vta.assembler import load_program
         return load_program(args.program, cfg)
     return build_workload(args.workload or "default", cfg)
 

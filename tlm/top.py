@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from vta.assembler import format_insn
 from vta.isa import BundleError, Finish, VTAError, load_config
 
 from . import stats as stats_mod
 from .compute import Compute
-from .disasm import format_insn
 from .dram import Dram
 from .errors import DeadlockError, LeftoverTokensError, ProgramError
 from .fetch import Fetch
@@ -82,7 +82,7 @@ class TlmResult:
         tag = self.dram.last_writer(seg.base + flat * seg.data.dtype.itemsize)
         if tag is None:
             return None
-        return tag, format_insn(self.program.insns[tag], self.config)
+        return tag, format_insn(self.program.insns[tag])
 
 
 class Tlm:
@@ -123,7 +123,7 @@ class Tlm:
     def disasm(self, insn):
         text = self._disasm.get(insn)
         if text is None:
-            text = self._disasm[insn] = format_insn(insn, self.cfg)
+            text = self._disasm[insn] = format_insn(insn)
         return text
 
     def cmd_named(self):

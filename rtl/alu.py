@@ -8,11 +8,11 @@ executed by the HLS design) and the unused opcodes leave the accumulator unchang
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always_comb, block, intbv, modbv
+from myhdl import Signal, always_comb, block, intbv, modbv
 
 from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR
 
-from .fields import svec
+from .fields import join_lanes, svec
 
 
 @block
@@ -70,10 +70,4 @@ def alu_core(cfg, op, a, b, res):
     lw = cfg.log_acc_width
     insts = [alu_lane(cfg, op, a((k + 1) * w, k * w), b((k + 1) * w, k * w), b(k * w + lw, k * w), outs[k])
              for k in range(n)]
-    cat = ConcatSignal(*reversed(outs)) if n > 1 else outs[0]
-
-    @always_comb
-    def out():
-        res.next = cat
-
-    return insts, out
+    return insts, join_lanes(outs, res)

@@ -1,11 +1,12 @@
-"""Views of instruction and micro-op fields as MyHDL shadow signals.
+"""Views of instruction and micro-op fields as MyHDL shadow signals, and the small
+signal helpers every unit shares.
 
 Positions and widths come from the config's :class:`vta.isa.IsaLayout`; a view is a
 constant part-select of the instruction register, so it converts to a plain ``assign``.
 """
 from __future__ import annotations
 
-from myhdl import Signal, intbv
+from myhdl import ConcatSignal, Signal, always_comb, block, intbv
 
 from vta.isa import INSN_BYTES
 
@@ -30,6 +31,18 @@ def uvec(width, init=0):
 def svec(width):
     """A signed signal of ``width`` bits."""
     return Signal(intbv(0, min=-(1 << (width - 1)), max=1 << (width - 1)))
+
+
+@block
+def join_lanes(lanes, vec):
+    """Drive ``vec`` with ``lanes`` concatenated, lane 0 in the lowest bits."""
+    cat = ConcatSignal(*reversed(lanes)) if len(lanes) > 1 else lanes[0]
+
+    @always_comb
+    def join():
+        vec.next = cat
+
+    return join
 
 
 INSN_BITS = INSN_BYTES * 8   # width of an instruction / command-queue word

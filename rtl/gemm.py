@@ -15,9 +15,9 @@ config this maps the 256 int8 products to 128 8x25-bit multipliers = 128 DSP48E1
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
+from myhdl import Signal, always, always_comb, block, intbv, modbv
 
-from .fields import log2, svec
+from .fields import join_lanes, log2, svec
 
 
 def can_pack(cfg):
@@ -133,13 +133,7 @@ def gemm_core(cfg, clk, inp_data, wgt_data, sums):
             q = svec(sw)
             insts.append(adder_tree(clk, prods[b][o], sw, q))
             lanes.append(q)
-    cat = ConcatSignal(*reversed(lanes)) if len(lanes) > 1 else lanes[0]
-
-    @always_comb
-    def out():
-        sums.next = cat
-
-    return insts, out
+    return insts, join_lanes(lanes, sums)
 
 
 @block
@@ -161,10 +155,4 @@ def acc_update(cfg, acc_old, sums, acc_new):
     outs = [Signal(modbv(0)[ab:]) for _ in range(n)]
     insts = [acc_lane(acc_old((k + 1) * ab, k * ab), sums((k + 1) * sw, k * sw), outs[k])
              for k in range(n)]
-    cat = ConcatSignal(*reversed(outs)) if n > 1 else outs[0]
-
-    @always_comb
-    def out():
-        acc_new.next = cat
-
-    return insts, out
+    return insts, join_lanes(outs, acc_new)

@@ -8,7 +8,9 @@ its bank, so no assembly register is needed, and a full-width write enables all 
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import Signal, always, block, intbv
+
+from .fields import join_lanes
 
 
 @block
@@ -41,10 +43,4 @@ def sram(clk, we, waddr, wdata, re, raddr, rdata, depth, banks=1):
     outs = [Signal(intbv(0)[bw:]) for _ in range(banks)]
     insts = [sram_bank(clk, we(k), waddr, wdata((k + 1) * bw, k * bw), re, raddr, outs[k], depth)
              for k in range(banks)]
-    cat = ConcatSignal(*reversed(outs))
-
-    @always_comb
-    def join():
-        rdata.next = cat
-
-    return insts, join
+    return insts, join_lanes(outs, rdata)

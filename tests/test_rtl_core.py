@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TB = ROOT / "tests" / "cocotb"
 BUILD = ROOT / "build" / "test_rtl_core"
-
-pytestmark = pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
 
 
 def convert(config):

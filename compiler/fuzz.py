@@ -319,14 +319,13 @@ def build(cfg, plan, uops, segments, name="random", uop_base=0x2000):
     rounds = [r for r in plan if r.compute]
     pending_s2g = False  # the previous round's stores pushed a token to compute
     for k, rnd in enumerate(rounds):
-        nxt = rounds[k + 1] if k + 1 < len(rounds) else None
-        load = [i for i in rnd.load]
+        load = list(rnd.load)
         compute = list(rnd.compute)
         store = list(rnd.store)
         if load:
-            # Wait for the previous round's computes to release the buffers (g2l).
-            load[0] = load[0].replace(pop_next=k > 0 and bool(rounds[k - 1].compute) and bool(
-                _g2l_pushed(rounds, k - 1)))
+            # Wait for the previous round's computes to release the buffers: they push
+            # g2l exactly when this round loads (see _g2l_pushed).
+            load[0] = load[0].replace(pop_next=k > 0)
             load[-1] = load[-1].replace(push_next=True)
         compute[0] = compute[0].replace(pop_prev=bool(load), pop_next=pending_s2g)
         compute[-1] = compute[-1].replace(push_prev=_g2l_pushed(rounds, k), push_next=bool(store))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from myhdl import ConcatSignal, Signal, always, always_comb, block, enum, intbv, modbv
 
-from vta.isa import MEM_INP, MEM_WGT
+from vta.isa import MEM_INP
 
 from .fields import INSN_BITS, beats, log2, views, width
 

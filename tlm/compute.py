@@ -159,7 +159,7 @@ class Compute(Unit):
         # The first execution (i, j, k) in loop order whose index leaves the buffer, found
         # without materializing the loop nest (factors are non-negative, so indices grow
         # with i and j).
-        io, ii, top = insn.iter_out, insn.iter_in, int(base.max())
+        ii, top = insn.iter_in, int(base.max())
         need = depth - top - (ii - 1) * fi           # smallest i with a bad index in its row
         i = 0 if need <= 0 else -(-need // fo)
         need = depth - top - i * fo

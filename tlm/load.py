@@ -31,7 +31,7 @@ def sram_indices(unit, index, insn, base, count, depth, what, verb="writes"):
 def load_2d(unit, index, insn, mem_type, padded):
     """Timed 2-D load (a SimPy generator). Returns (sram indices, element values int64
     shaped (entries, elem_bytes*8/bits)) for the caller to store into its buffer."""
-    top, cfg, dram = unit.top, unit.cfg, unit.top.dram
+    cfg, dram = unit.cfg, unit.top.dram
     elem = cfg.elem_bytes(mem_type)
     swc = unit.timing["sram_write_cycles"]
     ys, xs, stride = insn.y_size, insn.x_size, insn.x_stride

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vta.isa import (MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load, Store,
+from vta.isa import (MEM_ACC, MEM_INP, MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load, Store,
                      alu_apply, decode_uops, truncate, wrap_signed)
 
 

@@ -10,9 +10,9 @@ import os
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge
 
-from vta.isa import (ALU_SHR, MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load,
+from vta.isa import (ALU_SHR, MEM_ACC, MEM_INP, MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load,
                      Program, Segment, Store, Uop, load_config)
 
 from core_mem import Dram

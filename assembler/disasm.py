@@ -1,8 +1,8 @@
 """Program / instruction stream -> assembly text that re-assembles to the same bytes.
 
 Every field is printed in decimal under its operand name (syntax.py). Memory types, ALU
-operations and flags are words; zero padding is left out. ``format_insn`` is the
-one-line form the TLM uses in traces and deadlock reports.
+operations and flags are words; zero padding is left out. ``format_insn`` (from
+vta.isa.text) is the one-line form, also used in the TLM's traces and deadlock reports.
 """
 from __future__ import annotations
 
@@ -12,54 +12,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from vta.isa import (ALU_NAMES, INSN_BYTES, MEM_NAMES, UOP_BYTES, Alu, Finish, Gemm, MemInsn, Program,
+from vta.isa import (INSN_BYTES, MEM_NAMES, UOP_BYTES, MemInsn, Program,
                      encode_insn, encode_uop, load_config)
+from vta.isa.text import format_insn, format_uop
 
 from .checks import problems
 from .symbols import config_constants
-from .syntax import FLAGS, GROUPS, SCALAR_ALIASES
 
 INLINE_LIMIT = 1024   # segments with more values are referenced by file when possible
-
-
-def _pair(name, a, b):
-    return f"{name}=({a},{b})"
-
-
-def format_insn(insn):
-    """One line of assembly for one instruction (decimal values, no comments)."""
-    parts = [insn.mnemonic]
-    if isinstance(insn, MemInsn):
-        aliases = {v: k for k, v in SCALAR_ALIASES["mem"].items()}
-        mt = insn.memory_type
-        parts.append(MEM_NAMES[mt] if mt in MEM_NAMES else f"memory_type={mt}")
-        for f in ("sram_base", "dram_base", "y_size", "x_size", "x_stride"):
-            parts.append(f"{aliases[f]}={getattr(insn, f)}")
-        pads = [getattr(insn, f) for f in GROUPS["mem"]["pad"]]
-        if any(pads):
-            parts.append(f"pad=({','.join(map(str, pads))})")
-    elif isinstance(insn, (Gemm, Alu)):
-        fmt = "gemm" if isinstance(insn, Gemm) else "alu"
-        if isinstance(insn, Alu):
-            op = insn.alu_opcode
-            parts.append(ALU_NAMES[op] if op in ALU_NAMES else f"alu_opcode={op}")
-        if insn.reset:
-            parts.append("reset")
-        for key, (a, b) in GROUPS[fmt].items():
-            parts.append(_pair(key, getattr(insn, a), getattr(insn, b)))
-        if isinstance(insn, Alu):
-            if insn.use_imm:
-                parts.append(f"imm={insn.imm}")
-            elif insn.imm:
-                parts.append(f"use_imm=0 imm={insn.imm}")
-    elif not isinstance(insn, Finish):
-        raise TypeError(f"not an instruction: {insn!r}")
-    parts += [f for f in FLAGS if getattr(insn, f)]
-    return " ".join(parts)
-
-
-def format_uop(uop):
-    return f"UOP dst={uop.dst_idx} src={uop.src_idx} wgt={uop.wgt_idx}"
 
 
 def hex_insn(insn, cfg):

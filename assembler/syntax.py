@@ -2,11 +2,14 @@
 
 Both directions read these tables: the assembler (text -> fields) and the disassembler
 (fields -> text), so they cannot drift apart. ISA field names, widths and numeric codes
-come from vta.isa; this module only names the text forms.
+come from vta.isa, and so do the operand names and groups of the one-line instruction
+form (vta.isa.text, which the TLM's traces use too); this module adds what only the
+assembler needs.
 """
 from __future__ import annotations
 
 from vta.isa import ALU_NAMES, MEM_NAMES, MEM_OUT
+from vta.isa.text import FLAGS, GROUPS, SCALAR_ALIASES
 
 MNEMONICS = ("LOAD", "STORE", "GEMM", "ALU", "FINISH", "UOP")
 
@@ -14,27 +17,6 @@ DIRECTIVES = frozenset({
     ".data", ".expect", ".include", ".if", ".elif", ".else", ".endif", ".equ",
     ".insn_base", ".uop_base", ".nocheck", ".assert", ".rept", ".endr",
 })
-
-FLAGS = ("pop_prev", "pop_next", "push_prev", "push_next")
-
-#: Short operand names -> ISA field names (full field names are always accepted too).
-SCALAR_ALIASES = {
-    "mem": {"sram": "sram_base", "dram": "dram_base", "y": "y_size", "x": "x_size",
-            "stride": "x_stride"},
-    "gemm": {}, "alu": {}, "finish": {},
-    "uop": {"dst": "dst_idx", "src": "src_idx", "wgt": "wgt_idx"},
-}
-
-#: Tuple operands -> the ISA fields they set, in order.
-GROUPS = {
-    "mem": {"pad": ("y_pad_0", "y_pad_1", "x_pad_0", "x_pad_1")},
-    "gemm": {"uop": ("uop_bgn", "uop_end"), "iter": ("iter_out", "iter_in"),
-             "dst": ("dst_factor_out", "dst_factor_in"), "src": ("src_factor_out", "src_factor_in"),
-             "wgt": ("wgt_factor_out", "wgt_factor_in")},
-    "alu": {"uop": ("uop_bgn", "uop_end"), "iter": ("iter_out", "iter_in"),
-            "dst": ("dst_factor_out", "dst_factor_in"), "src": ("src_factor_out", "src_factor_in")},
-    "finish": {}, "uop": {},
-}
 
 #: Bare words -> (field, value).
 MEM_WORDS = {name: ("memory_type", code) for code, name in MEM_NAMES.items()}

@@ -4,7 +4,7 @@
                              [--batch 100] [--out build/fuzz_rtl] [--stall P]
 
 Programs come from vta.compiler.fuzz.random_program(cfg, seed + i, rounds=1..5) and run in
-batches, one simulator session per batch (vta.rtl.crosscheck.check_many). A program on which
+batches, one simulator session per batch (vta.cosim.crosscheck.check_many). A program on which
 the models disagree (outputs, or the RTL hangs) is shrunk with vta.compiler.fuzz.shrink, whose
 predicate re-runs both models, and the reproducer is written as a bundle
 OUT/<program>-shrunk.vtab (expected outputs = the TLM's), next to the unshrunk OUT/<program>.vtab;
@@ -25,7 +25,7 @@ from rich.table import Table
 
 from vta.compiler.fuzz import random_program, shrink
 from vta.isa import VTAError, load_config, write_bundle
-from vta.rtl.crosscheck import SimError, check_many
+from vta.cosim.crosscheck import SimError, check_many
 
 
 def rounds_for(seed):

@@ -66,7 +66,7 @@ def main(argv=None):
     ap.add_argument("--iter", type=int, default=256, help="iter_out of the long GEMM")
     ap.add_argument("--loads", type=int, default=64, help="LOAD instructions of the DRAM-bound run")
     a = ap.parse_args(argv)
-    from vta.rtl.sim import run_on_rtl
+    from vta.cosim.sim import run_on_rtl
     print(f"{'config':<8} {'sim':<9} {'workload':<10} {'cycles':>9} {'run s':>7} {'cycles/s':>10}"
           f" {'GEMM cycles/uop':>16}")
     for name in a.configs:

@@ -3,7 +3,7 @@
     python bench/tlm_vs_rtl.py                    # tiny on Verilator and Icarus, default on Verilator
     python bench/tlm_vs_rtl.py --runs tiny:verilator default:verilator --workloads alu_add_vv gemm_4x4
 
-Each (config, simulator) pair is one simulator session (vta.rtl.crosscheck.check_many); the
+Each (config, simulator) pair is one simulator session (vta.cosim.crosscheck.check_many); the
 RTL wall time of a workload is its simulated run plus an equal share of the session's
 start-up. Outputs are compared bit for bit too. Exit status 1 if any workload disagrees or
 is off by more than the tolerance (5%).
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from vta.compiler.workloads import build_workload, workload_names
 from vta.isa import VTAError, load_config
-from vta.rtl.crosscheck import CYCLE_TOLERANCE, check_many
+from vta.cosim.crosscheck import CYCLE_TOLERANCE, check_many
 
 DEFAULT_RUNS = ("tiny:verilator", "tiny:icarus", "default:verilator")
 

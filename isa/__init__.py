@@ -13,6 +13,7 @@ from .layout import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_MUL, ALU_NAMES, ALU_SHR, OPC
                      OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD, OPCODE_NAMES, OPCODE_STORE, Field,
                      IsaLayout)
 from .program import Program, Segment, read_bundle, write_bundle
+from .text import format_insn, format_uop
 from .semantics import alu_apply, shift_amount, truncate, wrap_signed
 
 __all__ = [name for name in dir() if not name.startswith("_")]

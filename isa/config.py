@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -429,16 +430,33 @@ def from_vta_json(data, path=None):
     return _build({"name": name, "target": target, "description": desc, "arch": arch}, path)
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def looks_like_path(spec):
+    """A config argument is a path when it looks like one: a Path object, or text with a
+    folder separator or a .yaml/.yml/.json suffix. Anything else is a bundled config's name,
+    so a file or folder called ``default`` in the working directory never shadows it."""
+    if isinstance(spec, Path):
+        return True
+    text = str(spec)
+    return "/" in text or os.sep in text or text.lower().endswith(CONFIG_SUFFIXES)
+
+
 def resolve_config_path(spec):
     """A config argument as given on a command line: a path, or a bundled config name."""
     from vta import CONFIG_DIR
-    p = Path(spec)
-    if p.exists():
-        return p
-    if p.suffix == "" and (CONFIG_DIR / f"{spec}.yaml").exists():
+    if looks_like_path(spec):
+        p = Path(spec)
+        if p.is_file():
+            return p
+        why = "is a directory, not a config file" if p.is_dir() else "no such config file"
+        raise ConfigError(why, path=spec)
+    if (CONFIG_DIR / f"{spec}.yaml").is_file():
         return CONFIG_DIR / f"{spec}.yaml"
-    names = sorted(q.stem for q in CONFIG_DIR.glob("*.yaml"))
-    raise ConfigError(f"no such config file (bundled configs: {', '.join(names)})", path=spec)
+    raise ConfigError(f"no such config file or bundled config (bundled configs: "
+                      f"{', '.join(bundled_configs())}; a file path needs a '/' or a "
+                      f"{'/'.join(CONFIG_SUFFIXES)} suffix, e.g. ./{spec}.yaml)", path=spec)
 
 
 def load_config(spec):

@@ -29,12 +29,15 @@ import yaml
 
 from vta.isa import layout as L
 from vta.isa.config import MEM_NAMES, Config
-
-from .tools import ToolError
+from vta.isa.errors import VTAError
 
 SV_TOP = "vta_top_sv"
 SOURCES = ("vta_pkg.sv", "vta_top.v", "vta_top.sv")
 _converted = False
+
+
+class ExportError(VTAError):
+    """The MyHDL conversion of a design failed."""
 
 
 def _cfg_yaml(cfg):
@@ -117,7 +120,7 @@ def _convert_subprocess(cfg, out_dir, top):
         # keep the exception itself, not the converter's traceback
         starts = [i for i, ln in enumerate(lines) if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", ln)]
         msg = " ".join(ln.strip() for ln in lines[starts[-1]:]) if starts else "\n".join(lines[-10:])
-        raise ToolError(f"MyHDL conversion of {top} failed: {msg}")
+        raise ExportError(f"MyHDL conversion of {top} failed: {msg}")
     return out_dir / f"{top}.v"
 
 

@@ -1,7 +1,7 @@
 """AXI4-Lite slave register file: how a host starts the core and reads its counters.
 
 The register map (32-bit registers, byte offsets) is documented in rtl/README.md and
-defined once here in REGISTERS; the cocotb harness (vta.rtl.simtb) reads it from here.
+defined once here in REGISTERS; the cocotb harness (vta.cosim.simtb) reads it from here.
 """
 from __future__ import annotations
 

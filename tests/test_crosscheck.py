@@ -1,4 +1,4 @@
-"""`vta-rtl check` and vta.rtl.crosscheck: TLM vs RTL vs expected outputs, cycles, exit codes."""
+"""`vta-rtl check` and vta.cosim.crosscheck: TLM vs RTL vs expected outputs, cycles, exit codes."""
 import json
 import subprocess
 import sys
@@ -8,8 +8,8 @@ import pytest
 
 from vta.compiler.workloads import build_workload
 from vta.isa import Finish, Program, load_config, write_bundle
-from vta.rtl.cli import main
-from vta.rtl.crosscheck import CYCLE_TOLERANCE, Difference, compare, cycle_error
+from vta.cosim.cli import main
+from vta.cosim.crosscheck import CYCLE_TOLERANCE, Difference, compare, cycle_error
 from vta.tlm import run_program
 
 
@@ -130,7 +130,7 @@ def test_console_script_on_assembly_source(tmp_path):
     # the installed entry point, on a .s source, as a user runs it
     src = tmp_path / "t.s"
     src.write_text((__import__("pathlib").Path(__file__).parents[1] / "examples" / "gemm.s").read_text())
-    p = subprocess.run([sys.executable, "-m", "vta.rtl.cli", "check", "tiny", str(src),
+    p = subprocess.run([sys.executable, "-m", "vta.cosim.cli", "check", "tiny", str(src),
                         "--sim", "verilator"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "AGREE" in p.stdout and "Traceback" not in p.stderr
@@ -139,7 +139,7 @@ def test_console_script_on_assembly_source(tmp_path):
 def test_testbench_memory_reproduces_dram_latency(tmp_path):
     # the RTL's AXI RAM delays every read burst by dram.latency like the TLM's DRAM: a
     # latency change costs both models the same cycles (gemm_4x4: 11 read requests)
-    from vta.rtl.crosscheck import check_many
+    from vta.cosim.crosscheck import check_many
     base = load_config("tiny")
     runs = {}
     for lat in (1, 48):
@@ -160,7 +160,7 @@ def test_testbench_memory_reproduces_dram_latency(tmp_path):
 def test_batch_session_recovers_after_a_hang(tmp_path, sim):
     # one simulator session: a program that hangs (watchdog, reported), then a real one
     # that must still run correctly after the reset between programs
-    from vta.rtl.sim import RtlResult, WatchdogError, run_many_on_rtl
+    from vta.cosim.sim import RtlResult, WatchdogError, run_many_on_rtl
     cfg = load_config("tiny")
     hang = Program(config=cfg, insns=[Finish(pop_next=True)], name="hang")
     good = build_workload("gemm_4x4", cfg)
@@ -173,7 +173,7 @@ def test_batch_session_recovers_after_a_hang(tmp_path, sim):
 
 def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path):
     # half a bus beat per cycle: the AXI RAM throttles R and W, both models slow down alike
-    from vta.rtl.crosscheck import check_many
+    from vta.cosim.crosscheck import check_many
     names = ("gemm_blocked_vt2", "load_pad")
     base = load_config("tiny")
     runs = {}
@@ -191,7 +191,7 @@ def test_narrow_accumulator_immediates_agree(tmp_path):
     # 8-bit accumulators: MIN/MAX read the 16-bit immediate truncated to acc width in the RTL
     # (as in the HLS design); the TLM used to compare the full immediate.
     from vta.assembler import load_program
-    from vta.rtl.crosscheck import check_program
+    from vta.cosim.crosscheck import check_program
     cfg = tmp_path / "acc8.yaml"
     cfg.write_text("name: acc8\narch: {log_inp_width: 3, log_wgt_width: 3, log_acc_width: 3, "
                    "log_batch: 0, log_block_in: 2, log_block_out: 2, log_uop_buff_size: 10, "

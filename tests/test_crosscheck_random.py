@@ -10,7 +10,7 @@ import pytest
 
 from vta.compiler.fuzz import random_program
 from vta.isa import load_config
-from vta.rtl.crosscheck import check_many
+from vta.cosim.crosscheck import check_many
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch):
         import fuzz_rtl
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    import vta.rtl.crosscheck as cc
+    import vta.cosim.crosscheck as cc
     from vta.isa import Alu, read_bundle
     real = cc.compare
 

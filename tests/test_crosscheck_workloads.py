@@ -8,7 +8,7 @@ each set in one simulator session; all in the default run.
 import pytest
 
 from vta.compiler.workloads import build_workload, workload_names
-from vta.rtl.crosscheck import CYCLE_TOLERANCE, check_many
+from vta.cosim.crosscheck import CYCLE_TOLERANCE, check_many
 
 DEFAULT_QUICK = [n for n in workload_names() if n.startswith("alu_") or n == "gemm_4x4"]
 DEFAULT_SLOW = [n for n in workload_names() if n not in DEFAULT_QUICK]

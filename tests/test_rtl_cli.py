@@ -3,8 +3,8 @@ import pytest
 
 from vta.isa import load_config
 from vta.rtl import synth
-from vta.rtl.cli import main
-from vta.rtl.sim import exported
+from vta.cosim.cli import main
+from vta.cosim.sim import exported
 
 
 @pytest.mark.parametrize("argv", [

@@ -102,7 +102,7 @@ def test_export_deterministic(tmp_path):
 
 
 def test_wrapper_has_vta_top_ports(tmp_path):
-    from vta.rtl.sim import exported
+    from vta.cosim.sim import exported
     d = exported(load_config("tiny"))
     ports = E.verilog_ports((d / "vta_top.v").read_text())
     names = [n for _, _, n in ports]
@@ -115,7 +115,7 @@ def test_wrapper_has_vta_top_ports(tmp_path):
 
 def test_fusesoc_core_and_file_list(tmp_path):
     import yaml
-    from vta.rtl.sim import exported
+    from vta.cosim.sim import exported
     d = exported(load_config("tiny"))
     text = (d / "vta_top.core").read_text()
     assert text.startswith("CAPI=2:")

@@ -3,7 +3,7 @@ import pytest
 
 from vta.isa import load_config
 from vta.rtl import lint
-from vta.rtl.sim import exported
+from vta.cosim.sim import exported
 
 
 @pytest.fixture(scope="module")

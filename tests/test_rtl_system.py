@@ -7,7 +7,7 @@ import pytest
 
 from vta.assembler import load_program
 from vta.isa import Finish, Program, load_config
-from vta.rtl.sim import SimError, run_on_rtl
+from vta.cosim.sim import SimError, run_on_rtl
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PROGRAMS = ["gemm", "relu", "padded_load"]

@@ -4,7 +4,7 @@ plain 4x4 GEMM, padded loads) on the RTL, against the workloads' numpy-computed 
 import pytest
 
 from vta.compiler.workloads import WORKLOADS, build_workload
-from vta.rtl.sim import run_on_rtl
+from vta.cosim.sim import run_on_rtl
 
 
 @pytest.mark.parametrize("name", list(WORKLOADS))

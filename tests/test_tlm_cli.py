@@ -83,9 +83,12 @@ def test_list_names_every_workload():
     assert "64x64x64" in r.stdout
 
 
-def test_run_program_accepts_a_path_and_names_the_last_writer():
+def test_run_program_names_the_last_writer_and_takes_programs_only():
+    from vta.assembler import load_program
     from vta.tlm import run_program
-    res = run_program(ROOT / "examples" / "relu.s", "tiny")
+    with pytest.raises(TypeError, match="load_program"):
+        run_program(ROOT / "examples" / "relu.s", "tiny")   # reading files is the caller's job
+    res = run_program(load_program(ROOT / "examples" / "relu.s", "tiny"))
     assert res.passed
     idx, text = res.last_writer("out", (0, 0, 0))
     assert text.startswith("STORE") and res.program.insns[idx].mnemonic == "STORE"

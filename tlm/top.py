@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from vta.assembler import format_insn
-from vta.isa import BundleError, Finish, VTAError, load_config
+from vta.isa import BundleError, Finish, Program, VTAError, format_insn, load_config
 
 from . import stats as stats_mod
 from .compute import Compute
@@ -231,7 +230,10 @@ def _original(e):
 
 
 def run_program(program, config=None, *, wrap=False, trace=None, progress=False):
-    """Run a Program (or a .s / .vtab path) on the TLM and return a :class:`TlmResult`.
+    """Run a Program on the TLM and return a :class:`TlmResult`.
+
+    Reading programs from text or bundles is the caller's (vta.assembler.load_program):
+    the TLM depends on vta.isa only.
 
     config: run on another config with the same ISA (e.g. different timing); default
     the program's. wrap: wrap out-of-range SRAM indices like hardware instead of
@@ -239,9 +241,9 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False)
     in ``result.trace``). progress: show a progress bar (rich) on stderr, or a callable
     ``f(done, total)``.
     """
-    if not hasattr(program, "insns"):  # a path: .s source or .vtab bundle
-        from vta.assembler import load_program
-        program = load_program(program, config)
+    if not isinstance(program, Program):
+        raise TypeError(f"run_program takes a vta.isa.Program, not {type(program).__name__} "
+                        "(read .s/.vtab files with vta.assembler.load_program)")
     bar = None
     cb = None
     if callable(progress):

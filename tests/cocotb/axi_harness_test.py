@@ -16,7 +16,7 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from vta.isa.config import Config
 from vta.rtl.regs import ID_VALUE, config_word, fingerprint_word, offset
-from vta.rtl.simtb import add_stalls
+from vta.cosim.simtb import add_stalls
 
 PAGE = 4096
 

@@ -1,8 +1,8 @@
-"""``vta-rtl``: export, lint, synthesize and simulate the RTL.
+"""``vta-rtl``: export, lint and simulate the RTL, and check it against the TLM.
 
     vta-rtl export CONFIG -o DIR          vta_top.v, vta_pkg.sv, vta_top.sv, files.f, FuseSoC core
     vta-rtl lint CONFIG [-o DIR]          Verilator -Wall, pyslang, Icarus compile
-    vta-rtl synth CONFIG [--part PART]    Yosys synth_xilinx; LUT/FF/BRAM/DSP against the part
+    vta-rtl synth CONFIG [--part PART]    alias of `vta-fpga synth` (Yosys resource estimate)
     vta-rtl run BUNDLE [--sim icarus|verilator] [--config CONFIG]   run a bundle under cocotb
     vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves]
                                           TLM vs RTL vs expected, bit for bit, and cycles
@@ -25,17 +25,8 @@ from vta.isa.errors import VTAError
 EXIT_BAD_INPUT = 2
 
 
-def _export_dir(cfg, out):
-    from .export import export
-    if out:
-        export(cfg, out)
-        return Path(out)
-    from .sim import exported
-    return exported(cfg, "vta_top")
-
-
 def cmd_export(a):
-    from .export import export
+    from vta.rtl.export import export
     cfg = load_config(a.config)
     files = export(cfg, a.out)
     for name in sorted(files):
@@ -45,8 +36,9 @@ def cmd_export(a):
 
 def cmd_lint(a):
     from .lint import run_all
+    from .sim import export_dir
     cfg = load_config(a.config)
-    d = _export_dir(cfg, a.out)
+    d = export_dir(cfg, a.out)
     ok = True
     for res in run_all(d):
         print(res.summary())
@@ -54,23 +46,6 @@ def cmd_lint(a):
             print(f"  {m}")
         ok &= res.ok
     return 0 if ok else 1
-
-
-def cmd_synth(a):
-    from .synth import part_info, stderr_progress, synth
-    cfg = load_config(a.config)
-    part = a.part or cfg.fpga_part or "xc7z020"
-    part_info(part)  # reject an unknown part before the long run
-    d = _export_dir(cfg, a.out)
-    print(f"synthesizing config '{cfg.name}' for {part} with yosys synth_xilinx "
-          f"(the default config takes minutes; log in {d})", file=sys.stderr, flush=True)
-    res = synth(d, part, progress=None if a.quiet else stderr_progress)
-    print(f"config {cfg.name}, part {res.part}, yosys {res.seconds:.0f} s")
-    print(res.table())
-    if not res.fits():
-        print("does NOT fit the part")
-        return 1
-    return 0
 
 
 def cmd_run(a):
@@ -185,7 +160,7 @@ def _cycles(text):
 
 
 def build_parser():
-    ap = argparse.ArgumentParser(prog="vta-rtl", description="VTA RTL: export, lint, synth, run")
+    ap = argparse.ArgumentParser(prog="vta-rtl", description="VTA RTL: export, lint, run, check against the TLM")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("export", help="write Verilog/SystemVerilog, file list and FuseSoC core")
     p.add_argument("config", help="config YAML/JSON path or bundled name (tiny, default, ...)")
@@ -195,12 +170,8 @@ def build_parser():
     p.add_argument("config")
     p.add_argument("-o", "--out", help="export here (default: the build cache)")
     p.set_defaults(func=cmd_lint)
-    p = sub.add_parser("synth", help="Yosys synth_xilinx and resource use")
-    p.add_argument("config")
-    p.add_argument("--part", help="FPGA part (default: the config's fpga.part, else xc7z020)")
-    p.add_argument("-o", "--out", help="export here (default: the build cache)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_synth)
+    from vta.fpga.cli import add_synth_parser  # late: vta.fpga.cli imports this module
+    add_synth_parser(sub, help="alias of `vta-fpga synth`: Yosys synth_xilinx and resource use")
     p = sub.add_parser("run", help="run a program bundle on the RTL under cocotb")
     p.add_argument("bundle")
     p.add_argument("--config", help="config (default: the one the bundle names)")
@@ -222,19 +193,23 @@ def build_parser():
     return ap
 
 
-def main(argv=None):
-    ap = build_parser()
-    a = ap.parse_args(argv)
+def run_command(prog, parser, argv=None):
+    """Parse ``argv`` and run the chosen subcommand; bad input is one line on stderr, exit 2."""
+    a = parser.parse_args(argv)
     try:
         return a.func(a)
     except VTAError as e:
-        print(f"vta-rtl: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as e:
-        print(f"vta-rtl: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        print(f"{prog}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv=None):
+    return run_command("vta-rtl", build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ the RTL and the bundle's expected outputs, and the cycle counts. ``check_many`` 
 same for many programs with one simulator session (random differential testing).
 
 Both models see the same memory: the RTL testbench's AXI RAM delays read bursts and write
-responses by the config's ``dram.latency`` (vta.rtl.simtb.add_latency), the latency the
+responses by the config's ``dram.latency`` (vta.cosim.simtb.add_latency), the latency the
 TLM charges. ``cycle_error`` = (TLM - RTL) / RTL.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ class CheckResult:
     """One program on both models."""
     program: object
     tlm: object                      # vta.tlm.TlmResult
-    rtl: object                      # vta.rtl.sim.RtlResult
+    rtl: object                      # vta.cosim.sim.RtlResult
     differences: list = field(default_factory=list)
 
     @property

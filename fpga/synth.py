@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import tools
+from vta.cosim import tools
 
 #: part prefix -> (yosys family, LUT, FF, BRAM36, DSP, URAM). From the Xilinx product tables.
 PARTS = {

@@ -1,4 +1,4 @@
-"""cocotb testbench that runs program bundles on vta_top (used by vta.rtl.sim).
+"""cocotb testbench that runs program bundles on vta_top (used by vta.cosim.sim).
 
 Environment (set by run_on_rtl / run_many_on_rtl): VTA_CONFIG_YAML (the config), then either
 VTA_BUNDLE (bundle dir) + VTA_RESULT (JSON written here) for one program, or VTA_BATCH (a
@@ -29,7 +29,7 @@ from cocotb.utils import get_sim_time
 from vta.isa import read_bundle
 from vta.isa.config import Config
 
-from .regs import REGISTERS, offset
+from vta.rtl.regs import REGISTERS, offset
 
 PERIOD_NS = 10
 POLL_CYCLES = 50

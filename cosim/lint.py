@@ -11,8 +11,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vta.rtl.export import SOURCES, SV_TOP
+
 from . import tools
-from .export import SOURCES, SV_TOP
 
 
 @dataclass

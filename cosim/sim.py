@@ -5,7 +5,7 @@ file (so an edit rebuilds, and a test session builds each config once per simula
 The cache lives in ``$VTA_RTL_CACHE`` or ``~/.cache/vta-cosim/rtl``.
 
 ``run_on_rtl(program, cfg, sim)`` writes the program as a bundle, runs the cocotb testbench
-``vta.rtl.simtb`` on the exported ``vta_top`` (AXI RAM model + AXI-Lite host) and returns an
+``vta.cosim.simtb`` on the exported ``vta_top`` (AXI RAM model + AXI-Lite host) and returns an
 :class:`RtlResult` with the output segments read back from DRAM and the cycle counters.
 """
 from __future__ import annotations
@@ -96,7 +96,7 @@ def source_key(cfg, top):
 
 def exported(cfg, top="vta_top"):
     """A directory holding the export of ``top`` for ``cfg`` (made once, then reused)."""
-    from .export import convert_verilog, export
+    from vta.rtl.export import convert_verilog, export
     d = cache_root() / source_key(cfg, top)
     marker = d / "export.ok"
     if marker.exists():
@@ -118,6 +118,15 @@ def exported(cfg, top="vta_top"):
         raise
     _prune(d)
     return d
+
+
+def export_dir(cfg, out=None):
+    """Export ``cfg`` into the folder ``out``, or (no ``out``) into the build cache; returns it."""
+    if out:
+        from vta.rtl.export import export
+        export(cfg, out)
+        return Path(out)
+    return exported(cfg, "vta_top")
 
 
 def _prune(keep, n=KEEP_BUILDS):
@@ -200,7 +209,7 @@ def run_test(cfg, test_module, sim="icarus", top="vta_top", env=None, waves=Fals
 
 
 def _config_file(cfg, d):
-    from .export import _cfg_yaml
+    from vta.rtl.export import _cfg_yaml
     p = Path(d) / "config.yaml"
     p.write_text(_cfg_yaml(cfg))
     return p
@@ -242,7 +251,7 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     env = {"VTA_BUNDLE": str(bundle), "VTA_RESULT": str(result_file)}
     env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency))
     t0 = time.perf_counter()
-    results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, waves=waves, test_dir=work,
+    results = run_test(cfg, "vta.cosim.simtb", sim=sim, env=env, waves=waves, test_dir=work,
                        testcase="run_program", check=False)
     wall = time.perf_counter() - t0
     if not result_file.exists():
@@ -297,7 +306,7 @@ def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency):
     env = {"VTA_BATCH": str(manifest)}
     env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency))
     t0 = time.perf_counter()
-    results = run_test(cfg, "vta.rtl.simtb", sim=sim, env=env, test_dir=work,
+    results = run_test(cfg, "vta.cosim.simtb", sim=sim, env=env, test_dir=work,
                        testcase="run_batch", check=False)
     wall = time.perf_counter() - t0
     docs = [json.loads(Path(j["result"]).read_text()) if Path(j["result"]).exists() else None

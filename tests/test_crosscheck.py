@@ -19,6 +19,7 @@ def _run(capsys, *args):
     return rc, out.out + out.err
 
 
+@pytest.mark.rtl
 def test_check_agrees_and_writes_out(tmp_path, capsys):
     rc, text = _run(capsys, "tiny", "--workload", "gemm_4x4", "--sim", "verilator",
                     "--out", tmp_path / "o")
@@ -36,6 +37,7 @@ def test_check_agrees_and_writes_out(tmp_path, capsys):
     np.testing.assert_array_equal(got, prog.expect["out"])
 
 
+@pytest.mark.rtl
 def test_relative_workdir(tmp_path, capsys, monkeypatch):
     # The simulator runs in its own directory: a relative --workdir used to lose config.yaml.
     monkeypatch.chdir(tmp_path)
@@ -45,6 +47,7 @@ def test_relative_workdir(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "rel" / "program.vtab" / "bundle.yaml").is_file()
 
 
+@pytest.mark.rtl
 def test_corrupted_expected_output_names_segment_index_and_store(tmp_path, capsys):
     prog = build_workload("gemm_4x4", "tiny")
     exp = prog.expect["out"].copy()
@@ -86,6 +89,7 @@ def test_compare_reports_first_difference_with_writer():
     assert cycle_error(105, 100) == pytest.approx(0.05)
 
 
+@pytest.mark.rtl
 def test_rtl_watchdog_in_check_is_a_mismatch_with_stage_report(tmp_path, capsys):
     # the TLM finishes the program; the RTL is cut off after 60 cycles by the watchdog
     rc, text = _run(capsys, "tiny", "--workload", "gemm_4x4", "--sim", "verilator",
@@ -95,6 +99,7 @@ def test_rtl_watchdog_in_check_is_a_mismatch_with_stage_report(tmp_path, capsys)
     assert "RTL hung" in line and "watchdog" in line and "busy:" in line
 
 
+@pytest.mark.rtl
 def test_waves_icarus(tmp_path, capsys):
     rc, text = _run(capsys, "tiny", "--workload", "alu_add_vs", "--sim", "icarus", "--waves",
                     "--workdir", tmp_path)
@@ -126,6 +131,7 @@ def test_tlm_program_error_exits_2(tmp_path, capsys):
     assert rc == 2 and "deadlock" in text.lower() and "Traceback" not in text
 
 
+@pytest.mark.rtl
 def test_console_script_on_assembly_source(tmp_path):
     # the installed entry point, on a .s source, as a user runs it
     src = tmp_path / "t.s"
@@ -136,6 +142,7 @@ def test_console_script_on_assembly_source(tmp_path):
     assert "AGREE" in p.stdout and "Traceback" not in p.stderr
 
 
+@pytest.mark.rtl
 def test_testbench_memory_reproduces_dram_latency(tmp_path):
     # the RTL's AXI RAM delays every read burst by dram.latency like the TLM's DRAM: a
     # latency change costs both models the same cycles (gemm_4x4: 11 read requests)
@@ -156,6 +163,7 @@ def test_testbench_memory_reproduces_dram_latency(tmp_path):
     assert d_rtl == d_tlm == 47 * 11
 
 
+@pytest.mark.rtl
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
 def test_batch_session_recovers_after_a_hang(tmp_path, sim):
     # one simulator session: a program that hangs (watchdog, reported), then a real one
@@ -171,6 +179,7 @@ def test_batch_session_recovers_after_a_hang(tmp_path, sim):
     assert r_again.mismatches(good.expect) == {} and r_again.cycles == r_good.cycles
 
 
+@pytest.mark.rtl
 def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path):
     # half a bus beat per cycle: the AXI RAM throttles R and W, both models slow down alike
     from vta.cosim.crosscheck import check_many
@@ -187,6 +196,7 @@ def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path):
         assert slow.rtl_cycles > 1.1 * fast.rtl_cycles
 
 
+@pytest.mark.rtl
 def test_narrow_accumulator_immediates_agree(tmp_path):
     # 8-bit accumulators: MIN/MAX read the 16-bit immediate truncated to acc width in the RTL
     # (as in the HLS design); the TLM used to compare the full immediate.

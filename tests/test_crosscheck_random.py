@@ -12,6 +12,8 @@ from vta.compiler.fuzz import random_program
 from vta.isa import load_config
 from vta.cosim.crosscheck import check_many
 
+pytestmark = pytest.mark.rtl   # needs an HDL simulator
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -10,6 +10,8 @@ import pytest
 from vta.compiler.workloads import build_workload, workload_names
 from vta.cosim.crosscheck import CYCLE_TOLERANCE, check_many
 
+pytestmark = pytest.mark.rtl   # needs an HDL simulator
+
 DEFAULT_QUICK = [n for n in workload_names() if n.startswith("alu_") or n == "gemm_4x4"]
 DEFAULT_SLOW = [n for n in workload_names() if n not in DEFAULT_QUICK]
 

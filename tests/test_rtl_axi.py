@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from vta.isa import load_config
-from vta.rtl import sim
+from vta.cosim import sim
+
+pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
 HERE = Path(__file__).resolve().parent / "cocotb"
 

@@ -2,7 +2,7 @@
 import pytest
 
 from vta.isa import load_config
-from vta.rtl import synth
+from vta.fpga import synth
 from vta.cosim.cli import main
 from vta.cosim.sim import exported
 
@@ -51,6 +51,7 @@ def test_classify_cells():
     assert use == {"LUT": 15, "LUTRAM": 4, "FF": 8, "BRAM36": 4.5, "DSP": 2, "URAM": 0}
 
 
+@pytest.mark.rtl
 def test_synth_tiny():
     res = synth.synth(exported(load_config("tiny")), "xc7z020")
     assert res.fits()
@@ -58,6 +59,7 @@ def test_synth_tiny():
     assert res.use["DSP"] >= 1  # the 1x4x4 GEMM's multipliers
 
 
+@pytest.mark.rtl
 @pytest.mark.slow
 def test_synth_default_fits_xc7z020_with_bram():
     res = synth.synth(exported(load_config("default")), "xc7z020")

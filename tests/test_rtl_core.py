@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.rtl   # needs an HDL simulator
+
 ROOT = Path(__file__).resolve().parents[1]
 TB = ROOT / "tests" / "cocotb"
 BUILD = ROOT / "build" / "test_rtl_core"

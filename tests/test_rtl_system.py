@@ -9,6 +9,8 @@ from vta.assembler import load_program
 from vta.isa import Finish, Program, load_config
 from vta.cosim.sim import SimError, run_on_rtl
 
+pytestmark = pytest.mark.rtl   # needs an HDL simulator
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PROGRAMS = ["gemm", "relu", "padded_load"]
 

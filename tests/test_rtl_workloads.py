@@ -6,6 +6,8 @@ import pytest
 from vta.compiler.workloads import WORKLOADS, build_workload
 from vta.cosim.sim import run_on_rtl
 
+pytestmark = pytest.mark.rtl   # needs an HDL simulator
+
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_workload_tiny_verilator(name, tmp_path):

@@ -10,9 +10,9 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 
-from blockenv import load_cfg, pack, rng, unpack, wrap
-from gemm_tests import operand
+from blockenv import load_cfg, pack, rng, signed_ints, unpack
 from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR
+from vta.isa import wrap_signed as wrap
 from vta.isa.layout import ALU_OPCODE_W, IMM_W
 
 VECTORS = 150     # per operation and operand mode
@@ -41,14 +41,14 @@ async def alu_matches_numpy(dut):
     for op in range(1 << ALU_OPCODE_W):
         for use_imm in (False, True):
             for v in range(VECTORS if op in executed else 10):
-                a = operand(npr, lanes, w)
+                a = signed_ints(npr, lanes, w)
                 if use_imm:
-                    imm = int(operand(npr, 1, IMM_W)[0])
+                    imm = int(signed_ints(npr, 1, IMM_W)[0])
                     if op == ALU_SHR and v % 2:
                         imm = int(npr.integers(-(1 << (lw - 1)), 1 << (lw - 1)))   # a plain shift
                     b = np.full(lanes, wrap(imm, w), dtype=np.int64)
                 else:
-                    b = operand(npr, lanes, w)
+                    b = signed_ints(npr, lanes, w)
                 dut.op.value = op
                 dut.a.value, dut.b.value = pack(a, w), pack(b, w)
                 await Timer(1, unit="ns")

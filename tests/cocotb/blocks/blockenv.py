@@ -62,8 +62,10 @@ def unpack(word, n, bits, signed=False):
     return lanes.astype(np.int64)
 
 
-def wrap(x, bits):
-    """Two's-complement wraparound of int64 values to ``bits`` bits (signed)."""
-    x = np.asarray(x, dtype=np.int64)
-    half = np.int64(1) << (bits - 1)
-    return ((x + half) & ((np.int64(1) << bits) - 1)) - half
+def signed_ints(npr, shape, bits, p_extreme=0.3):
+    """Random signed ``bits``-bit ints (int64), each replaced by min/max/-1/0 with ``p_extreme``
+    (the extremes are where sign handling and wraparound go wrong)."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    x = npr.integers(lo, hi + 1, shape)
+    special = npr.choice([lo, hi, -1, 0], shape)
+    return np.where(npr.random(shape) < p_extreme, special, x).astype(np.int64)

@@ -11,24 +11,17 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 
-from blockenv import cycle, load_cfg, pack, rng, start_clock, unpack, wrap
+from blockenv import cycle, load_cfg, pack, rng, signed_ints, start_clock, unpack
+from vta.isa import wrap_signed as wrap
 from vta.rtl.gemm import sum_bits
 
 CYCLES = 400
 LATENCY = 2       # S2 operands -> S3 product registers -> S4 sum registers
 
 
-def operand(npr, shape, bits, p_extreme=0.3):
-    """Random signed ``bits``-bit ints, each replaced by min/max/-1/0 with ``p_extreme``."""
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    x = npr.integers(lo, hi + 1, shape)
-    special = npr.choice([lo, hi, -1, 0], shape)
-    return np.where(npr.random(shape) < p_extreme, special, x).astype(np.int64)
-
-
 def tiles(cfg, npr):
-    inp = operand(npr, (cfg.batch, cfg.block_in), cfg.inp_bits)
-    wgt = operand(npr, (cfg.block_out, cfg.block_in), cfg.wgt_bits)
+    inp = signed_ints(npr, (cfg.batch, cfg.block_in), cfg.inp_bits)
+    wgt = signed_ints(npr, (cfg.block_out, cfg.block_in), cfg.wgt_bits)
     return inp, wgt
 
 
@@ -63,7 +56,7 @@ async def acc_update_wraps(dut):
     for t in range(CYCLES):
         inp, wgt = tiles(cfg, npr)
         s = (inp @ wgt.T).reshape(-1)
-        acc = operand(npr, lanes, ab, p_extreme=0.5)
+        acc = signed_ints(npr, lanes, ab, p_extreme=0.5)
         dut.acc_old.value = pack(acc, ab)
         dut.sums.value = pack(s, sw)
         await Timer(1, unit="ns")

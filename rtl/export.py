@@ -81,8 +81,18 @@ def convert_verilog(cfg, out_dir, top="vta_top"):
     return path
 
 
-def _block_ports(cfg, top):
-    """(block function, arguments) of one datapath block, sized as the core uses it."""
+#: Datapath blocks that convert on their own as a top of the same name (for block-level
+#: tests): each has flat ports, which become the module's ports.
+BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core")
+
+
+def block_top(cfg, top):
+    """Block ``top`` (one of BLOCK_TOPS) with fresh ports, sized as the core uses it."""
+    fn, args = _block_args(cfg, top)
+    return fn(*args)
+
+
+def _block_args(cfg, top):
     from myhdl import ResetSignal, Signal, intbv
 
     from vta.isa.layout import ALU_OPCODE_W
@@ -122,18 +132,7 @@ def _block_ports(cfg, top):
     if top == "alu_core":
         from .alu import alu_core
         return alu_core, (cfg, u(ALU_OPCODE_W), u(acc_w), u(acc_w), u(acc_w))
-    raise KeyError(top)
-
-
-#: Datapath blocks that convert on their own as a top of the same name (for block-level
-#: tests): each has flat ports, which become the module's ports.
-BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core")
-
-
-def block_top(cfg, top):
-    """Elaborate block ``top`` (one of BLOCK_TOPS) with fresh ports sized for ``cfg``."""
-    fn, args = _block_ports(cfg, top)
-    return fn(*args)
+    raise ValueError(f"no block top '{top}' (choose from {', '.join(BLOCK_TOPS)})")
 
 
 _CHAINED = re.compile(r"\b(\w+)\[(\d+)-1:(\d+)\]\[(?:(\d+)-1:(\d+)|(\d+))\]")

@@ -70,7 +70,7 @@ def convert_verilog(cfg, out_dir, top="vta_top"):
     from myhdl import ToVerilogWarning
 
     from .top import instantiate
-    inst = instantiate(cfg, top)
+    inst = block_top(cfg, top) if top in BLOCK_TOPS else instantiate(cfg, top)
     with warnings.catch_warnings():
         # "Signal is not driven" is how constants look to MyHDL; the converter turns them into
         # assigns. Real problems show up in the Verilator lint instead.
@@ -82,6 +82,60 @@ def convert_verilog(cfg, out_dir, top="vta_top"):
     body = unchain_selects(re.sub(r"\A(//[^\n]*\n)+", "", text))
     path.write_text(_header(cfg, f"{top}.v: MyHDL-generated Verilog-2001.") + body)
     return path
+
+
+#: Datapath blocks that convert on their own as a top of the same name (for block-level
+#: tests): each has flat ports, which become the module's ports.
+BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core")
+
+
+def block_top(cfg, top):
+    """Block ``top`` (one of BLOCK_TOPS) with fresh ports, sized as the core uses it."""
+    fn, args = _block_args(cfg, top)
+    return fn(*args)
+
+
+def _block_args(cfg, top):
+    from myhdl import ResetSignal, Signal, intbv
+
+    from vta.isa.layout import ALU_OPCODE_W
+
+    from .fields import INSN_BITS, beats, width
+    from .gemm import sum_bits
+
+    def u(w):   # a vector, or (w == 0) a single-bit control
+        return Signal(bool(0)) if w == 0 else Signal(intbv(0)[w:])
+    clk, rst = Signal(bool(0)), ResetSignal(0, active=1, isasync=False)
+    lanes, acc_w = cfg.batch * cfg.block_out, cfg.acc_bytes * 8
+    if top == "fifo":       # a command queue
+        from .fifo import fifo
+        return fifo, (clk, rst, u(INSN_BITS), u(0), u(0), u(INSN_BITS), u(0), u(0), cfg.cmd_queue_depth)
+    if top == "sram":       # the accumulator buffer: one bank per bus beat
+        from .sram import sram
+        n = beats(cfg, cfg.acc_bytes)
+        return sram, (clk, u(n if n > 1 else 0), u(cfg.log_acc_depth), u(acc_w), u(0),
+                      u(cfg.log_acc_depth), u(acc_w), cfg.acc_depth, n)
+    if top == "load_engine":   # as the load unit drives it (INP and WGT loads)
+        from .load import load_engine
+        banks = max(beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes))
+        aw = max(cfg.log_inp_depth, cfg.log_wgt_depth)
+        f = {n: u(width(cfg, "mem", n)) for n in ("sram_base", "y_size", "x_size", "y_pad_0",
+                                                  "y_pad_1", "x_pad_0", "x_pad_1")}
+        return load_engine, (clk, rst, u(0), u(0), f["sram_base"], u(32), f["y_size"], f["x_size"],
+                             u(32), u(32), u(banks.bit_length() + 1), f["y_pad_0"], f["y_pad_1"],
+                             f["x_pad_0"], f["x_pad_1"], u(0), u(0), u(32), u(32), u(0),
+                             u(cfg.bus_bits), u(0), u(banks), u(aw), u(banks * cfg.bus_bits))
+    if top == "gemm_core":
+        from .gemm import gemm_core
+        return gemm_core, (cfg, clk, u(cfg.inp_bytes * 8), u(cfg.wgt_bytes * 8),
+                           u(lanes * sum_bits(cfg)))
+    if top == "acc_update":
+        from .gemm import acc_update
+        return acc_update, (cfg, u(acc_w), u(lanes * sum_bits(cfg)), u(acc_w))
+    if top == "alu_core":
+        from .alu import alu_core
+        return alu_core, (cfg, u(ALU_OPCODE_W), u(acc_w), u(acc_w), u(acc_w))
+    raise ValueError(f"no block top '{top}' (choose from {', '.join(BLOCK_TOPS)})")
 
 
 _CHAINED = re.compile(r"\b(\w+)\[(\d+)-1:(\d+)\]\[(?:(\d+)-1:(\d+)|(\d+))\]")

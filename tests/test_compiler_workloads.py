@@ -53,10 +53,10 @@ def test_programs_are_valid_and_token_balanced(name, config):
     assert prog.insns[-1].mnemonic == "FINISH"
 
 
-def test_blocked_shape_scales_with_config():
-    assert blocked_shape(load_config("default"), 2) == (256, 64)
-    assert blocked_shape(load_config("tiny"), 2) == (64, 16)
-    assert blocked_shape(load_config("tiny"), 1) == (64, 16)
+def test_blocked_shape_scales_with_config(tiny_cfg, default_cfg):
+    assert blocked_shape(default_cfg, 2) == (256, 64)
+    assert blocked_shape(tiny_cfg, 2) == (64, 16)
+    assert blocked_shape(tiny_cfg, 1) == (64, 16)
 
 
 @pytest.mark.parametrize("name", ["default", "gemm_blocked_vt1", "gemm_blocked_vt2", "gemm_4x4"])
@@ -100,8 +100,8 @@ def test_alu_expectations_are_independent_numpy(name):
     assert len(prog.uops) == (rows if name.endswith("_nouc") else 1)
 
 
-def test_tiling_matches_vta_layout():
-    cfg = load_config("tiny")
+def test_tiling_matches_vta_layout(tiny_cfg):
+    cfg = tiny_cfg
     a = np.arange(8 * 12).reshape(8, 12)
     t = tile_inp(a, cfg)               # (8/1, 12/4, 1, 4)
     assert t.shape == (8, 3, 1, 4)
@@ -120,15 +120,15 @@ def test_padded_load_program_uses_padding():
     assert any(i.reset for i in prog.insns if isinstance(i, Gemm))
 
 
-def test_virtual_threads_use_distinct_regions():
-    prog = blocked_gemm(load_config("tiny"), vt=2)
+def test_virtual_threads_use_distinct_regions(tiny_cfg):
+    prog = blocked_gemm(tiny_cfg, vt=2)
     inp_bases = {i.sram_base for i in prog.insns if isinstance(i, Load) and i.memory_type == 2}
     out_bases = {i.sram_base for i in prog.insns if isinstance(i, Store)}
     assert len(inp_bases) == 2 and len(out_bases) == 2
 
 
-def test_unsupported_element_widths_are_a_clear_error():
-    cfg = load_config("default").replace(arch={"log_inp_width": 2, "log_wgt_width": 2,
+def test_unsupported_element_widths_are_a_clear_error(default_cfg):
+    cfg = default_cfg.replace(arch={"log_inp_width": 2, "log_wgt_width": 2,
                                                "log_inp_buff_size": 14, "log_wgt_buff_size": 17})
     with pytest.raises(ConfigError, match="8-, 16- or 32-bit"):
         build_workload("gemm_4x4", cfg)

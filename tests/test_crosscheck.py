@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vta.compiler.workloads import build_workload
-from vta.isa import Finish, Program, load_config, write_bundle
+from vta.isa import Finish, Program, write_bundle
 from vta.cosim.cli import main
 from vta.cosim.crosscheck import CYCLE_TOLERANCE, Difference, compare, cycle_error
 from vta.tlm import run_program
@@ -122,9 +122,9 @@ def test_bad_input_exits_2(capsys, args, words):
     assert len(text.strip().splitlines()) == 1
 
 
-def test_tlm_program_error_exits_2(tmp_path, capsys):
+def test_tlm_program_error_exits_2(tmp_path, capsys, tiny_cfg):
     # FINISH waits for a store->compute token nobody sends: the TLM reports the deadlock
-    cfg = load_config("tiny")
+    cfg = tiny_cfg
     bundle = write_bundle(Program(config=cfg, insns=[Finish(pop_next=True)], name="hang"),
                           tmp_path / "hang.vtab")
     rc, text = _run(capsys, "tiny", bundle, "--sim", "verilator")
@@ -143,11 +143,11 @@ def test_console_script_on_assembly_source(tmp_path):
 
 
 @pytest.mark.rtl
-def test_testbench_memory_reproduces_dram_latency(tmp_path):
+def test_testbench_memory_reproduces_dram_latency(tmp_path, tiny_cfg):
     # the RTL's AXI RAM delays every read burst by dram.latency like the TLM's DRAM: a
     # latency change costs both models the same cycles (gemm_4x4: 11 read requests)
     from vta.cosim.crosscheck import check_many
-    base = load_config("tiny")
+    base = tiny_cfg
     runs = {}
     for lat in (1, 48):
         cfg = base.replace(dram={"latency": lat})
@@ -165,11 +165,11 @@ def test_testbench_memory_reproduces_dram_latency(tmp_path):
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim", ["verilator", "icarus"])
-def test_batch_session_recovers_after_a_hang(tmp_path, sim):
+def test_batch_session_recovers_after_a_hang(tmp_path, sim, tiny_cfg):
     # one simulator session: a program that hangs (watchdog, reported), then a real one
     # that must still run correctly after the reset between programs
     from vta.cosim.sim import RtlResult, WatchdogError, run_many_on_rtl
-    cfg = load_config("tiny")
+    cfg = tiny_cfg
     hang = Program(config=cfg, insns=[Finish(pop_next=True)], name="hang")
     good = build_workload("gemm_4x4", cfg)
     r_hang, r_good, r_again = run_many_on_rtl([hang, good, good], cfg, sim=sim,
@@ -180,11 +180,11 @@ def test_batch_session_recovers_after_a_hang(tmp_path, sim):
 
 
 @pytest.mark.rtl
-def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path):
+def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path, tiny_cfg):
     # half a bus beat per cycle: the AXI RAM throttles R and W, both models slow down alike
     from vta.cosim.crosscheck import check_many
     names = ("gemm_blocked_vt2", "load_pad")
-    base = load_config("tiny")
+    base = tiny_cfg
     runs = {}
     for bpc in (base.bus_bytes, base.bus_bytes // 2):
         cfg = base.replace(dram={"bytes_per_cycle": bpc})

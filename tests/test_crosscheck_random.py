@@ -65,7 +65,7 @@ def test_fuzz_bench_runs(tmp_path):
     assert "mismatches" in p.stdout and "programs/s" in p.stdout
 
 
-def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch):
+def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch, tiny_cfg):
     # a stand-in disagreement: "RTL differs whenever the program has an ALU-immediate"; the
     # bench must shrink the program (re-running both models) and write a bundle that keeps it
     sys.path.insert(0, str(ROOT / "bench"))
@@ -84,8 +84,8 @@ def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch):
         return diffs
     monkeypatch.setattr(cc, "compare", fake)
     seed = next(s for s in range(200) if sum(isinstance(i, Alu) and i.use_imm for i in
-                                             fuzz_rtl.make_program(load_config("tiny"), s).insns) >= 1
-                and len(fuzz_rtl.make_program(load_config("tiny"), s).insns) >= 12)
+                                             fuzz_rtl.make_program(tiny_cfg, s).insns) >= 1
+                and len(fuzz_rtl.make_program(tiny_cfg, s).insns) >= 12)
     rc = fuzz_rtl.main(["--count", "1", "--seed", str(seed), "--out", str(tmp_path)])
     assert rc == 1
     (shrunk,) = tmp_path.glob("*-shrunk.vtab")

@@ -148,9 +148,8 @@ def test_link_checker_catches_bad_links():
 ISA_DOC = ROOT / "docs" / "isa.md"
 
 
-def test_isa_doc_default_field_positions_match_layout():
-    from vta.isa import load_config
-    layout = load_config("default").layout
+def test_isa_doc_default_field_positions_match_layout(default_cfg):
+    layout = default_cfg.layout
     text = ISA_DOC.read_text()
     table = text.split("Positions for the default config", 1)[1].split("\nFINISH:", 1)[0]
     seen = {"mem": set(), "gemm": set(), "alu": set()}

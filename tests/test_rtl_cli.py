@@ -1,7 +1,6 @@
 """vta-rtl: bad input is one line on stderr and exit code 2; synth figures parse and fit."""
 import pytest
 
-from vta.isa import load_config
 from vta.fpga import synth
 from vta.cosim.cli import main
 from vta.cosim.sim import exported
@@ -52,8 +51,8 @@ def test_classify_cells():
 
 
 @pytest.mark.rtl
-def test_synth_tiny():
-    res = synth.synth(exported(load_config("tiny")), "xc7z020")
+def test_synth_tiny(tiny_cfg):
+    res = synth.synth(exported(tiny_cfg), "xc7z020")
     assert res.fits()
     assert res.use["LUT"] > 500 and res.use["FF"] > 500
     assert res.use["DSP"] >= 1  # the 1x4x4 GEMM's multipliers
@@ -61,8 +60,8 @@ def test_synth_tiny():
 
 @pytest.mark.rtl
 @pytest.mark.slow
-def test_synth_default_fits_xc7z020_with_bram():
-    res = synth.synth(exported(load_config("default")), "xc7z020")
+def test_synth_default_fits_xc7z020_with_bram(default_cfg):
+    res = synth.synth(exported(default_cfg), "xc7z020")
     assert res.fits(), res.table()
     # ~480 KiB of buffers: they must be block RAM, not LUTs/FFs
     assert res.use["BRAM36"] >= 100, res.table()

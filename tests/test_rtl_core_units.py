@@ -7,7 +7,6 @@ hi = P[2S-1:S] + P[S-1]. Here the same bit operations run in numpy over every op
 import numpy as np
 import pytest
 
-from vta.isa import load_config
 from vta.rtl.gemm import can_pack, packed_bits
 
 
@@ -32,8 +31,8 @@ def test_packed_pair_products_exact(ib, wb):
     assert np.array_equal(hi, np.broadcast_to(a * w1, hi.shape))
 
 
-def test_default_config_packs_into_dsp48e1():
-    cfg = load_config("default")
+def test_default_config_packs_into_dsp48e1(default_cfg):
+    cfg = default_cfg
     assert can_pack(cfg)
     assert packed_bits(cfg.wgt_bits, cfg.inp_bits + cfg.wgt_bits) == 25   # DSP48E1 A port
     # one packed multiplier per pair of output lanes

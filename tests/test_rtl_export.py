@@ -74,8 +74,8 @@ def test_package_fields_random_configs(a):
     check_package(cfg, compile_pkg(E.package_sv(cfg)))
 
 
-def test_struct_members_pad_gaps():
-    cfg = load_config("default")
+def test_struct_members_pad_gaps(default_cfg):
+    cfg = default_cfg
     members = E.struct_members(cfg.layout.mem, 128)
     # MSB first, contiguous, the C bit-field gap of LOAD/STORE is [58:64)
     pos = 128
@@ -90,8 +90,8 @@ def _digest(d):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
 
 
-def test_export_deterministic(tmp_path):
-    cfg = load_config("tiny")
+def test_export_deterministic(tmp_path, tiny_cfg):
+    cfg = tiny_cfg
     a, b = tmp_path / "a", tmp_path / "b"
     E.export(cfg, a)
     E.export(cfg, b)
@@ -101,9 +101,9 @@ def test_export_deterministic(tmp_path):
     assert str(a) not in (a / "vta_top.v").read_text()  # no absolute paths leak in
 
 
-def test_wrapper_has_vta_top_ports(tmp_path):
+def test_wrapper_has_vta_top_ports(tmp_path, tiny_cfg):
     from vta.cosim.sim import exported
-    d = exported(load_config("tiny"))
+    d = exported(tiny_cfg)
     ports = E.verilog_ports((d / "vta_top.v").read_text())
     names = [n for _, _, n in ports]
     assert names[:2] == ["clk", "rst"]
@@ -113,10 +113,10 @@ def test_wrapper_has_vta_top_ports(tmp_path):
         assert f".{n}({n})" in sv
 
 
-def test_fusesoc_core_and_file_list(tmp_path):
+def test_fusesoc_core_and_file_list(tmp_path, tiny_cfg):
     import yaml
     from vta.cosim.sim import exported
-    d = exported(load_config("tiny"))
+    d = exported(tiny_cfg)
     text = (d / "vta_top.core").read_text()
     assert text.startswith("CAPI=2:")
     core = yaml.safe_load(text)

@@ -1,7 +1,6 @@
 """The exported RTL passes Verilator -Wall (with commented waivers), pyslang and Icarus."""
 import pytest
 
-from vta.isa import load_config
 from vta.cosim import lint
 from vta.cosim.sim import exported
 
@@ -9,8 +8,8 @@ pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
 
 @pytest.fixture(scope="module")
-def tiny_export():
-    return exported(load_config("tiny"))
+def tiny_export(tiny_cfg):
+    return exported(tiny_cfg)
 
 
 @pytest.mark.parametrize("check", lint.CHECKS, ids=lambda c: c.__name__)
@@ -28,6 +27,6 @@ def test_every_waiver_has_a_reason(tiny_export):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("check", lint.CHECKS, ids=lambda c: c.__name__)
-def test_default_export_clean(check):
-    res = check(exported(load_config("default")))
+def test_default_export_clean(check, default_cfg):
+    res = check(exported(default_cfg))
     assert res.ok, "\n".join(res.messages)

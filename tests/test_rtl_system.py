@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vta.assembler import load_program
-from vta.isa import Finish, Program, load_config
+from vta.isa import Finish, Program
 from vta.cosim.sim import SimError, run_on_rtl
 
 pytestmark = pytest.mark.rtl   # needs an HDL simulator
@@ -44,10 +44,10 @@ def test_example_axi_backpressure(name, tmp_path):
     assert res.mismatches(prog.expect) == {}
 
 
-def test_watchdog_reports_stage_state(tmp_path):
+def test_watchdog_reports_stage_state(tmp_path, tiny_cfg):
     # FINISH waits for a store->compute token nobody sends: the core must hang, and the
     # watchdog must say so with the stages' state instead of running forever.
-    cfg = load_config("tiny")
+    cfg = tiny_cfg
     prog = Program(config=cfg, insns=[Finish(pop_next=True)], name="hang")
     with pytest.raises(SimError) as e:
         run_on_rtl(prog, sim="icarus", max_cycles=2000, workdir=tmp_path)

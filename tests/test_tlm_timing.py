@@ -94,19 +94,19 @@ def _inp_load_cycles(cfg, **fields):
     return load["busy_cycles"] + load["stall_cycles"]
 
 
-def test_load_row_cost_matches_table():
+def test_load_row_cost_matches_table(default_cfg):
     # Row requests go back to back (grant overhead + latency + beats each); zero entries
     # are written while requests are in flight, so only the trailing ones add time.
-    cfg = load_config("default")
+    cfg = default_cfg
     t, lat = cfg.timing, cfg.dram_latency
     beats = 8 * cfg.inp_bytes // cfg.bus_bytes
     got = _inp_load_cycles(cfg, y_size=4, x_size=8, x_stride=16, y_pad_0=1, x_pad_1=2)
     assert got == t["insn_overhead"] + 4 * (t["axi_req_cycles"] + lat + beats) + 2 * t["sram_write_cycles"]
 
 
-def test_load_padding_bound_by_the_sram_writer():
+def test_load_padding_bound_by_the_sram_writer(default_cfg):
     # Large padding around one entry: the writer (one zero entry per cycle) decides.
-    cfg = load_config("default")
+    cfg = default_cfg
     t = cfg.timing
     got = _inp_load_cycles(cfg, y_size=1, x_size=1, x_stride=1, y_pad_0=15, y_pad_1=15, x_pad_0=15,
                            x_pad_1=15)
@@ -115,15 +115,15 @@ def test_load_padding_bound_by_the_sram_writer():
     assert got == t["insn_overhead"] + zeros + cfg.inp_bytes // cfg.bus_bytes
 
 
-def test_utilization_never_exceeds_one_on_any_workload_with_fast_dram():
-    cfg = load_config("tiny").replace(dram={"latency": 0, "bytes_per_cycle": 64})
+def test_utilization_never_exceeds_one_on_any_workload_with_fast_dram(tiny_cfg):
+    cfg = tiny_cfg.replace(dram={"latency": 0, "bytes_per_cycle": 64})
     for name in ("default", "gemm_blocked_vt2", "gemm_4x4"):
         res = run_program(build_workload(name, cfg))
         assert res.passed and 0 < res.stats["gemm_utilization"] <= 1.0
 
 
-def test_acc_load_and_alu_timing_are_in_compute():
-    cfg = load_config("tiny")
+def test_acc_load_and_alu_timing_are_in_compute(tiny_cfg):
+    cfg = tiny_cfg
     pb = ProgramBuilder(cfg, "acc")
     seg = pb.segment("acc", np.zeros((16, 1, 4), np.int32), "bias")
     pb.add_uops([(0, 0, 0)])

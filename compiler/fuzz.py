@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT,
-                     MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load, Program, Segment, Store, Uop)
+                     MEM_UOP, MEM_WGT, UOP_BYTES, Alu, Finish, Gemm, Load, Program, Segment, Store,
+                     Uop)
 
 # DRAM layout of a random program: sources, then the output area.
 SEGMENT_ELEMS = {"inp": 64, "wgt": 32, "acc": 32, "out": 64}
@@ -254,7 +255,7 @@ def random_program(cfg, seed, rounds=3, max_tries=200):
                 int(rng.integers(0, span(min(cfg.inp_depth, cfg.acc_depth)))),
                 int(rng.integers(0, span(cfg.wgt_depth)))) for _ in range(N_UOPS)]
     uop_base = 0x2000
-    written = _Written(cfg, uops, uop_base // 4)
+    written = _Written(cfg, uops, uop_base // UOP_BYTES)
     plan = []
     for r in range(rounds):
         rnd = Round()
@@ -309,7 +310,7 @@ def is_valid(cfg, plan, uops, uop_base):
     every round that loads or stores also computes (its tokens pass through compute)."""
     if any((rnd.load or rnd.store) and not rnd.compute for rnd in plan):
         return False
-    written = _Written(cfg, uops, uop_base // 4)
+    written = _Written(cfg, uops, uop_base // UOP_BYTES)
     return all(_apply(insn, written) for rnd in plan for group in rnd.groups() for insn in group)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import ALU_ADD, ALU_MAX, ALU_MIN, ALU_NAMES, ALU_SHR
+from .opcodes import ALU_ADD, ALU_MAX, ALU_MIN, ALU_NAMES, ALU_SHR
 
 
 def wrap_signed(x, bits):

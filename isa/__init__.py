@@ -14,6 +14,7 @@ from .opcodes import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_MUL, ALU_NAMES, ALU_SHR, IN
                       OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD, OPCODE_NAMES, OPCODE_STORE, UOP_BITS,
                       UOP_BYTES)
 from .program import Program, Segment, read_bundle, write_bundle
-from .semantics import alu_apply, shift_amount, truncate, wrap_signed
+from .semantics import (alu_apply, first_out_of_range, loop_factors, loop_indices, shift_amount,
+                        truncate, uop_range, wrap_signed)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -62,19 +62,27 @@ def alu_tile(op, a, b, acc_bits, log_acc_width):
 
 
 # ---- loop nest --------------------------------------------------------------------------------
-def loop_nest(insn, uops, uop_depth, depths):
-    """The executions of a GEMM/ALU loop nest, in order, as VTA_SPEC.md writes it.
-
-    ``uops[k]`` is the (dst, src, wgt) micro-op at uop buffer entry k; ``depths`` maps
-    the operands wanted ("dst", "src", "wgt") to their buffer depths. Yields one tuple
-    of indices (in the order of ``depths``) per execution."""
+def loop_executions(insn):
+    """(i, j, k) of each execution of a GEMM/ALU loop nest, in order: k runs over the
+    micro-op range uop_bgn .. uop_end-1 (before wrapping to the buffer)."""
     for i in range(insn.iter_out):
         for j in range(insn.iter_in):
             for k in range(insn.uop_bgn, insn.uop_end):
-                u = dict(zip(("dst", "src", "wgt"), uops[k % uop_depth]))
-                yield tuple((u[name] + i * getattr(insn, f"{name}_factor_out")
-                             + j * getattr(insn, f"{name}_factor_in")) % depth
-                            for name, depth in depths.items())
+                yield i, j, k
+
+
+def loop_nest(insn, uops, uop_depth, depths):
+    """The buffer indices of each execution of a GEMM/ALU loop nest, as VTA_SPEC.md writes it.
+
+    ``uops[k]`` is the (dst, src, wgt) micro-op at uop buffer entry k; ``depths`` maps
+    the operands wanted ("dst", "src", "wgt") to their buffer depths. Yields one tuple
+    of indices (in the order of ``depths``) per execution, in the order of
+    :func:`loop_executions`."""
+    for i, j, k in loop_executions(insn):
+        u = dict(zip(("dst", "src", "wgt"), uops[k % uop_depth]))
+        yield tuple((u[name] + i * getattr(insn, f"{name}_factor_out")
+                     + j * getattr(insn, f"{name}_factor_in")) % depth
+                    for name, depth in depths.items())
 
 
 # ---- the machine ------------------------------------------------------------------------------
@@ -111,7 +119,7 @@ class Reference:
         self.uops = [(0, 0, 0)] * cfg.uop_depth
         self.tokens = {"l2g": 0, "g2l": 0, "g2s": 0, "s2g": 0}
         self.finished = False
-        self.pending = []          # instructions not run when FINISH completed
+        self.pending = []          # indices of instructions not run when FINISH completed
 
     # -- DRAM elements: lanes packed from bit 0 upward, little-endian ---------------------------
     def read_elem(self, mem, index):
@@ -144,8 +152,10 @@ class Reference:
         for row in range(yp0 + insn.y_size + yp1):
             for col in range(xp0 + insn.x_size + xp1):
                 r, c = row - yp0, col - xp0
-                inside = 0 <= r < insn.y_size and 0 <= c < insn.x_size
-                buf[entry % len(buf)] = self.read_elem(mem, insn.dram_base + r * insn.x_stride + c) if inside else 0
+                if 0 <= r < insn.y_size and 0 <= c < insn.x_size:
+                    buf[entry % len(buf)] = self.read_elem(mem, insn.dram_base + r * insn.x_stride + c)
+                else:
+                    buf[entry % len(buf)] = 0           # padding
                 entry += 1
 
     def store(self, insn):

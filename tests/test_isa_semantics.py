@@ -4,7 +4,7 @@ amount, MIN/MAX/ADD/SHR, and the buffer indices of a GEMM/ALU loop nest."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from reference import alu, loop_nest, wrap
+from reference import alu, loop_executions, loop_nest, wrap
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_MUL, ALU_SHR, Alu, Gemm, alu_apply, first_out_of_range,
                      loop_indices, shift_amount, truncate, uop_range, wrap_signed)
@@ -129,17 +129,12 @@ def test_loop_indices_in_chunks_concatenate_to_the_whole(case, chunk):
 @given(loop_cases())
 def test_first_out_of_range_is_the_first_unwrapped_index_past_the_buffer(case):
     insn, uops, uop_depth, depths = case
-    unbounded = {name: 1 << 40 for name in depths}     # the scalar loop without wrap
-    ks = uop_range(insn, uop_depth).tolist()
+    unwrapped = {name: 1 << 40 for name in depths}     # too deep to wrap
     for (name, base, depth) in operands(insn, uops, uop_depth, depths):
         c = list(depths).index(name)
-        want = None
-        for p, idx in enumerate(loop_nest(insn, uops, uop_depth, unbounded)):
-            if idx[c] >= depth:
-                n = p % len(ks)
-                want = (p // len(ks) // insn.iter_in, p // len(ks) % insn.iter_in, n, idx[c])
-                break
-        assert first_out_of_range(insn, name, base, depth) == want
+        bad = [(i, j, k - insn.uop_bgn, idx[c]) for (i, j, k), idx
+               in zip(loop_executions(insn), loop_nest(insn, uops, uop_depth, unwrapped)) if idx[c] >= depth]
+        assert first_out_of_range(insn, name, base, depth) == (bad[0] if bad else None)
 
 
 def test_loop_indices_example():

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT,
-                     MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load, Program, Segment, Store, Uop)
+                     MEM_UOP, MEM_WGT, UOP_BYTES, Alu, Finish, Gemm, Load, Program, Segment, Store,
+                     Uop, first_out_of_range, loop_indices)
 
 # DRAM layout of a random program: sources, then the output area.
 SEGMENT_ELEMS = {"inp": 64, "wgt": 32, "acc": 32, "out": 64}
@@ -89,18 +90,19 @@ class _Written:
         self.sets[mem][np.asarray(idx, dtype=np.int64)] = True
 
 
-def _loop_indices(insn, uops):
-    """(dst, src, wgt) index arrays of a GEMM/ALU loop nest, in execution order."""
-    i = np.arange(insn.iter_out)[:, None, None]
-    j = np.arange(insn.iter_in)[None, :, None]
-    block = uops[insn.uop_bgn:insn.uop_end]
-    ud = np.array([u.dst_idx for u in block])[None, None, :]
-    us = np.array([u.src_idx for u in block])[None, None, :]
-    uw = np.array([u.wgt_idx for u in block])[None, None, :]
-    dst = (ud + i * insn.dst_factor_out + j * insn.dst_factor_in).ravel()
-    src = (us + i * insn.src_factor_out + j * insn.src_factor_in).ravel()
-    wgt = (uw + i * getattr(insn, "wgt_factor_out", 0) + j * getattr(insn, "wgt_factor_in", 0)).ravel()
-    return dst, src, wgt
+def _loop_indices(insn, uop_buffer, cfg):
+    """(dst, src[, wgt]) index arrays of a GEMM/ALU loop nest in execution order, or None
+    if an index would leave its buffer (the generator never relies on index wrap)."""
+    block = uop_buffer[insn.uop_bgn:insn.uop_end]
+    operands = [("dst", [u.dst_idx for u in block], cfg.acc_depth)]
+    if isinstance(insn, Gemm):
+        operands += [("src", [u.src_idx for u in block], cfg.inp_depth),
+                     ("wgt", [u.wgt_idx for u in block], cfg.wgt_depth)]
+    else:
+        operands.append(("src", [u.src_idx for u in block], cfg.acc_depth))
+    if any(first_out_of_range(insn, *op) for op in operands):
+        return None
+    return loop_indices(insn, operands)
 
 
 def _apply(insn, state):
@@ -135,12 +137,12 @@ def _apply(insn, state):
     if isinstance(insn, (Gemm, Alu)):
         if not state.ok(MEM_UOP, np.arange(insn.uop_bgn, insn.uop_end)):
             return False
-        dst, src, wgt = _loop_indices(insn, uop_buffer)
-        if dst.max() >= cfg.acc_depth:
+        indices = _loop_indices(insn, uop_buffer, cfg)
+        if indices is None:
             return False
+        dst, src = indices[:2]
         if isinstance(insn, Gemm):
-            if src.max() >= cfg.inp_depth or wgt.max() >= cfg.wgt_depth:
-                return False
+            wgt = indices[2]
             # Even with reset the out buffer gets trunc(acc before + product) (VTA_SPEC), so
             # a reset GEMM reads acc, inp and wgt too. Entries written earlier in this same
             # instruction are defined.
@@ -150,8 +152,6 @@ def _apply(insn, state):
                     and state.ok(MEM_WGT, wgt)):
                 return False
         else:
-            if src.max() >= cfg.acc_depth:
-                return False
             first_write = _first_occurrence(dst)
             reads = [dst[~_written_before(dst, first_write)]]
             if not insn.use_imm:
@@ -254,7 +254,7 @@ def random_program(cfg, seed, rounds=3, max_tries=200):
                 int(rng.integers(0, span(min(cfg.inp_depth, cfg.acc_depth)))),
                 int(rng.integers(0, span(cfg.wgt_depth)))) for _ in range(N_UOPS)]
     uop_base = 0x2000
-    written = _Written(cfg, uops, uop_base // 4)
+    written = _Written(cfg, uops, uop_base // UOP_BYTES)
     plan = []
     for r in range(rounds):
         rnd = Round()
@@ -309,7 +309,7 @@ def is_valid(cfg, plan, uops, uop_base):
     every round that loads or stores also computes (its tokens pass through compute)."""
     if any((rnd.load or rnd.store) and not rnd.compute for rnd in plan):
         return False
-    written = _Written(cfg, uops, uop_base // 4)
+    written = _Written(cfg, uops, uop_base // UOP_BYTES)
     return all(_apply(insn, written) for rnd in plan for group in rnd.groups() for insn in group)
 
 

@@ -29,7 +29,8 @@ from types import MappingProxyType
 import yaml
 
 from .errors import ConfigError, EncodingError
-from .layout import INSN_BITS, SRAM_BASE_W, UOP_BITS
+from .layout import SRAM_BASE_W
+from .opcodes import INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, UOP_BYTES
 
 #: The arch keys, in Apache VTA order. All are log2 values.
 ARCH_KEYS = (
@@ -92,13 +93,6 @@ SECTION_DEFAULTS = MappingProxyType({
 })
 
 TOP_KEYS = ("name", "target", "description", "arch", *SECTION_DEFAULTS)
-
-# Memory types (VTA_SPEC.md).
-MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT = 0, 1, 2, 3, 4
-MEM_NAMES = {MEM_UOP: "uop", MEM_WGT: "wgt", MEM_INP: "inp", MEM_ACC: "acc", MEM_OUT: "out"}
-
-UOP_BYTES = UOP_BITS // 8
-INSN_BYTES = INSN_BITS // 8
 
 
 def _is_pow2(x):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import INSN_BYTES, MEM_ACC, MEM_INP, MEM_NAMES, MEM_OUT, MEM_UOP, MEM_WGT, UOP_BYTES
 from .errors import EncodingError
-from .layout import (ALU_MUL, ALU_NAMES, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD,
-                     OPCODE_NAMES, OPCODE_STORE)
+from .opcodes import (ALU_MUL, ALU_NAMES, INSN_BYTES, MEM_ACC, MEM_INP, MEM_NAMES, MEM_OUT, MEM_UOP,
+                      MEM_WGT, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD, OPCODE_NAMES,
+                      OPCODE_STORE, UOP_BYTES)
 
 
 @dataclass(frozen=True)

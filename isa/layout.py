@@ -12,15 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import EncodingError
+# ALU_MUL, ALU_NAMES and OPCODE_NAMES are unused here but stay reachable as vta.isa.layout.*:
+# the SystemVerilog package writer (vta.rtl.export) reads them through this module.
+from .opcodes import (ALU_MUL, ALU_NAMES, INSN_BITS, OPCODE_ALU, OPCODE_FINISH,  # noqa: F401
+                      OPCODE_GEMM, OPCODE_LOAD, OPCODE_NAMES, OPCODE_STORE, UOP_BITS)
 
-OPCODE_LOAD, OPCODE_STORE, OPCODE_GEMM, OPCODE_FINISH, OPCODE_ALU = 0, 1, 2, 3, 4
-OPCODE_NAMES = {OPCODE_LOAD: "LOAD", OPCODE_STORE: "STORE", OPCODE_GEMM: "GEMM",
-                OPCODE_FINISH: "FINISH", OPCODE_ALU: "ALU"}
-ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR, ALU_MUL = 0, 1, 2, 3, 4
-ALU_NAMES = {ALU_MIN: "MIN", ALU_MAX: "MAX", ALU_ADD: "ADD", ALU_SHR: "SHR", ALU_MUL: "MUL"}
-
-INSN_BITS = 128
-UOP_BITS = 32
 # Fixed widths (VTA_SPEC.md); the rest depend on buffer depths.
 OPCODE_W, ALU_OPCODE_W, MEMTYPE_W = 3, 3, 3
 SRAM_BASE_W, DRAM_BASE_W, SIZE_W, STRIDE_W, PAD_W = 16, 32, 16, 16, 4

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .config import MEM_ACC, MEM_INP, MEM_OUT, MEM_WGT, Config, load_config
+from .config import Config, load_config
 from .errors import BundleError, EncodingError, VTAError
-from .insn import INSN_BYTES, UOP_BYTES, decode_insns, decode_uops, encode_insns, encode_uops
+from .insn import decode_insns, decode_uops, encode_insns, encode_uops
+from .opcodes import INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT, MEM_WGT, UOP_BYTES
 
 BUNDLE_FORMAT = "vta-bundle/1"
 DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32")

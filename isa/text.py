@@ -6,9 +6,8 @@ and flags are words, every other field a decimal under its operand name, zero pa
 """
 from __future__ import annotations
 
-from .config import MEM_NAMES
 from .insn import Alu, Finish, Gemm, MemInsn
-from .layout import ALU_NAMES
+from .opcodes import ALU_NAMES, MEM_NAMES
 
 FLAGS = ("pop_prev", "pop_next", "push_prev", "push_next")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from vta.isa import layout as L
-from vta.isa.config import MEM_NAMES, Config
+from vta.isa import MEM_NAMES, Config
 from vta.isa.errors import VTAError
 
 SV_TOP = "vta_top_sv"

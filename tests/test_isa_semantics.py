@@ -1,28 +1,13 @@
-"""Element rules shared by both models (vta.isa.semantics) against scalar Python written
-from VTA_SPEC.md: wrap-around, truncation, SHR's signed amount, MIN/MAX/ADD/SHR."""
+"""The execution rules shared by the models (vta.isa.semantics) against the scalar Python
+of the reference interpreter (tests/reference.py): wrap-around, truncation, SHR's signed
+amount, MIN/MAX/ADD/SHR, and the buffer indices of a GEMM/ALU loop nest."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from reference import alu, loop_executions, loop_nest, wrap
 
-from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_MUL, ALU_SHR, alu_apply, shift_amount, truncate, wrap_signed
-
-
-def wrap(x, bits):
-    return ((x + (1 << (bits - 1))) % (1 << bits)) - (1 << (bits - 1))
-
-
-def ref_alu(op, a, b, acc_bits=32, log_acc_width=5):
-    b = wrap(b, acc_bits)                # the operand is an acc_T (HLS: imm cast to acc width)
-    if op == ALU_MIN:
-        r = min(a, b)
-    elif op == ALU_MAX:
-        r = max(a, b)
-    elif op == ALU_ADD:
-        r = a + b
-    else:
-        n = wrap(b, log_acc_width)       # low LOG_ACC_WIDTH bits of b, as a signed number
-        r = a >> n if n >= 0 else a << -n
-    return wrap(r, acc_bits)
+from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_MUL, ALU_SHR, Alu, Gemm, alu_apply, first_out_of_range,
+                     loop_indices, shift_amount, truncate, uop_range, wrap_signed)
 
 
 int32 = st.integers(-(1 << 31), (1 << 31) - 1)
@@ -53,7 +38,7 @@ def test_alu_ops_match_scalar_reference(op, pairs):
     a = np.array([p[0] for p in pairs], dtype=np.int64)
     b = np.array([p[1] for p in pairs], dtype=np.int64)
     got = alu_apply(op, a, b, 32, 5)
-    assert got.tolist() == [ref_alu(op, x, y) for x, y in pairs]
+    assert got.tolist() == [alu(op, x, y, 32, 5) for x, y in pairs]
 
 
 @settings(max_examples=300, deadline=None)
@@ -67,7 +52,7 @@ def test_alu_narrow_accumulators_read_the_immediate_at_acc_width(op, widths, pai
     a = np.array([p[0] for p in pairs], dtype=np.int64)
     b = np.array([p[1] for p in pairs], dtype=np.int64)
     got = alu_apply(op, a, b, acc_bits, log_w)
-    assert got.tolist() == [ref_alu(op, x, y, acc_bits, log_w) for x, y in pairs]
+    assert got.tolist() == [alu(op, x, y, acc_bits, log_w) for x, y in pairs]
 
 
 def test_alu_examples():
@@ -83,3 +68,81 @@ def test_alu_examples():
 def test_mul_is_not_executable():
     with pytest.raises(ValueError, match="MUL"):
         alu_apply(ALU_MUL, [1], [1], 32, 5)
+
+
+# ---- loop nest indices ---------------------------------------------------------------------
+# Small buffers and factors up to twice their depth, so indices wrap (often several times);
+# uop_end may pass the micro-op buffer's end (it wraps too).
+LOG_DEPTHS = st.integers(0, 5)
+
+
+@st.composite
+def loop_cases(draw):
+    log_u = draw(st.integers(1, 4))
+    uop_depth = 1 << log_u
+    depths = {"dst": 1 << draw(LOG_DEPTHS), "src": 1 << draw(LOG_DEPTHS), "wgt": 1 << draw(LOG_DEPTHS)}
+    uops = draw(st.lists(st.tuples(*(st.integers(0, d - 1) for d in depths.values())),
+                         min_size=uop_depth, max_size=uop_depth))
+    bgn = draw(st.integers(0, uop_depth - 1))
+    end = draw(st.integers(bgn, 2 * uop_depth - 1))
+    factors = {f"{name}_factor_{w}": draw(st.integers(0, 2 * d))
+               for name, d in depths.items() for w in ("out", "in")}
+    loop = dict(uop_bgn=bgn, uop_end=end, iter_out=draw(st.integers(0, 4)), iter_in=draw(st.integers(0, 4)))
+    if draw(st.booleans()):
+        insn = Gemm(**loop, **factors)
+    else:
+        del depths["wgt"]
+        insn = Alu(**loop, **{k: v for k, v in factors.items() if not k.startswith("wgt")})
+    return insn, uops, uop_depth, depths
+
+
+def operands(insn, uops, uop_depth, depths):
+    """(name, base, depth) for loop_indices: the micro-op fields at uop_range."""
+    ks = uop_range(insn, uop_depth)
+    fields = np.array(uops, dtype=np.int64).reshape(-1, 3)[ks]
+    return [(name, fields[:, c], depth) for c, (name, depth) in enumerate(depths.items())]
+
+
+@settings(max_examples=300, deadline=None)
+@given(loop_cases())
+def test_loop_indices_match_the_scalar_loop_nest(case):
+    insn, uops, uop_depth, depths = case
+    got = loop_indices(insn, operands(insn, uops, uop_depth, depths))
+    want = list(loop_nest(insn, uops, uop_depth, depths))
+    assert [tuple(int(v[p]) for v in got) for p in range(len(got[0]))] == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(loop_cases(), st.integers(1, 7))
+def test_loop_indices_in_chunks_concatenate_to_the_whole(case, chunk):
+    insn, uops, uop_depth, depths = case
+    ops = operands(insn, uops, uop_depth, depths)
+    whole = loop_indices(insn, ops)
+    total = len(whole[0])
+    parts = [loop_indices(insn, ops, p0, p0 + chunk) for p0 in range(0, total, chunk)]
+    for n, w in enumerate(whole):
+        got = np.concatenate([part[n] for part in parts]) if parts else np.zeros(0, np.int64)
+        np.testing.assert_array_equal(got, w)
+
+
+@settings(max_examples=300, deadline=None)
+@given(loop_cases())
+def test_first_out_of_range_is_the_first_unwrapped_index_past_the_buffer(case):
+    insn, uops, uop_depth, depths = case
+    unwrapped = {name: 1 << 40 for name in depths}     # too deep to wrap
+    for (name, base, depth) in operands(insn, uops, uop_depth, depths):
+        c = list(depths).index(name)
+        bad = [(i, j, k - insn.uop_bgn, idx[c]) for (i, j, k), idx
+               in zip(loop_executions(insn), loop_nest(insn, uops, uop_depth, unwrapped)) if idx[c] >= depth]
+        assert first_out_of_range(insn, name, base, depth) == (bad[0] if bad else None)
+
+
+def test_loop_indices_example():
+    # 2 x 3 iterations of micro-ops 1..2 (of a 4-entry uop buffer) into an 8-entry buffer:
+    # dst = uop.dst + 3*i + 2*j mod 8.
+    insn = Alu(uop_bgn=1, uop_end=3, iter_out=2, iter_in=3, dst_factor_out=3, dst_factor_in=2)
+    uops = [(0, 0, 0), (1, 0, 0), (6, 0, 0), (0, 0, 0)]
+    (dst,) = loop_indices(insn, operands(insn, uops, 4, {"dst": 8}))
+    assert dst.tolist() == [1, 6, 3, 0, 5, 2, 4, 1, 6, 3, 0, 5]
+    assert first_out_of_range(insn, "dst", [1, 6], 8) == (0, 1, 1, 8)
+    assert first_out_of_range(insn, "dst", [1, 6], 16) is None

@@ -40,8 +40,8 @@ def run_cocotb(config, testcase=None, **env):
     runner.build(sources=[v], hdl_toplevel="vta_core", build_dir=build, always=False)
     results = runner.test(hdl_toplevel="vta_core", test_module="core_tests", test_dir=TB,
                           build_dir=build, testcase=testcase,
-                          extra_env={"VTA_CONFIG": config, "PYTHONPATH": f"{TB}{os.pathsep}" +
-                                     os.environ.get("PYTHONPATH", ""), **env})
+                          extra_env={"VTA_CONFIG": config, "PYTHONPATH": os.pathsep.join(
+                              [str(TB), str(TB.parent), os.environ.get("PYTHONPATH", "")]), **env})
     total, failed = get_results(results)
     assert total > 0 and failed == 0, f"{failed} of {total} cocotb tests failed (see {results})"
 

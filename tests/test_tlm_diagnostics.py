@@ -220,6 +220,7 @@ def test_range_error_in_a_huge_loop_is_fast_and_exact():
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from reference import loop_executions, loop_nest  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None)
@@ -227,14 +228,14 @@ from hypothesis import strategies as st  # noqa: E402
        st.integers(0, 40), st.integers(0, 40))
 def test_range_error_names_the_first_bad_execution(dsts, io, ii, fo, fi):
     depth = TINY.acc_depth
-    if max(dsts) + (io - 1) * fo + (ii - 1) * fi < depth:
+    insn = Alu(uop_bgn=0, uop_end=len(dsts), iter_out=io, iter_in=ii, dst_factor_out=fo,
+               dst_factor_in=fi, alu_opcode=ALU_ADD, use_imm=True)
+    uops = [(d, 0, 0) for d in dsts]
+    # The reference's loop nest with a buffer too deep to wrap gives the unwrapped indices.
+    unwrapped = loop_nest(insn, uops, TINY.uop_depth, {"dst": 1 << 40})
+    bad = [(ijk, dst) for ijk, (dst,) in zip(loop_executions(insn), unwrapped) if dst >= depth]
+    if not bad:
         return
-    expected = next((i, j, k) for i in range(io) for j in range(ii) for k in range(len(dsts))
-                    if dsts[k] + i * fo + j * fi >= depth)
-    prog = _prog([Alu(uop_bgn=0, uop_end=len(dsts), iter_out=io, iter_in=ii, dst_factor_out=fo,
-                      dst_factor_in=fi, alu_opcode=ALU_ADD, use_imm=True), Finish()],
-                 uops=[(d, 0, 0) for d in dsts])
-    i, j, k = expected
-    with pytest.raises(ProgramError, match=rf"dst index {dsts[k] + i * fo + j * fi} at iteration "
-                                           rf"i={i}, j={j}, uop {k} "):
-        run_program(prog)
+    (i, j, k), dst = bad[0]
+    with pytest.raises(ProgramError, match=rf"dst index {dst} at iteration i={i}, j={j}, uop {k} "):
+        run_program(_prog([insn, Finish()], uops=uops))

@@ -1,13 +1,15 @@
-"""Every ISA feature of the TLM against an independent numpy/Python computation written
-here: GEMM with random loop factors and micro-ops (repeated dst included), reset,
-padding of INP/ACC loads, WGT/UOP loads, every ALU op with edge values (negative
-shifts, overflow), order-dependent ALU loops, dispatch of UOP/ACC loads to compute."""
+"""Every ISA feature of the TLM against the independent reference (tests/reference.py)
+and values computed here: GEMM with random loop factors and micro-ops (repeated dst
+included), reset, padding of INP/ACC loads, WGT/UOP loads, every ALU op with edge values
+(negative shifts, overflow), order-dependent ALU loops, index wrap, dispatch of UOP/ACC
+loads to compute."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import alu_tile, run_reference, wrap
 
 from vta.compiler import ProgramBuilder
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_INP, MEM_OUT, MEM_WGT, Alu,
@@ -18,55 +20,6 @@ from vta.tlm.fetch import route
 TINY = load_config("tiny")
 DEFAULT = load_config("default")
 INT32_EDGES = [-(1 << 31), (1 << 31) - 1, 0, -1, 1, -2, 2, 1 << 30, -(1 << 30)]
-
-
-def wrap(x, bits):
-    m = 1 << bits
-    return ((np.asarray(x, dtype=np.int64) + (m >> 1)) % m) - (m >> 1)
-
-
-def shr_ref(a, b):
-    n = wrap(b, 5)  # low LOG_ACC_WIDTH (5) bits of b, signed
-    return np.where(n >= 0, a >> np.clip(n, 0, 63), wrap(a << np.clip(-n, 0, 63), 32))
-
-
-def alu_ref(op, a, b):
-    if op == ALU_MIN:
-        return np.minimum(a, b)
-    if op == ALU_MAX:
-        return np.maximum(a, b)
-    if op == ALU_ADD:
-        return wrap(a + b, 32)
-    return shr_ref(a, b)
-
-
-def ref_loop(insn, uops, inp, wgt, acc, out, wrap_to=None):
-    """The VTA_SPEC loop nest, executed literally one micro-op at a time. ``wrap_to``
-    (depth of acc, inp, wgt) wraps indices like the hardware (--wrap)."""
-    acc, out = acc.copy(), out.copy()
-    gemm = isinstance(insn, Gemm)
-    for i in range(insn.iter_out):
-        for j in range(insn.iter_in):
-            for k in range(insn.uop_bgn, insn.uop_end):
-                d, s, w = uops[k]
-                dst = d + i * insn.dst_factor_out + j * insn.dst_factor_in
-                src = s + i * insn.src_factor_out + j * insn.src_factor_in
-                if wrap_to:
-                    dst %= wrap_to[0]
-                    src %= wrap_to[1] if gemm else wrap_to[0]
-                if gemm:
-                    wi = w + i * insn.wgt_factor_out + j * insn.wgt_factor_in
-                    if wrap_to:
-                        wi %= wrap_to[2]
-                    new = wrap(acc[dst] + inp[src] @ wgt[wi].T, 32)
-                    out[dst] = wrap(new, 8)
-                    acc[dst] = 0 if insn.reset else new
-                else:
-                    b = insn.imm if insn.use_imm else acc[src]
-                    r = alu_ref(insn.alu_opcode, acc[dst], b)
-                    acc[dst] = r
-                    out[dst] = wrap(r, 8)
-    return acc, out
 
 
 def build(cfg, *, inp=None, wgt=None, acc=None, uops=(), body=(), store_n=0, loads=None):
@@ -110,6 +63,14 @@ def run(prog, **kw):
     return tlm, res
 
 
+def assert_matches_reference(tlm, res, prog):
+    """The TLM's accumulator and out buffers and output segment equal the reference's."""
+    ref = run_reference(prog)
+    np.testing.assert_array_equal(tlm.compute.acc, ref.acc)
+    np.testing.assert_array_equal(tlm.compute.out, ref.out)
+    np.testing.assert_array_equal(res.read_segment("out"), ref.read_segment("out"))
+
+
 def rand(rng, bits, shape, edges=()):
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     x = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64)
@@ -149,9 +110,7 @@ def test_gemm_random_factors_and_uops(case):
              wgt_factor_out=f[4], wgt_factor_in=f[5], reset=case["reset"])
     prog = build(cfg, inp=inp, wgt=wgt, acc=acc, uops=uops, body=[g], store_n=N_ACC)
     tlm, res = run(prog)
-    ref_acc, ref_out = ref_loop(g, uops, inp, wgt, acc, np.zeros_like(acc))
-    np.testing.assert_array_equal(tlm.compute.acc[:N_ACC], ref_acc)
-    np.testing.assert_array_equal(res.read_segment("out"), ref_out)
+    assert_matches_reference(tlm, res, prog)
     assert res.stats["gemm_uops"] == len(uops) * case["iter_out"] * case["iter_in"]
 
 
@@ -198,10 +157,9 @@ def test_gemm_batch_gt_1():
     uops = [(0, 0, 0), (1, 3, 2), (1, 4, 1)]
     g = Gemm(uop_bgn=0, uop_end=3, iter_out=2, iter_in=2, dst_factor_out=2, dst_factor_in=1,
              src_factor_out=1, src_factor_in=2, wgt_factor_out=1, wgt_factor_in=0)
-    tlm, res = run(build(cfg, inp=inp, wgt=wgt, acc=acc, uops=uops, body=[g], store_n=8))
-    ref_acc, ref_out = ref_loop(g, uops, inp, wgt, acc, np.zeros_like(acc))
-    np.testing.assert_array_equal(tlm.compute.acc[:8], ref_acc)
-    np.testing.assert_array_equal(res.read_segment("out"), ref_out)
+    prog = build(cfg, inp=inp, wgt=wgt, acc=acc, uops=uops, body=[g], store_n=8)
+    tlm, res = run(prog)
+    assert_matches_reference(tlm, res, prog)
 
 
 # ---- ALU ---------------------------------------------------------------------------------
@@ -230,10 +188,9 @@ def test_alu_random_loops_with_edge_values(case):
     a = Alu(uop_bgn=0, uop_end=len(case["uops"]), iter_out=case["iter_out"], iter_in=case["iter_in"],
             dst_factor_out=f[0], dst_factor_in=f[1], src_factor_out=f[2], src_factor_in=f[3],
             alu_opcode=case["op"], use_imm=case["use_imm"], imm=case["imm"] if case["use_imm"] else 0)
-    tlm, res = run(build(cfg, acc=acc, uops=case["uops"], body=[a], store_n=32))
-    ref_acc, ref_out = ref_loop(a, case["uops"], None, None, acc, np.zeros_like(acc))
-    np.testing.assert_array_equal(tlm.compute.acc[:32], ref_acc)
-    np.testing.assert_array_equal(res.read_segment("out"), ref_out)
+    prog = build(cfg, acc=acc, uops=case["uops"], body=[a], store_n=32)
+    tlm, res = run(prog)
+    assert_matches_reference(tlm, res, prog)
 
 
 @pytest.mark.parametrize("op", [ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR])
@@ -258,7 +215,7 @@ def test_alu_each_op_edge_values(op, use_imm):
         insn = Alu(uop_bgn=0, uop_end=1, iter_out=rows, iter_in=1, dst_factor_out=1, src_factor_out=1,
                    alu_opcode=op, use_imm=use_imm, imm=imm)
         tlm, res = run(build(cfg, acc=acc, uops=uops, body=[insn], store_n=rows))
-        exp = alu_ref(op, a, imm if use_imm else bb)
+        exp = alu_tile(op, a, imm if use_imm else bb, cfg.acc_bits, cfg.arch["log_acc_width"])
         np.testing.assert_array_equal(tlm.compute.acc[:rows], exp)
         np.testing.assert_array_equal(res.read_segment("out"), wrap(exp, 8))
 
@@ -427,6 +384,4 @@ def test_wrap_mode_gemm_and_alu_wrap_every_index(seed, is_gemm, f):
             else Alu(alu_opcode=int(rng.integers(0, 4)), **loop))
     prog = build(cfg, inp=inp, wgt=wgt, acc=acc, uops=uops, body=[insn], store_n=d)
     tlm, res = run(prog, wrap=True)
-    ref_acc, ref_out = ref_loop(insn, uops, inp, wgt, acc, np.zeros_like(acc), wrap_to=(d, d, d))
-    np.testing.assert_array_equal(tlm.compute.acc, ref_acc)
-    np.testing.assert_array_equal(res.read_segment("out"), ref_out)
+    assert_matches_reference(tlm, res, prog)   # the reference always wraps indices

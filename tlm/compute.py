@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
-                     truncate, wrap_signed)
+                     first_out_of_range, loop_indices, truncate, uop_range, wrap_signed)
 
 from .load import load_2d, sram_indices
 from .unit import Unit
@@ -117,57 +117,25 @@ class Compute(Unit):
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
 
     # ---- loop nest -----------------------------------------------------------------------
-    def _uop_range(self, index, insn):
-        """Micro-op buffer indices k of the innermost loop, in order."""
-        depth = self.cfg.uop_depth
-        if self.top.wrap:
-            return np.arange(insn.uop_bgn, insn.uop_end, dtype=np.int64) & (depth - 1)
-        return np.arange(insn.uop_bgn, insn.uop_end, dtype=np.int64)
-
     def _chunks(self, index, insn, names):
         """Yield (dst, src[, wgt]) index arrays of consecutive loop executions, in order.
 
         ``names`` lists (field prefix, uop array, buffer depth, buffer name)."""
-        ks = self._uop_range(index, insn)
-        nk, io, ii = ks.size, insn.iter_out, insn.iter_in
-        total = nk * io * ii
+        ks = uop_range(insn, self.cfg.uop_depth)
+        total = ks.size * insn.iter_out * insn.iter_in
         if total == 0:
             return
-        bases, incs = [], []
+        operands = []
         for prefix, uarr, depth, bname in names:
             base = uarr[ks]
-            fo, fi = getattr(insn, f"{prefix}_factor_out"), getattr(insn, f"{prefix}_factor_in")
-            top_idx = int(base.max()) + (io - 1) * fo + (ii - 1) * fi
-            if top_idx >= depth and not self.top.wrap:
-                self._range_error(index, insn, prefix, base, ks, fo, fi, depth, bname)
-            bases.append(base)
-            incs.append((fo, fi, depth))
-        chunk = self.chunk
-        for p0 in range(0, total, chunk):
-            p = np.arange(p0, min(total, p0 + chunk), dtype=np.int64)
-            ij, k = np.divmod(p, nk)
-            i, j = np.divmod(ij, ii)
-            out = []
-            for base, (fo, fi, depth) in zip(bases, incs):
-                v = base[k] + i * fo + j * fi
-                if self.top.wrap:
-                    v &= depth - 1
-                out.append(v)
-            yield out
-
-    def _range_error(self, index, insn, prefix, base, ks, fo, fi, depth, bname):
-        # The first execution (i, j, k) in loop order whose index leaves the buffer, found
-        # without materializing the loop nest (factors are non-negative, so indices grow
-        # with i and j).
-        ii, top = insn.iter_in, int(base.max())
-        need = depth - top - (ii - 1) * fi           # smallest i with a bad index in its row
-        i = 0 if need <= 0 else -(-need // fo)
-        need = depth - top - i * fo
-        j = 0 if need <= 0 else -(-need // fi)
-        pos = int(np.argmax(base + i * fo + j * fi >= depth))
-        value = int(base[pos]) + i * fo + j * fi
-        raise self.error(f"{prefix} index {value} at iteration i={i}, j={j}, uop {int(ks[pos])} "
-                         f"is outside the {bname} buffer ({depth} entries)", index, insn)
+            bad = None if self.top.wrap else first_out_of_range(insn, prefix, base, depth)
+            if bad:
+                i, j, n, value = bad
+                raise self.error(f"{prefix} index {value} at iteration i={i}, j={j}, uop {int(ks[n])} "
+                                 f"is outside the {bname} buffer ({depth} entries)", index, insn)
+            operands.append((prefix, base, depth))
+        for p0 in range(0, total, self.chunk):
+            yield loop_indices(insn, operands, p0, p0 + self.chunk)
 
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):

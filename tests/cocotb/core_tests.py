@@ -1,7 +1,8 @@
 """cocotb tests of the converted core (vta_core.v) with the behavioural DRAM.
 
 Environment: VTA_CONFIG (config name or path), VTA_SEEDS (number of random programs),
-VTA_PHASES (phases per program). Each program's outputs are compared with core_ref.
+VTA_PHASES (phases per program). Each program's outputs are compared with the reference
+interpreter (tests/reference.py; the launcher, tests/test_rtl_core.py, puts tests/ on the path).
 """
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge
 
-from vta.isa import (ALU_SHR, MEM_ACC, MEM_INP, MEM_UOP, MEM_WGT, Alu, Finish, Gemm, Load,
-                     Program, Segment, Store, Uop, load_config)
+from vta.isa import (ALU_SHR, MEM_ACC, MEM_INP, MEM_UOP, MEM_WGT, UOP_BYTES, Alu, Finish, Gemm,
+                     Load, Program, Segment, Store, Uop, load_config)
 
 from core_mem import Dram
 from core_progs import INSN_BASE, UOP_BASE, random_program
-from core_ref import RefMachine
+from reference import run_reference
 
 CFG = load_config(os.environ.get("VTA_CONFIG", "tiny"))
 BUSY = ("busy_fetch", "busy_load", "busy_compute", "busy_store")
@@ -61,15 +62,12 @@ async def run_program(dut, dram, prog, limit=200000):
 
 
 def check(prog, dram, outs):
-    ref = bytearray(len(dram.mem))
-    for base, data in prog.dram_image():
-        ref[base:base + len(data)] = data
-    RefMachine(prog.config, ref).run(prog.insns)
+    ref = run_reference(prog)
     nonzero = 0
     for name in outs:
         s = prog.segment(name)
         got = np.frombuffer(bytes(dram.mem[s.base:s.end]), s.data.dtype).reshape(s.shape)
-        want = np.frombuffer(bytes(ref[s.base:s.end]), s.data.dtype).reshape(s.shape)
+        want = ref.read_segment(name)
         nonzero += np.count_nonzero(want)
         if not np.array_equal(got, want):
             bad = np.argwhere(got != want)
@@ -83,7 +81,7 @@ def check(prog, dram, outs):
 
 @cocotb.test()
 async def random_programs(dut):
-    """Random GEMM/ALU/padded-load programs, one and several phases, against core_ref."""
+    """Random GEMM/ALU/padded-load programs, one and several phases, against the reference."""
     dram = await setup(dut)
     seeds = int(os.environ.get("VTA_SEEDS", "6"))
     first = int(os.environ.get("VTA_SEED0", "0"))
@@ -109,7 +107,8 @@ def gemm_program(cfg, n_uops, name="long_gemm"):
     s_out = Segment("out", 0x30000, np.zeros((n, B, O), np.int8), "output")
     uops = [Uop(k % n, k % n, 0) for k in range(n_uops)]
     insns = [
-        Load(memory_type=MEM_UOP, dram_base=UOP_BASE // 4, y_size=1, x_size=n_uops, x_stride=n_uops),
+        Load(memory_type=MEM_UOP, dram_base=UOP_BASE // UOP_BYTES, y_size=1, x_size=n_uops,
+             x_stride=n_uops),
         Load(memory_type=MEM_INP, dram_base=s_inp.base // cfg.inp_bytes, y_size=1, x_size=n, x_stride=n),
         Load(memory_type=MEM_WGT, push_next=True, dram_base=s_wgt.base // cfg.wgt_bytes, y_size=1,
              x_size=1, x_stride=1),
@@ -163,7 +162,7 @@ def timing_program(cfg, n=64):
     out = Segment("out", 0x40000, np.zeros((64, B, O), np.int8), "output")
     uops = [Uop(k % 32, k % 32, 0) for k in range(n)]
     insns = [
-        Load(memory_type=MEM_UOP, dram_base=UOP_BASE // 4, y_size=1, x_size=n, x_stride=n),
+        Load(memory_type=MEM_UOP, dram_base=UOP_BASE // UOP_BYTES, y_size=1, x_size=n, x_stride=n),
         # ACC: 4 rows of 8, pads 1/1/2/2 -> 6 x 12 entries
         Load(memory_type=MEM_ACC, dram_base=bias.base // cfg.acc_bytes, y_size=4, x_size=8,
              x_stride=8, y_pad_0=1, y_pad_1=1, x_pad_0=2, x_pad_1=2),
@@ -207,7 +206,7 @@ def token_program(cfg, n):
     inp = Segment("inp", 0x10000, rng.integers(-128, 128, (n, B, I)).astype(np.int8), "input")
     wgt = Segment("wgt", 0x20000, rng.integers(-128, 128, (n, O, I)).astype(np.int8), "weight")
     out = Segment("out", 0x30000, np.zeros((n, B, O), np.int8), "output")
-    insns = [Load(memory_type=MEM_UOP, dram_base=UOP_BASE // 4, y_size=1, x_size=n, x_stride=n),
+    insns = [Load(memory_type=MEM_UOP, dram_base=UOP_BASE // UOP_BYTES, y_size=1, x_size=n, x_stride=n),
              Load(memory_type=MEM_INP, dram_base=inp.base // cfg.inp_bytes, y_size=1, x_size=n,
                   x_stride=n)]
     insns += [Load(memory_type=MEM_WGT, push_next=True, sram_base=k,

@@ -165,16 +165,16 @@ def write_bundle(program, path):
         "format": BUNDLE_FORMAT,
         "name": program.name,
         "config": {"name": cfg.name, "fingerprint": cfg.fingerprint},
-        "insns": {"file": "insns.bin", "count": len(program.insns), "base": program.insn_base},
+        "insns": {"file": "insns.bin", "count": len(program.insns), "base": _Hex(program.insn_base)},
     }
     if program.uops:
         out.write_bytes("uops.bin", encode_uops(program.uops, cfg))
-        doc["uops"] = {"file": "uops.bin", "count": len(program.uops), "base": program.uop_base}
+        doc["uops"] = {"file": "uops.bin", "count": len(program.uops), "base": _Hex(program.uop_base)}
     doc["segments"] = []
     for s in program.segments:
         fname = file_name(s.name, ".bin", what="segment name", error=BundleError)
         out.write_bytes(fname, s.data.astype(s.data.dtype.newbyteorder("<")).tobytes())
-        doc["segments"].append({"name": s.name, "file": fname, "base": s.base, "dtype": s.dtype,
+        doc["segments"].append({"name": s.name, "file": fname, "base": _Hex(s.base), "dtype": s.dtype,
                                 "shape": list(s.shape), "role": s.role})
     if program.expect:
         doc["expect"] = []
@@ -182,17 +182,21 @@ def write_bundle(program, path):
             fname = file_name(name, ".expect.bin", what="segment name", error=BundleError)
             out.write_bytes(fname, arr.astype(arr.dtype.newbyteorder("<")).tobytes())
             doc["expect"].append({"segment": name, "file": fname})
-    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
-    # Addresses read better in hex; YAML 1.1 loaders accept 0x literals as ints.
-    for key in ("base",):
-        text = _hexify(text, key)
+    text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=100)
     out.write_text("bundle.yaml", text)
     return path
 
 
-def _hexify(text, key):
-    import re
-    return re.sub(rf"\b{key}: (\d+)", lambda m: f"{key}: {_hex(int(m.group(1)))}", text)
+class _Hex(int):
+    """An address: written in hex (YAML 1.1 loaders read 0x literals as ints)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+# A representer, not a text substitution: names in the data are never rewritten.
+_Dumper.add_representer(_Hex, lambda d, v: d.represent_scalar("tag:yaml.org,2002:int", _hex(v)))
 
 
 def _need(d, key, where, kind=None):
@@ -313,6 +317,10 @@ def read_bundle(path, config=None):
         if "name" not in cdoc:
             raise BundleError(f"{where}: no config given and bundle names none")
         _need(cdoc, "name", f"{where}: config", str)
+        from .config import looks_like_path
+        if looks_like_path(cdoc["name"]):   # a bundle reads no file outside its folder
+            raise BundleError(f"{where}: config name {shown(cdoc['name'])} is not a bundled "
+                              "config's name; give the config on the command line")
         try:
             config = load_config(cdoc["name"])
         except VTAError as e:

@@ -100,18 +100,19 @@ def test_hostile_bundles_are_clear_errors(tmp_path, gemm):
     assert (tmp_path / "c1" / "secret.bin").read_bytes() == bytes(16)
 
 
-def test_file_names_and_counts_checked_before_reading(tmp_path, gemm):
-    # The size check comes before the read: a 3 GiB (sparse) file costs nothing.
-    from vta.isa import BundleError, read_bundle
-    b = make(tmp_path, gemm, _sparse)
-    with pytest.raises(BundleError, match="has 3221225472 bytes, expected 4"):
-        read_bundle(b)
+def test_a_bundle_names_a_bundled_config_not_a_file(tmp_path, gemm):
+    # with its config given the name is not used; without, it must not be a path
+    (tmp_path / "tiny.yaml").write_text((ROOT / "configs" / "tiny.yaml").read_text())
+    b = make(tmp_path, gemm, lambda d, b: d["config"].update(name="../tiny.yaml"))
+    ok, bad = run_cases([("vta-asm", ["-d", b, "-c", "tiny"]), ("vta-asm", ["-d", b])])
+    assert ok["rc"] == 0, ok
+    assert_clean_error(bad, "config name '../tiny.yaml' is not a bundled config's name")
 
 
 def test_segment_names_are_escaped_in_file_names_only(tmp_path, gemm):
     from vta.isa import read_bundle
     from vta.isa.program import Program, Segment
-    names = {"inp": "/layer1/conv1/Conv", "wgt": "../../evil", "out": "out%2F 50%"}
+    names = {"inp": "/layer1/conv1/Conv", "wgt": "../../evil", "out": "out%2F, base: 50%"}
     segs = [Segment(names[s.name], s.base, s.data, s.role) for s in gemm.segments]
     prog = Program(gemm.config, gemm.insns, gemm.uops, segs, gemm.insn_base, gemm.uop_base,
                    {names["out"]: gemm.expect["out"]}, "layers")
@@ -119,15 +120,16 @@ def test_segment_names_are_escaped_in_file_names_only(tmp_path, gemm):
     assert sorted(listing(tmp_path)) == sorted(
         ["b.vtab", *(f"b.vtab/{f}" for f in ("bundle.yaml", "insns.bin", "uops.bin",
                                                "%2Flayer1%2Fconv1%2FConv.bin", "..%2F..%2Fevil.bin",
-                                               "out%252F 50%25.bin", "out%252F 50%25.expect.bin"))])
-    back = read_bundle(b)   # the names in the data are the ones given
+                                               "out%252F, base%3A 50%25.bin",
+                                               "out%252F, base%3A 50%25.expect.bin"))])
+    back = read_bundle(b)   # the names in the data are the ones given, never rewritten
     assert [s.name for s in back.segments] == list(names.values())
     assert np.array_equal(back.segment("../../evil").data, gemm.segment("wgt").data)
     r, d = run_cases([("vta-tlm", ["run", "tiny", b, "--out", tmp_path / "o", "--quiet"]),
                       ("vta-asm", ["-d", b, "-o", tmp_path / "dis.s"])])
     assert r["rc"] == 0 and "PASS" in r["out"], r
     assert d["rc"] == 0, d
-    assert listing(tmp_path / "o") == {"out%252F 50%25.bin", "stats.json"}
+    assert listing(tmp_path / "o") == {"out%252F, base%3A 50%25.bin", "stats.json"}
     assert not (tmp_path.parent / "evil.bin").exists()
 
 

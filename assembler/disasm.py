@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from vta.isa import (INSN_BYTES, MEM_NAMES, UOP_BYTES, MemInsn, Program,
                      encode_insn, encode_uop, load_config)
@@ -43,14 +42,26 @@ def _bundle_files(bundle):
     """segment name -> data file and expected-output file, from a bundle's bundle.yaml."""
     if bundle is None:
         return {}, {}
+    from vta.isa import VTAError
+    from vta.isa.paths import data_file
+    from vta.isa.safeload import load_yaml, read_text
     root = Path(bundle)
+    meta = root / "bundle.yaml"
+
+    def files(key, name_key):
+        # only files the path policy allows: a bundle is read inside its own folder
+        out = {}
+        for d in doc.get(key) or []:
+            try:
+                out[d.get(name_key)] = data_file(root, d.get("file"), where=meta)
+            except (VTAError, AttributeError, TypeError):
+                pass
+        return out
     try:
-        doc = yaml.safe_load((root / "bundle.yaml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
+        doc = load_yaml(read_text(meta, VTAError), meta, VTAError) or {}
+        return files("segments", "name"), files("expect", "segment")
+    except (VTAError, AttributeError, TypeError):
         return {}, {}
-    seg = {s.get("name"): root / s.get("file", "") for s in doc.get("segments") or [] if isinstance(s, dict)}
-    exp = {e.get("segment"): root / e.get("file", "") for e in doc.get("expect") or [] if isinstance(e, dict)}
-    return seg, exp
 
 
 def _source(arr, path):

@@ -285,7 +285,8 @@ class _Parser:
         here = Path(head.loc.file).parent if head.loc.file != "<string>" else Path.cwd()
         path = (here / node.value)
         if not path.is_file():
-            raise AsmError(f"cannot include '{node.value}': no such file ({path.resolve()})", node.loc)
+            why = "a directory, not a file" if path.is_dir() else "no such file"
+            raise AsmError(f"cannot include '{node.value}': {why} ({path.resolve()})", node.loc)
         key = str(path.resolve())
         if key in chain:
             raise AsmError(f"'{node.value}' includes itself (include chain: "

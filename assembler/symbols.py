@@ -77,7 +77,9 @@ class Layout:
         align = max(PAGE, self.cfg.elem_bytes(ROLES[role]))
         if base is not None:
             elem = self.cfg.elem_bytes(ROLES[role])
-            if base < 0 or base % elem:
+            if base < 0:
+                raise AsmError(f"base {base} of segment '{name}' is negative", base_loc or loc)
+            if base % elem:
                 raise AsmError(f"base {base:#x} of segment '{name}' is not a multiple of the "
                                f"{role} element size ({elem} bytes)", base_loc or loc)
             for other, b, e in self.regions:

@@ -4,11 +4,12 @@
     vta-rtl lint CONFIG [-o DIR]          Verilator -Wall, pyslang, Icarus compile
     vta-rtl synth CONFIG [--part PART]    alias of `vta-fpga synth` (Yosys resource estimate)
     vta-rtl run BUNDLE [--sim icarus|verilator] [--config CONFIG]   run a bundle under cocotb
-    vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves]
+    vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves] [--keep]
                                           TLM vs RTL vs expected, bit for bit, and cycles
 
 Exit codes: 0 ok/agree, 1 check failed (lint, fit, output mismatch, RTL hang in check),
-2 bad input or a tool error.
+2 bad input or a tool error (also: the RTL outran a --max-cycles the user gave).
+A run's temporary folder is removed afterwards unless --keep (or --workdir) is given.
 
 Bad input gives a one-line error and exit code 2, never a traceback.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from pathlib import Path
 
 from vta.isa import load_config
 from vta.isa.errors import VTAError
@@ -54,7 +54,7 @@ def cmd_run(a):
     from .sim import run_on_rtl
     prog = read_bundle(a.bundle, config=a.config)
     res = run_on_rtl(prog, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                     workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-run-"))
+                     workdir=_workdir(a, "vta-rtl-run-"))
     print(f"{prog.name}: {res.cycles} cycles on {a.sim} ({res.wall_seconds:.1f} s wall)")
     if res.waves:
         print(f"  waves: {res.waves}")
@@ -68,6 +68,16 @@ def cmd_run(a):
     for name in prog.expect:
         print(f"  {name}: {'MISMATCH (%d elements)' % bad[name] if name in bad else 'ok'}")
     return 1 if bad else 0
+
+
+def _workdir(a, prefix):
+    """--workdir, or with --keep a new temporary folder (named on stdout) that stays;
+    None: the run uses a temporary folder and removes it afterwards."""
+    if a.workdir or not a.keep:
+        return a.workdir
+    d = tempfile.mkdtemp(prefix=prefix)
+    print(f"the run's files are kept in {d}")
+    return d
 
 
 def _check_program(a, cfg):
@@ -86,6 +96,7 @@ def cmd_check(a):
     import json
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from .crosscheck import check_program
@@ -93,17 +104,21 @@ def cmd_check(a):
     console = Console(highlight=False)
     cfg = load_config(a.config)
     prog = _check_program(a, cfg)
-    console.print(f"check [bold]{prog.name}[/] on config '{cfg.name}': TLM vs RTL ({a.sim}), "
+    console.print(f"check [bold]{escape(prog.name)}[/] on config '{escape(cfg.name)}': TLM vs RTL ({a.sim}), "
                   f"AXI RAM latency {cfg.dram_latency} cycles (dram.latency)")
     if cfg.dram_bytes_per_cycle < cfg.bus_bytes:
         console.print(f"AXI RAM throttled to dram.bytes_per_cycle = {cfg.dram_bytes_per_cycle} "
                       f"(bus {cfg.bus_bytes} B per beat)")
     try:
         res = check_program(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                            workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-check-"))
+                            workdir=_workdir(a, "vta-rtl-check-"))
     except WatchdogError as e:
+        if a.max_cycles:   # the user's own limit: not evidence against the RTL
+            raise VTAError(f"the RTL did not finish within --max-cycles {a.max_cycles} (the "
+                           f"watchdog limit given); raise it or leave it out to use the default "
+                           f"from the program's size; {e}") from None
         # the TLM finished this program (it ran first), the RTL did not: a disagreement
-        console.print(f"[bold red]MISMATCH[/]: the RTL hung; {e}")
+        console.print(f"[bold red]MISMATCH[/]: the RTL hung; {escape(str(e))}")
         return 1
     t = Table(title="outputs")
     for col in ("segment", "elements", "TLM vs RTL", "vs expected"):
@@ -117,7 +132,7 @@ def cmd_check(a):
         else:
             exp = "differ" if d and "expected" in d.between else "equal"
         style = "red" if d else "green"
-        t.add_row(name, str(arr.size), f"[{style}]{pair}[/]", f"[{style}]{exp}[/]")
+        t.add_row(escape(name), str(arr.size), f"[{style}]{pair}[/]", f"[{style}]{exp}[/]")
     console.print(t)
     c = Table(title="cycles")
     for col in ("RTL cycles", "TLM cycles", "error", "RTL wall s", "TLM wall s"):
@@ -129,17 +144,16 @@ def cmd_check(a):
     if res.rtl.waves:
         console.print(f"waves: {res.rtl.waves}")
     if a.out:
-        out = Path(a.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            for name, arr in res.rtl.outputs.items():
-                (out / f"{name}.bin").write_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
-            (out / "stats.json").write_text(json.dumps(res.stats(), indent=2) + "\n")
-        except OSError as e:
-            raise VTAError(f"{out}: cannot write results: {e.strerror}") from None
-        console.print(f"RTL outputs and stats.json in {out}")
+        from vta.isa.paths import file_name
+        from vta.isa.program import results_dir
+        out = results_dir(a.out)   # stays inside DIR, never replaces a bundle's own files
+        for name, arr in res.rtl.outputs.items():
+            out.write_bytes(file_name(name, ".bin", what="segment name"),
+                            arr.astype(arr.dtype.newbyteorder("<")).tobytes())
+        out.write_text("stats.json", json.dumps(res.stats(), indent=2) + "\n")
+        console.print(f"RTL outputs and stats.json in {escape(str(a.out))}")
     for d in res.differences:
-        console.print(f"[bold red]MISMATCH[/] {d}", soft_wrap=True)
+        console.print(f"[bold red]MISMATCH[/] {escape(str(d))}", soft_wrap=True)
     if res.differences:
         return 1
     console.print(f"[bold green]AGREE[/]: {len(res.tlm.outputs)} output segment(s) bit-exact"
@@ -179,6 +193,8 @@ def build_parser():
     p.add_argument("--waves", action="store_true", help="dump waveforms")
     p.add_argument("--max-cycles", type=_cycles, help="watchdog limit")
     p.add_argument("--workdir", help="keep the run's files here")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the run's temporary folder (default: removed after the run)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("check", help="run a program on the TLM and the RTL and compare them")
     p.add_argument("config", help="config YAML/JSON path or bundled name (tiny, default, ...)")
@@ -189,6 +205,8 @@ def build_parser():
     p.add_argument("--waves", action="store_true", help="dump waveforms (FST on Icarus, VCD on Verilator)")
     p.add_argument("--max-cycles", type=_cycles, help="RTL watchdog limit (default: from the program)")
     p.add_argument("--workdir", help="keep the RTL run's files here")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the RTL run's temporary folder (default: removed after the run)")
     p.set_defaults(func=cmd_check)
     return ap
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from vta.isa import load_config, write_bundle
 from vta.isa.errors import VTAError
+from vta.isa.paths import file_name
 
 from . import tools
 
@@ -91,7 +92,8 @@ def source_key(cfg, top):
         h.update(p.read_bytes())
     import myhdl
     h.update(myhdl.__version__.encode())
-    return f"{cfg.name}-{top}-{h.hexdigest()[:16]}"
+    # the config's name is user data: escaped so that it stays one folder inside the cache
+    return f"{file_name(cfg.name, what='config name')}-{top}-{h.hexdigest()[:16]}"
 
 
 def exported(cfg, top="vta_top"):
@@ -132,11 +134,13 @@ def export_dir(cfg, out=None):
 def _prune(keep, n=KEEP_BUILDS):
     """Drop all but the ``n`` newest builds of the same config and top (edits make new keys)."""
     prefix = keep.name.rsplit("-", 1)[0] + "-"
-    old = sorted((p for p in keep.parent.iterdir()
-                  if p.is_dir() and p.name.startswith(prefix) and p.name.count("-") == keep.name.count("-")
+    mine = [p for p in keep.parent.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+    old = sorted((p for p in mine if p.name.count("-") == keep.name.count("-")
                   and (p / "export.ok").exists()), key=lambda p: p.stat().st_mtime, reverse=True)
+    # exports interrupted before their rename (KEY.xxxx without export.ok) are stale too
+    stale = [p for p in mine if not (p / "export.ok").exists()]
     import time
-    for p in old[n:]:
+    for p in old[n:] + stale:
         # an hour's grace: another process may still be simulating an older build
         if p != keep and time.time() - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
@@ -165,16 +169,38 @@ def build(cfg, sim="icarus", top="vta_top", waves=False):
         # (waves: the runner adds --trace, i.e. VCD; FST would need the lz4 headers)
         build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O3", "--x-assign", "0"]
     log = build_dir / "build.log"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        runner.build(sources=sources(d, top), hdl_toplevel=top, build_dir=build_dir,
-                     build_args=build_args, waves=waves, timescale=("1ns", "10ps"),
-                     log_file=log)
-    except SystemExit as e:  # cocotb's runner exits on a failed tool
-        raise SimError(f"{sim} build of {top} failed (see {log}): exit {e.code}") from None
-    except Exception as e:
-        raise SimError(f"{sim} build of {top} failed (see {log}): {e}") from None
+    done = build_dir / "build.ok"   # written last: a build folder without it is incomplete
+    with _locked(d / f".{build_dir.name}.lock"):   # one builder at a time per folder
+        if build_dir.exists() and not done.exists():
+            # an interrupted build (the simulator would reuse a half-written model): redo it
+            shutil.rmtree(build_dir, ignore_errors=True)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            runner.build(sources=sources(d, top), hdl_toplevel=top, build_dir=build_dir,
+                         build_args=build_args, waves=waves, timescale=("1ns", "10ps"),
+                         log_file=log)
+        except SystemExit as e:  # cocotb's runner exits on a failed tool
+            raise SimError(f"{sim} build of {top} failed (see {log}): exit {e.code}") from None
+        except Exception as e:
+            raise SimError(f"{sim} build of {top} failed (see {log}): {e}") from None
+        done.write_text("ok\n")
     return runner, build_dir
+
+
+class _locked:
+    """An exclusive lock on a file (released by the kernel if the process dies)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        import fcntl
+        self.f = open(self.path, "a")
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()   # closing releases the lock
 
 
 def run_test(cfg, test_module, sim="icarus", top="vta_top", env=None, waves=False,
@@ -240,11 +266,29 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     the DRAM model randomly stalls every AXI channel with this probability per cycle.
     ``dram_latency``: cycles the AXI RAM model adds to each read burst and write response
     (default: the config's ``dram.latency``, so the TLM and the RTL see the same memory).
+    Without ``workdir`` the run's files go to a temporary folder, removed afterwards unless
+    it holds the waveform (``waves``) or the log of a run that produced no result.
     """
-    import time
     cfg = load_config(cfg) if cfg is not None else program.config
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    keep = False
+    try:
+        res = _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency)
+        keep = waves   # the waveform lives in the folder
+        return res
+    except WatchdogError:
+        raise          # its message holds the whole report
+    except SimError:
+        keep = True    # a run without a result: the folder's sim.log is all there is
+        raise
+    finally:
+        if workdir is None and not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency):
+    import time
     bundle = write_bundle(program, work / "program.vtab")
     result_file = work / "result.json"
     result_file.unlink(missing_ok=True)

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
 
-from .errors import ConfigError, EncodingError
+from .errors import ConfigError, EncodingError, shown
 from .layout import SRAM_BASE_W
 from .opcodes import INSN_BYTES, MEM_ACC, MEM_INP, MEM_OUT, MEM_UOP, MEM_WGT, UOP_BYTES
 
@@ -280,6 +280,29 @@ def _check_int(path, key, value, lo, hi, reason):
         raise _err(path, key, value, f"must be in {lo}..{hi} ({reason})")
 
 
+def _check_number(path, key, value, hi, reason):
+    """A finite number in (0, hi]: NaN, infinities, zero and negatives are errors."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _err(path, key, value, "must be a number")
+    if not math.isfinite(value) or not 0 < value <= hi:
+        raise _err(path, key, value, f"must be a finite positive number, at most {hi} ({reason})")
+
+
+#: Longest config name: it becomes part of a build-cache folder name.
+NAME_CHARS = 100
+
+
+def _check_name(path, name):
+    from .paths import name_problem
+    why = name_problem(name)
+    if why is None and not name.isprintable():
+        why = "must not contain control characters (it is printed and used in file names)"
+    if why is None and len(name) > NAME_CHARS:
+        why = f"must be at most {NAME_CHARS} characters"
+    if why:
+        raise _err(path, "name", name, why)
+
+
 def _build(data, path):
     if not isinstance(data, dict):
         raise ConfigError("a config must be a mapping with 'name' and 'arch'", path=path)
@@ -290,11 +313,10 @@ def _build(data, path):
         if key not in data:
             raise _err(path, key, None, "is required")
     name = data["name"]
-    if not isinstance(name, str) or not name:
-        raise _err(path, "name", name, "must be a non-empty string")
+    _check_name(path, name)
     target = data.get("target", "sim")
-    if not isinstance(target, str) or not target:
-        raise _err(path, "target", target, "must be a board name string")
+    if not isinstance(target, str) or target not in TARGETS:
+        raise _err(path, "target", target, f"unknown board; known targets: {', '.join(TARGETS)}")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _err(path, "description", description, "must be a string")
@@ -313,10 +335,12 @@ def _build(data, path):
         _check_int(path, f"arch.{key}", arch_in[key], lo, hi, reason)
     arch = MappingProxyType({k: arch_in[k] for k in ARCH_KEYS})
 
-    board = TARGETS.get(target, TARGETS["sim"])
+    board = TARGETS[target]
     sections = {}
     for sec, defaults in SECTION_DEFAULTS.items():
-        given = data.get(sec, {}) or {}
+        given = data.get(sec)
+        if given is None:   # absent, or a section head with nothing under it
+            given = {}
         if not isinstance(given, dict):
             raise _err(path, sec, given, "must be a mapping")
         for key in given:
@@ -328,8 +352,7 @@ def _build(data, path):
     clk = sections["clock"]
     if clk["mhz"] is None:
         clk["mhz"] = board["mhz"]
-    if isinstance(clk["mhz"], bool) or not isinstance(clk["mhz"], (int, float)) or clk["mhz"] <= 0:
-        raise _err(path, "clock.mhz", clk["mhz"], "must be a positive number of MHz")
+    _check_number(path, "clock.mhz", clk["mhz"], 100000, "MHz")
     clk["mhz"] = float(clk["mhz"])
     for key in ("cmd_depth", "dep_depth"):
         v = sections["queues"][key]
@@ -341,9 +364,7 @@ def _build(data, path):
     bus_bytes = (1 << arch["log_bus_width"]) // 8
     if dram["bytes_per_cycle"] is None:
         dram["bytes_per_cycle"] = bus_bytes
-    v = dram["bytes_per_cycle"]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-        raise _err(path, "dram.bytes_per_cycle", v, "must be a positive number")
+    _check_number(path, "dram.bytes_per_cycle", dram["bytes_per_cycle"], 1 << 20, "bytes per cycle")
     for key, v in sections["timing"].items():
         _check_int(path, f"timing.{key}", v, 0, 100000, "cycles")
     for key in ("gemm_ii", "alu_ii", "alu_imm_ii"):
@@ -405,6 +426,8 @@ def from_vta_json(data, path=None):
     if not isinstance(data, dict):
         raise ConfigError("vta_config.json must hold an object", path=path)
     target = data.get("TARGET", "sim")
+    if not isinstance(target, str) or target not in TARGETS:
+        raise _err(path, "TARGET", target, f"unknown board; known targets: {', '.join(TARGETS)}")
     arch = {}
     for key, value in data.items():
         if key in ("TARGET", "HW_VER"):
@@ -418,9 +441,9 @@ def from_vta_json(data, path=None):
             raise _err(path, key, value, "unknown vta_config.json key; expected TARGET, HW_VER, "
                        "LOG_BLOCK or one of " + ", ".join(_JSON_ARCH))
     if "log_bus_width" not in arch:
-        arch["log_bus_width"] = TARGETS.get(target, TARGETS["sim"])["log_bus_width"]
+        arch["log_bus_width"] = TARGETS[target]["log_bus_width"]
     name = f"{Path(path).stem}-{target}" if path else f"vta-{target}"
-    desc = f"from Apache VTA config (HW_VER {data['HW_VER']})" if "HW_VER" in data else ""
+    desc = f"from Apache VTA config (HW_VER {shown(data['HW_VER'], 50)})" if "HW_VER" in data else ""
     return _build({"name": name, "target": target, "description": desc, "arch": arch}, path)
 
 
@@ -457,24 +480,12 @@ def load_config(spec):
     """Load a config from a YAML or vta_config.json path, or a bundled name ("tiny")."""
     if isinstance(spec, Config):
         return spec
+    from .safeload import load_json, load_yaml, read_text
     path = resolve_config_path(spec)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ConfigError(f"cannot read: {e.strerror}", path=path) from None
+    text = read_text(path, ConfigError, "config")
     if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"invalid JSON at line {e.lineno}: {e.msg}", path=path) from None
-        return from_vta_json(data, path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"invalid YAML{where}: {getattr(e, 'problem', e)}", path=path) from None
-    return _build(data, path)
+        return from_vta_json(load_json(text, path, ConfigError), path)
+    return _build(load_yaml(text, path, ConfigError), path)
 
 
 def bundled_configs():

@@ -3,6 +3,28 @@
 Each error carries enough context (file, key or field, value, rule) to be printed
 to a user as one line without a traceback.
 """
+import reprlib
+
+#: Most characters of a user-given value that any message prints.
+SHOWN_CHARS = 200
+
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = _repr.maxlong = SHOWN_CHARS
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 16
+_repr.maxlevel = 4
+
+
+def shown(value, limit=SHOWN_CHARS):
+    """``repr(value)`` cut to about ``limit`` characters, for messages.
+
+    Bounded work too: nested and long containers are elided element-wise (reprlib) before
+    the text is cut, so a huge value from a crafted file never fills the terminal."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        return f"<an integer of {value.bit_length()} bits>"   # its decimal text costs time
+    text = _repr.repr(value)
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text)} characters in all)"
+    return text
 
 
 class VTAError(Exception):
@@ -17,7 +39,7 @@ class ConfigError(VTAError):
         where = f"{path}: " if path else ""
         what = f"key '{key}'" if key else ""
         if key is not None and value is not None:
-            what += f" = {value!r}"
+            what += f" = {shown(value)}"
         super().__init__(f"{where}{what}{': ' if what else ''}{message}")
 
 

@@ -90,13 +90,15 @@ def test_compare_reports_first_difference_with_writer():
 
 
 @pytest.mark.rtl
-def test_rtl_watchdog_in_check_is_a_mismatch_with_stage_report(tmp_path, capsys):
-    # the TLM finishes the program; the RTL is cut off after 60 cycles by the watchdog
+def test_rtl_watchdog_at_the_users_max_cycles_is_an_error_with_stage_report(tmp_path, capsys):
+    # the TLM finishes the program; the RTL is cut off after 60 cycles by the watchdog the
+    # user set: the user's limit, not a disagreement (exit 2, not "MISMATCH: the RTL hung")
     rc, text = _run(capsys, "tiny", "--workload", "gemm_4x4", "--sim", "verilator",
                     "--max-cycles", 60)
     line = " ".join(text.split())
-    assert rc == 1, text
-    assert "RTL hung" in line and "watchdog" in line and "busy:" in line
+    assert rc == 2, text
+    assert "RTL hung" not in line and "MISMATCH" not in line
+    assert "--max-cycles 60" in line and "watchdog" in line and "busy:" in line
 
 
 @pytest.mark.rtl

@@ -100,14 +100,13 @@ def _summary(console, result):
 
 
 def _write_out(out, result):
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, arr in result.outputs.items():
-            (out / f"{name}.bin").write_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
-        (out / "stats.json").write_text(json.dumps(result.stats, indent=2) + "\n")
-    except OSError as e:
-        raise VTAError(f"{out}: cannot write results: {e.strerror}") from None
+    from vta.isa.paths import file_name
+    from vta.isa.program import results_dir
+    d = results_dir(Path(out))   # stays inside DIR, never replaces a bundle's own files
+    for name, arr in result.outputs.items():
+        d.write_bytes(file_name(name, ".bin", what="segment name"),
+                      arr.astype(arr.dtype.newbyteorder("<")).tobytes())
+    d.write_text("stats.json", json.dumps(result.stats, indent=2) + "\n")
 
 
 def _cmd_list(args, console):

@@ -22,11 +22,16 @@ from .fields import INSN_BITS, log2
 from .fifo import fifo
 
 
-
 @block
-def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy,
-               req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-               insn, load_push, load_ready, comp_push, comp_ready, store_push, store_ready):
+def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load_q, comp_q,
+               store_q):
+    """Read ``insn_count`` instructions from ``insn_addr`` through ``rd`` (ReadPort) and push
+    each onto ``insn`` with the push of its command queue (CommandQueue)."""
+    req_valid, req_ready, req_addr, req_beats = rd.req_valid, rd.req_ready, rd.req_addr, rd.req_beats
+    data_valid, data, data_ready = rd.data_valid, rd.data, rd.data_ready
+    load_push, load_ready = load_q.push, load_q.ready
+    comp_push, comp_ready = comp_q.push, comp_q.ready
+    store_push, store_ready = store_q.push, store_q.ready
     depth = cfg.cmd_queue_depth
     bus = cfg.bus_bits
     ipb = INSN_BITS // bus            # beats per instruction

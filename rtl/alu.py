@@ -1,8 +1,8 @@
 """ALU datapath: one operation on BATCH x BLOCK_OUT accumulator lanes, combinational.
 
-Per lane (VTA_SPEC.md): a = acc[dst], b = imm (sign-extended) or acc[src]; MIN/MAX
-signed; ADD wraps modulo 2^acc_bits; SHR shifts by the low LOG_ACC_WIDTH bits of b read
-as signed: arithmetic right for n >= 0, left by -n for n < 0. MUL (reserved, not
+Per lane (as vta.isa.semantics.alu_apply): a = acc[dst], b = imm (sign-extended) or
+acc[src]; MIN/MAX signed; ADD wraps modulo 2^acc_bits; SHR shifts by the low LOG_ACC_WIDTH
+bits of b read as signed: arithmetic right for n >= 0, left by -n for n < 0. MUL (reserved, not
 executed by the HLS design) and the unused opcodes leave the accumulator unchanged
 (the result is a); the assembler and the TLM reject them.
 """

@@ -1,7 +1,7 @@
 """Fetch: reads the instruction stream and dispatches each instruction to its queue.
 
-Routing (VTA_SPEC.md): STORE -> store queue; LOAD of INP or WGT -> load queue; every
-other instruction (UOP/ACC loads, GEMM, ALU, FINISH) -> compute queue.
+Routing (as the TLM, tlm/fetch.py): STORE -> store queue; LOAD of INP or WGT -> load
+queue; every other instruction (UOP/ACC loads, GEMM, ALU, FINISH) -> compute queue.
 
 The read port is shared with the load and compute units through a one-request-at-a-
 time arbiter, so fetch must never hold the bus while it waits for a full command queue

@@ -163,9 +163,8 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     alu = alu_pipe(cfg, clk, s.v2, a["alu_opcode"], a["use_imm"], a["imm"], acc_r.data, alu_new)
     back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst4, gemm_new, s.alu_wb, s.dst3,
                      alu_new, wb, out_w)
-    a_sfo, a_sfi, g_sfo, g_sfi = a["src_factor_out"], a["src_factor_in"], g["src_factor_out"], \
-        g["src_factor_in"]
-    use_imm = a["use_imm"]
+    a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
+    g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]
 
     @always_comb
     def decode():

@@ -1,14 +1,14 @@
 """ALU datapath: one operation on BATCH x BLOCK_OUT accumulator lanes, combinational.
 
-Per lane (VTA_SPEC.md): a = acc[dst], b = imm (sign-extended) or acc[src]; MIN/MAX
-signed; ADD wraps modulo 2^acc_bits; SHR shifts by the low LOG_ACC_WIDTH bits of b read
-as signed: arithmetic right for n >= 0, left by -n for n < 0. MUL (reserved, not
+Per lane (as vta.isa.semantics.alu_apply): a = acc[dst], b = imm (sign-extended) or
+acc[src]; MIN/MAX signed; ADD wraps modulo 2^acc_bits; SHR shifts by the low LOG_ACC_WIDTH
+bits of b read as signed: arithmetic right for n >= 0, left by -n for n < 0. MUL (reserved, not
 executed by the HLS design) and the unused opcodes leave the accumulator unchanged
 (the result is a); the assembler and the TLM reject them.
 """
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, block, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
 
 from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR
 
@@ -71,3 +71,30 @@ def alu_core(cfg, op, a, b, res):
     insts = [alu_lane(cfg, op, a((k + 1) * w, k * w), b((k + 1) * w, k * w), b(k * w + lw, k * w), outs[k])
              for k in range(n)]
     return insts, join_lanes(outs, res)
+
+
+@block
+def alu_pipe(cfg, clk, latch, op, use_imm, imm, a, res):
+    """The ALU stages of the compute pipeline (see compute.py): when ``latch`` (S2) the
+    operand b = the immediate (sign-extended to every lane) or ``a`` (acc[src], read at S1);
+    at S3 res = alu(op, a = acc[dst], b), combinational."""
+    ab = cfg.acc_bits
+    lanes = cfg.batch * cfg.block_out
+    b = Signal(intbv(0)[ab * lanes:])
+    imm_ext = Signal(modbv(0)[ab:])
+    imm_vec = ConcatSignal(*([imm_ext] * lanes)) if lanes > 1 else imm_ext
+    dp = alu_core(cfg, op, a, b, res)
+
+    @always_comb
+    def extend():
+        imm_ext.next = imm.signed()
+
+    @always(clk.posedge)
+    def operand():
+        if latch:
+            if use_imm:
+                b.next = imm_vec
+            else:
+                b.next = a
+
+    return dp, extend, operand

@@ -1,16 +1,18 @@
 """AXI4 master shared by the core's three readers and its store writer.
 
-Core side (see rtl/README.md, "core interface"): three read ports (0 fetch, 1 load,
-2 compute) and one write port, each a request handshake (byte address aligned to the bus,
-number of beats >= 1) followed by a data stream of that many bus beats, in order.
+Core side (``interfaces.ReadPort`` / ``WritePort``, rtl/README.md "Core interface"): three
+read ports (0 fetch, 1 load, 2 compute) and one write port, each a request handshake (byte
+address aligned to the bus, number of beats >= 1) followed by a data stream of that many
+bus beats, in order.
 
 AXI side: data width = cfg.bus_bits, 32-bit addresses, INCR bursts of at most 256 beats that
 never cross a 4 KiB page (the AXI rule), one ID (so responses come back in order).
 
-- Reads: a round-robin arbiter grants one request at a time (microarch.md); the request is
-  split into bursts, all issued back to back on AR, and the next request is granted after its
-  last R beat. R beats go straight to the owner (no buffering: the owner's data_ready is RREADY).
-- Writes: one request at a time on AW/W; W does not wait for AW (AXI forbids a master to make
+- Reads (``axi_reader``): a round-robin arbiter grants one request at a time (the port after
+  the last granted one first); the request is split into bursts, all issued back to back on
+  AR, and the next request is granted after its last R beat. R beats go straight to the
+  owner (no buffering: the owner's data_ready is RREADY).
+- Writes (``axi_writer``): one request at a time on AW/W; W does not wait for AW (AXI forbids a master to make
   WVALID wait for AWREADY). B responses are matched to requests through a small FIFO of
   "last burst of its request" flags, so wr_done pulses once per request, in order, after the
   last B of that request; up to B_FIFO bursts may be waiting for B.
@@ -20,39 +22,13 @@ from __future__ import annotations
 
 from myhdl import Signal, always_comb, always_seq, block, intbv
 
-ADDR_BITS = 32
+from .fields import uvec
+from .interfaces import ADDR_BITS
+
 MAX_BURST = 256      # AXI4 INCR burst limit (beats)
 PAGE_BYTES = 4096    # bursts must not cross a 4 KiB boundary
 B_FIFO_LOG = 4       # up to 16 write bursts outstanding before AW stalls
 AXCACHE = 0b0011     # normal non-cacheable bufferable: what Xilinx's HP ports expect
-
-
-def _sig(width, init=0):
-    return Signal(bool(init)) if width == 1 else Signal(intbv(init)[width:])
-
-
-class _Port:
-    """A core-side memory port: one signal per name in NAMES (or the given signals)."""
-    NAMES = ()
-
-    def __init__(self, bus_bits, signals=None):
-        widths = {"req_addr": ADDR_BITS, "req_beats": 32, "data": bus_bits}
-        for n in self.NAMES:
-            setattr(self, n, signals[n] if signals is not None else _sig(widths.get(n, 1)))
-
-    def flat(self, prefix):
-        return {f"{prefix}_{n}": getattr(self, n) for n in self.NAMES}
-
-
-class ReadPort(_Port):
-    """Core-side read port: request (addr, beats) then ``beats`` data beats."""
-    NAMES = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data", "data_ready")
-
-
-class WritePort(_Port):
-    """Core-side write port: request (addr, beats), ``beats`` data beats, then one done pulse."""
-    NAMES = ("req_valid", "req_ready", "req_addr", "req_beats", "data_valid", "data_ready",
-             "data", "done")
 
 
 class AxiBus:
@@ -80,7 +56,7 @@ class AxiBus:
             else:
                 w = bus_bits if width == "data" else bus_bits // 8 if width == "strb" else width
                 # id/lock are 1-bit vectors in AXI, but a bool converts to a plain wire
-                setattr(self, name, _sig(w))
+                setattr(self, name, uvec(w))
 
     def flat(self, prefix="m_axi"):
         return {f"{prefix}_{n}": getattr(self, n) for n, _, _ in self.SIGNALS}
@@ -141,7 +117,6 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
     """
     bus_bits = cfg.bus_bits
     log_bb = log2(bus_bits // 8)
-    cap = min(PAGE_BYTES >> log_bb, MAX_BURST)
     consts = [const_drive(m.awid, 0), const_drive(m.arid, 0),
               const_drive(m.awsize, log_bb), const_drive(m.arsize, log_bb),
               const_drive(m.awburst, 1), const_drive(m.arburst, 1),
@@ -149,9 +124,21 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
               const_drive(m.awcache, AXCACHE), const_drive(m.arcache, AXCACHE),
               const_drive(m.awprot, 0), const_drive(m.arprot, 0),
               const_drive(m.wstrb, (1 << (bus_bits // 8)) - 1)]
+    rd_err, wr_err = Signal(bool(0)), Signal(bool(0))
+    reader = axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, rd_busy, log_bb)
+    writer = axi_writer(clk, rst, wr, m, clear, wr_err, wr_busy, wr_pending, log_bb)
 
-    # ---- read side ----------------------------------------------------------
-    busy = Signal(bool(0))
+    @always_comb
+    def status():
+        err.next = rd_err or wr_err
+
+    return consts, reader, writer, status
+
+
+@block
+def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb):
+    """AR/R: round-robin grant of one read request at a time, split into bursts."""
+    cap = min(PAGE_BYTES >> log_bb, MAX_BURST)
     owner = Signal(intbv(0, min=0, max=3))
     last = Signal(intbv(2, min=0, max=3))       # last granted port (round-robin pointer)
     grant = Signal(intbv(0, min=0, max=3))
@@ -162,7 +149,6 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
     ar_left = Signal(intbv(0)[32:])             # beats not yet requested on AR
     r_left = Signal(intbv(0)[32:])              # beats not yet received on R
     ar_burst = Signal(intbv(0, min=0, max=cap + 1))
-    rd_err = Signal(bool(0))
     blen_r = burst_len(ar_next, ar_left, ar_burst, log_bb)
 
     @always_comb
@@ -248,8 +234,13 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
         if clear:
             rd_err.next = False
 
-    # ---- write side -----------------------------------------------------------
-    wbusy = Signal(bool(0))
+    return arbiter, req_mux, rd_ready, r_route, rd_seq, blen_r
+
+
+@block
+def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb):
+    """AW/W/B: one write request at a time, split into bursts; ``wr.done`` per request."""
+    cap = min(PAGE_BYTES >> log_bb, MAX_BURST)
     aw_next = Signal(intbv(0)[ADDR_BITS:])
     aw_left = Signal(intbv(0)[32:])
     aw_burst = Signal(intbv(0, min=0, max=cap + 1))
@@ -264,7 +255,6 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
     count = Signal(intbv(0, min=0, max=depth + 1))
     push = Signal(bool(0))
     pop = Signal(bool(0))
-    wr_err = Signal(bool(0))
     blen_aw = burst_len(aw_next, aw_left, aw_burst, log_bb)
     blen_w = burst_len(w_next, w_left, w_burst, log_bb)
 
@@ -323,11 +313,7 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
             wr_err.next = False
 
     @always_comb
-    def status():
-        err.next = rd_err or wr_err
-        rd_busy.next = busy
-        wr_busy.next = wbusy
+    def pending():
         wr_pending.next = count != 0
 
-    return (consts, blen_r, blen_aw, blen_w, arbiter, req_mux, rd_ready, r_route, rd_seq,
-            wr_comb, wr_seq, status)
+    return blen_aw, blen_w, wr_comb, wr_seq, pending

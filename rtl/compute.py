@@ -1,11 +1,14 @@
 """Compute unit: the compute command queue, uop/acc buffers, UOP and ACC loads, GEMM and ALU.
 
-Per instruction: TOK (wait for l2g if pop_prev and s2g if pop_next, pop them, start
-the engine) -> WAIT (until the engine and pipeline drained and g2l/g2s have room for the
-tokens to push; then push and, in the same cycle, take the next instruction from the
-queue -> TOK, or go IDLE). This holds
-for every compute-queue instruction: LOAD UOP, LOAD ACC, other loads (no-ops), GEMM,
-ALU and FINISH; FINISH raises ``finish`` after its pushes.
+Every compute-queue instruction (LOAD UOP, LOAD ACC, other loads (no-ops), GEMM, ALU,
+FINISH) runs the unit sequence of unit.py: TOK (pop l2g if pop_prev and s2g if pop_next,
+start the engine) -> RUN until the engine and the pipeline drained -> retire (push g2l if
+push_prev and g2s if push_next, take the next instruction); FINISH raises ``finish`` when
+it retires.
+
+Blocks: UOP load (uops.py), ACC load (load.acc_load), loop/index generator (loops.py,
+S0-S1), GEMM pipeline (gemm.gemm_pipe), ALU pipeline (alu.alu_pipe), write-back and the
+acc buffer (writeback.py); this module decodes, schedules the stages and wires them.
 
 GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
   S0  loop counters (i, j, k) and index offsets; read uop[k]
@@ -16,151 +19,152 @@ GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
   S4  GEMM: acc[dst] + sum -> write acc (0 if reset) and out (low out_bits)
 Read-after-write on the acc buffer: every acc read is issued no earlier than the
 cycle in which the previous micro-op writes (GEMM reads at S3, writes at S4; ALU reads
-at S1/S2, writes at S3), and the buffer is made write-first by a bypass register: a
-read issued in the same cycle as a write to the same entry returns the written value.
-So back-to-back micro-ops on the same entry see sequential semantics without stalls.
+at S1/S2, writes at S3), and the buffer is write-first (writeback.acc_buffer). So
+back-to-back micro-ops on the same entry see sequential semantics without stalls.
 The ALU vector-vector case needs two acc reads per micro-op on the single read port,
 hence II=2; ALU with an immediate runs at II=1.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, enum, intbv, modbv
+from myhdl import Signal, always, always_comb, block, intbv, modbv
 
-from vta.isa import (MEM_ACC, MEM_UOP, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD,
-                     UOP_BYTES)
+from vta.isa import MEM_ACC, MEM_UOP, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD, UOP_BYTES
 
-from .alu import alu_core
-from .fields import INSN_BITS, beats, log2, views
-from .gemm import acc_update, gemm_core, sum_bits
-from .load import load_engine
-from .sram import sram
+from .alu import alu_pipe
+from .fields import INSN_BITS, beats, views
+from .gemm import gemm_pipe
+from .interfaces import ReadPort, SramRead, SramWrite
+from .load import acc_load
+from .loops import StageOne, loop_gen
+from .sram import buffer
+from .unit import unit_control
+from .uops import uop_load
+from .writeback import acc_buffer, writeback
+
+
+class Stages:
+    """Micro-op valid bits and acc destinations at S2..S4 (S4: GEMM only)."""
+
+    def __init__(self, cfg):
+        la = cfg.log_acc_depth
+        self.v2, self.v3, self.v4 = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+        self.dst2, self.dst3, self.dst4 = (Signal(modbv(0)[la:]) for _ in range(3))
+        self.gemm_wb, self.alu_wb = Signal(bool(0)), Signal(bool(0))   # write-back stage valid
 
 
 @block
-def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
-                 l2g_nonempty, l2g_pop, s2g_nonempty, s2g_pop,
-                 g2l_notfull, g2l_push, g2s_notfull, g2s_push,
-                 req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-                 inp_re, inp_raddr, inp_rdata, wgt_re, wgt_raddr, wgt_rdata,
-                 out_we, out_waddr, out_wdata, busy, finish):
+def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
+    """Advance the stage registers ``s`` from S1 and issue the acc reads: ALU vector-vector
+    acc[src] at S1, ALU acc[dst] at S2, GEMM acc[dst] at S3."""
+
+    @always(clk.posedge)
+    def stages():
+        if rst:
+            s.v2.next = 0
+            s.v3.next = 0
+            s.v4.next = 0
+        else:
+            s.v2.next = s1.valid
+            s.v3.next = s.v2
+            s.v4.next = s.v3 and is_gemm
+        s.dst2.next = s1.dst
+        s.dst3.next = s.dst2
+        s.dst4.next = s.dst3
+
+    @always_comb
+    def acc_read():
+        s.gemm_wb.next = is_gemm and s.v4
+        s.alu_wb.next = is_alu and s.v3
+        acc_r.re.next = 0
+        acc_r.addr.next = s.dst3
+        if is_alu:
+            if vv and s1.valid:
+                acc_r.re.next = 1
+                acc_r.addr.next = s1.src_acc
+            elif s.v2:
+                acc_r.re.next = 1
+                acc_r.addr.next = s.dst2
+        elif s.v3:
+            acc_r.re.next = 1
+            acc_r.addr.next = s.dst3
+
+    return stages, acc_read
+
+
+@block
+def share_read(port, first, second):
+    """Two engines on one ReadPort, never active together: ``first`` owns the request
+    while it presents one; data beats go to whichever raises data_ready."""
+
+    @always_comb
+    def mux():
+        if first.req_valid:
+            port.req_valid.next = 1
+            port.req_addr.next = first.req_addr
+            port.req_beats.next = first.req_beats
+        else:
+            port.req_valid.next = second.req_valid
+            port.req_addr.next = second.req_addr
+            port.req_beats.next = second.req_beats
+        port.data_ready.next = second.data_ready or first.data_ready
+        first.req_ready.next = port.req_ready
+        second.req_ready.next = port.req_ready
+        first.data_valid.next = port.data_valid
+        second.data_valid.next = port.data_valid
+        first.data.next = port.data
+        second.data.next = port.data
+
+    return mux
+
+
+@block
+def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r, out_w,
+                 busy, finish):
+    """``cmd``: CommandQueue; l2g/s2g popped, g2l/g2s pushed (TokenQueue); ``rd``: the
+    compute read port (UOP and ACC loads); inp_r/wgt_r: SramRead; out_w: SramWrite."""
     L = cfg.layout
-    bus = cfg.bus_bits
-    lu, li, lw, la = cfg.log_uop_depth, cfg.log_inp_depth, cfg.log_wgt_depth, cfg.log_acc_depth
-    ls = max(li, la)
-    ab = cfg.acc_bits
-    lanes = cfg.batch * cfg.block_out
-    acc_w = lanes * ab
-    acc_beats = beats(cfg, cfg.acc_bytes)
-    upb = cfg.bus_bytes // UOP_BYTES          # micro-ops per bus beat
-    uop_bits = UOP_BYTES * 8
-
+    la = cfg.log_acc_depth
+    ls = max(cfg.log_inp_depth, la)
+    acc_bits = cfg.batch * cfg.block_out * cfg.acc_bits
     insn = Signal(intbv(0)[INSN_BITS:])
-    m = views(insn, L.mem)
-    g = views(insn, L.gemm)
-    a = views(insn, L.alu)
+    m, g, a = views(insn, L.mem), views(insn, L.gemm), views(insn, L.alu)
     opcode, mem_type = m["opcode"], m["memory_type"]
-    pop_prev, pop_next, push_prev, push_next = m["pop_prev"], m["pop_next"], m["push_prev"], m["push_next"]
-    sram_base, dram_base = m["sram_base"], m["dram_base"]
-    dbf = L.field("mem", "dram_base")
-    upb_log0 = log2(cfg.bus_bytes // UOP_BYTES)
-    if upb_log0:
-        dram_lo = insn(dbf.lo + upb_log0, dbf.lo)   # micro-op index within a beat
-    y_size, x_size, x_stride = m["y_size"], m["x_size"], m["x_stride"]
-    y_pad_0, y_pad_1, x_pad_0, x_pad_1 = m["y_pad_0"], m["y_pad_1"], m["x_pad_0"], m["x_pad_1"]
-    reset_f, uop_bgn, uop_end = g["reset"], g["uop_bgn"], g["uop_end"]
-    iter_out, iter_in = g["iter_out"], g["iter_in"]
-    dfo, dfi = g["dst_factor_out"], g["dst_factor_in"]
-    g_sfo, g_sfi, wfo, wfi = g["src_factor_out"], g["src_factor_in"], g["wgt_factor_out"], g["wgt_factor_in"]
-    a_sfo, a_sfi = a["src_factor_out"], a["src_factor_in"]
-    alu_op, use_imm, imm = a["alu_opcode"], a["use_imm"], a["imm"]
 
-    st = enum("IDLE", "TOK", "WAIT")
-    state = Signal(st.IDLE)
     is_gemm, is_alu, is_uop, is_acc, is_fin, vv = (Signal(bool(0)) for _ in range(6))
-    tok_ok, go = Signal(bool(0)), Signal(bool(0))
-    drained, push_ok, retire = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    go, retire, drained = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    ctl = unit_control(clk, rst, cmd, insn, ((m["pop_prev"], l2g), (m["pop_next"], s2g)),
+                       ((m["push_prev"], g2l), (m["push_next"], g2s)), drained, go, retire, busy)
+    sfo, sfi = Signal(intbv(0)[ls:]), Signal(intbv(0)[ls:])   # src factors of GEMM or ALU
 
-    # ---- buffers -------------------------------------------------------------------
-    uop_we = Signal(intbv(0)[1:])
-    uop_waddr, uop_raddr = Signal(modbv(0)[lu:]), Signal(modbv(0)[lu:])
-    uop_wdata, uop_rdata = Signal(intbv(0)[uop_bits:]), Signal(intbv(0)[uop_bits:])
-    uop_re = Signal(bool(0))
-    uop_mem = sram(clk, uop_we, uop_waddr, uop_wdata, uop_re, uop_raddr, uop_rdata, cfg.uop_depth)
+    # UOP load -> uop buffer -> loop generator
+    uop_w = SramWrite(1, cfg.log_uop_depth, UOP_BYTES * 8)
+    uop_r = SramRead(cfg.log_uop_depth, UOP_BYTES * 8)
+    uop_mem = buffer(clk, uop_w, uop_r, cfg.uop_depth)
+    u_start, u_busy, u_rd = Signal(bool(0)), Signal(bool(0)), ReadPort(cfg.bus_bits)
+    uops = uop_load(cfg, clk, rst, u_start, m["sram_base"], m["dram_base"], m["x_size"], u_rd,
+                    uop_w, u_busy)
+    lg_start, lg_active, s1 = Signal(bool(0)), Signal(bool(0)), StageOne(cfg)
+    loops = loop_gen(cfg, clk, rst, lg_start, g, sfo, sfi, vv, uop_r, s1, lg_active)
 
-    acc_we = Signal(intbv(0)[acc_beats:])
-    acc_waddr, acc_raddr = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
-    acc_wdata, acc_rdata = Signal(intbv(0)[acc_w:]), Signal(intbv(0)[acc_w:])
-    acc_re = Signal(bool(0))
-    acc_mem = sram(clk, acc_we, acc_waddr, acc_wdata, acc_re, acc_raddr, acc_rdata,
-                   cfg.acc_depth, acc_beats)
+    # ACC load and write-back -> acc buffer (write-first reads)
+    acc_start, acc_busy, acc_rd = Signal(bool(0)), Signal(bool(0)), ReadPort(cfg.bus_bits)
+    acc_ld_w = SramWrite(beats(cfg, cfg.acc_bytes), la, acc_bits)
+    acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy)
+    reads = share_read(rd, u_rd, acc_rd)
+    wb = SramWrite(1, la, acc_bits)
+    acc_r = SramRead(la, acc_bits)
+    acc_mem = acc_buffer(cfg, clk, acc_busy, acc_ld_w, wb, acc_r)
 
-    # ---- ACC load engine (shared with the load unit's INP/WGT loads) --------------
-    acc_start, acc_busy = Signal(bool(0)), Signal(bool(0))
-    acc_dram, acc_stride = Signal(modbv(0)[32:]), Signal(modbv(0)[32:])
-    acc_row_beats, acc_ebeats = Signal(intbv(0)[32:]), Signal(intbv(acc_beats)[acc_beats.bit_length() + 1:])
-    e_we = Signal(intbv(0)[acc_beats:])
-    e_waddr, e_wdata = Signal(modbv(0)[la:]), Signal(intbv(0)[acc_w:])
-    e_req_valid, e_data_ready = Signal(bool(0)), Signal(bool(0))
-    e_req_addr, e_req_beats = Signal(intbv(0)[32:]), Signal(intbv(0)[32:])
-    acc_eng = load_engine(clk, rst, acc_start, acc_busy, sram_base, acc_dram, y_size, x_size,
-                          acc_stride, acc_row_beats, acc_ebeats, y_pad_0, y_pad_1, x_pad_0, x_pad_1,
-                          e_req_valid, req_ready, e_req_addr, e_req_beats, data_valid, data,
-                          e_data_ready, e_we, e_waddr, e_wdata)
-    acc_sh, acc_bsh = log2(cfg.acc_bytes), log2(acc_beats)
-
-    # ---- UOP load ---------------------------------------------------------------------
-    upb_log = log2(upb)
-    u_start, u_busy, u_req_on = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-    u_left = Signal(intbv(0)[len(x_size):])                 # micro-ops still to write
-    u_cnt = Signal(intbv(0, min=0, max=upb + 1))   # micro-ops left in the beat latch
-    u_sh = Signal(intbv(0)[bus:])
-    u_first = Signal(bool(0))
-    u_addr = Signal(modbv(0)[lu:])
-    u_skip = Signal(intbv(0)[max(1, upb_log):])    # micro-ops to skip in the first beat
-    u_req_addr = Signal(modbv(0)[32:])
-    u_req_beats = Signal(intbv(0)[32:])
-    u_take, u_write = Signal(bool(0)), Signal(bool(0))
-
-    # ---- loop generator (S0) and pipeline ------------------------------------------
-    lg_active, hold = Signal(bool(0)), Signal(bool(0))
-    k = Signal(intbv(0)[lu + 1:])
-    i_cnt, j_cnt = Signal(intbv(0)[len(iter_out):]), Signal(intbv(0)[len(iter_in):])
-    od_o, od_i = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
-    os_o, os_i = Signal(modbv(0)[ls:]), Signal(modbv(0)[ls:])
-    ow_o, ow_i = Signal(modbv(0)[lw:]), Signal(modbv(0)[lw:])
-    sfo, sfi = Signal(intbv(0)[ls:]), Signal(intbv(0)[ls:])
-    issue = Signal(bool(0))
-    v1, v2, v3, v4 = (Signal(bool(0)) for _ in range(4))
-    offd1, offs1, offw1 = Signal(modbv(0)[la:]), Signal(modbv(0)[ls:]), Signal(modbv(0)[lw:])
-    uf = {f.name: uop_rdata(f.hi, f.lo) for f in L.uop}
-    u_dst, u_src, u_wgt = uf["dst_idx"], uf["src_idx"], uf["wgt_idx"]
-    dst1, src_a1 = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
-    src_i1, wgt1 = Signal(modbv(0)[li:]), Signal(modbv(0)[lw:])
-    dst2, dst3, dst4 = (Signal(modbv(0)[la:]) for _ in range(3))
-
-    # acc read with write-first bypass
-    wb_we = Signal(bool(0))
-    wb_addr = Signal(modbv(0)[la:])
-    wb_res = Signal(intbv(0)[acc_w:])
-    wb_acc = Signal(intbv(0)[acc_w:])
-    byp_hit = Signal(bool(0))
-    byp_data = Signal(intbv(0)[acc_w:])
-    acc_eff = Signal(intbv(0)[acc_w:])
-
-    # GEMM
-    sums = Signal(intbv(0)[lanes * sum_bits(cfg):])
-    gemm_new = Signal(intbv(0)[acc_w:])
-    gemm_dp = gemm_core(cfg, clk, inp_rdata, wgt_rdata, sums)
-    gemm_acc = acc_update(cfg, acc_eff, sums, gemm_new)
-    # ALU
-    b_reg = Signal(intbv(0)[acc_w:])
-    imm_ext = Signal(modbv(0)[ab:])
-    imm_vec = ConcatSignal(*([imm_ext] * lanes)) if lanes > 1 else imm_ext
-    alu_res = Signal(intbv(0)[acc_w:])
-    alu_dp = alu_core(cfg, alu_op, acc_eff, b_reg, alu_res)
-    ob = cfg.out_bits
-    out_lanes = [wb_res(kk * ab + ob, kk * ab) for kk in range(lanes)]
-    out_cat = ConcatSignal(*reversed(out_lanes)) if lanes > 1 else out_lanes[0]
+    # GEMM / ALU pipelines and write-back
+    s = Stages(cfg)
+    sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
+    gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
+    gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_r.data, gemm_new)
+    alu = alu_pipe(cfg, clk, s.v2, a["alu_opcode"], a["use_imm"], a["imm"], acc_r.data, alu_new)
+    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst4, gemm_new, s.alu_wb, s.dst3,
+                     alu_new, wb, out_w)
+    a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
+    g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]
 
     @always_comb
     def decode():
@@ -170,295 +174,29 @@ def compute_unit(cfg, clk, rst, start, q_insn, q_valid, q_pop,
         is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
         is_fin.next = opcode == OPCODE_FINISH
         vv.next = opcode == OPCODE_ALU and use_imm == 0
-        tok_ok.next = (pop_prev == 0 or l2g_nonempty) and (pop_next == 0 or s2g_nonempty)
         if opcode == OPCODE_ALU:
             sfo.next = a_sfo
             sfi.next = a_sfi
         else:
             sfo.next = g_sfo
             sfi.next = g_sfi
-        imm_ext.next = imm.signed()
-
-    @always_comb
-    def ctrl():
-        drained.next = not (acc_busy or u_busy or lg_active or v1 or v2 or v3 or v4)
-        push_ok.next = (push_prev == 0 or g2l_notfull) and (push_next == 0 or g2s_notfull)
-        go.next = state == st.TOK and tok_ok
-        l2g_pop.next = state == st.TOK and tok_ok and pop_prev == 1
-        s2g_pop.next = state == st.TOK and tok_ok and pop_next == 1
-        busy.next = state != st.IDLE
-
-    @always_comb
-    def retire_step():
-        # the last cycle of an instruction: drained, room for its tokens -> push them and
-        # take the next instruction in the same cycle
-        retire.next = state == st.WAIT and drained and push_ok
-        g2l_push.next = state == st.WAIT and drained and push_ok and push_prev == 1
-        g2s_push.next = state == st.WAIT and drained and push_ok and push_next == 1
-        q_pop.next = (state == st.IDLE or (state == st.WAIT and drained and push_ok)) and q_valid
 
     @always_comb
     def starts():
+        drained.next = not (acc_busy or u_busy or lg_active or s1.valid or s.v2 or s.v3 or s.v4)
         acc_start.next = go and is_acc
         u_start.next = go and is_uop
+        lg_start.next = go and (is_gemm or is_alu)
 
     @always(clk.posedge)
-    def fsm():
+    def finished():
         if rst:
-            state.next = st.IDLE
             finish.next = 0
         else:
             if start:
                 finish.next = 0
-            if state == st.IDLE:
-                if q_valid:
-                    insn.next = q_insn
-                    state.next = st.TOK
-            elif state == st.TOK:
-                if tok_ok:
-                    state.next = st.WAIT
-            elif retire:
-                if is_fin:
-                    finish.next = 1
-                if q_valid:
-                    insn.next = q_insn
-                    state.next = st.TOK
-                else:
-                    state.next = st.IDLE
+            if retire and is_fin:
+                finish.next = 1
 
-    # ---- ACC load wiring ------------------------------------------------------------
-    @always_comb
-    def acc_load_args():
-        acc_dram.next = dram_base << acc_sh
-        acc_stride.next = x_stride << acc_sh
-        acc_row_beats.next = x_size << acc_bsh
-
-    # ---- UOP load -----------------------------------------------------------------------
-    u_plan_addr = Signal(modbv(0)[32:])
-    u_plan_skip = Signal(intbv(0)[max(1, upb_log):])
-    u_plan_beats = Signal(intbv(0)[32:])
-    if upb > 1:   # several micro-ops per beat: start at the aligned beat, skip the first ones
-        @always_comb
-        def uop_plan():
-            u_plan_addr.next = (dram_base >> upb_log) << (upb_log + 2)
-            u_plan_skip.next = dram_lo
-            u_plan_beats.next = (x_size + dram_lo + (upb - 1)) >> upb_log
-    else:
-        @always_comb
-        def uop_plan():
-            u_plan_addr.next = dram_base << 2
-            u_plan_skip.next = 0
-            u_plan_beats.next = x_size
-
-    @always_comb
-    def uop_load_comb():
-        u_take.next = u_busy and not u_req_on and data_valid and (
-            u_cnt == 0 or (u_cnt == 1 and u_left != 0))
-        u_write.next = u_busy and u_cnt != 0 and u_left != 0
-
-    @always(clk.posedge)
-    def uop_load():
-        if rst:
-            u_busy.next = 0
-            u_req_on.next = 0
-        elif u_start:
-            u_busy.next = x_size != 0
-            u_req_on.next = x_size != 0
-            u_left.next = x_size
-            u_cnt.next = 0
-            u_first.next = 1
-            u_addr.next = sram_base
-            # aligned beat address, micro-ops to skip, beats to read (see uop_plan)
-            u_req_addr.next = u_plan_addr
-            u_skip.next = u_plan_skip
-            u_req_beats.next = u_plan_beats
-        else:
-            if u_req_on and req_ready:
-                u_req_on.next = 0
-            if u_write:
-                u_addr.next = u_addr + 1
-                u_left.next = u_left - 1
-                if u_left == 1:
-                    u_busy.next = 0
-            if u_take:
-                if u_first:
-                    u_sh.next = data >> (u_skip * uop_bits)
-                    u_cnt.next = upb - u_skip
-                    u_first.next = 0
-                else:
-                    u_sh.next = data
-                    u_cnt.next = upb
-            elif u_write:
-                u_sh.next = u_sh >> uop_bits
-                u_cnt.next = u_cnt - 1
-
-    @always_comb
-    def uop_port():
-        # uop buffer: written by the UOP load, read by the loop generator (S0)
-        uop_we.next = u_write
-        uop_waddr.next = u_addr
-        uop_wdata.next = u_sh[uop_bits:]
-        uop_re.next = issue
-        uop_raddr.next = k[lu:]
-
-    @always_comb
-    def rd_port():
-        # one engine is active at a time; it owns the compute read port
-        if u_req_on:
-            req_valid.next = 1
-            req_addr.next = u_req_addr
-            req_beats.next = u_req_beats
-        else:
-            req_valid.next = e_req_valid
-            req_addr.next = e_req_addr
-            req_beats.next = e_req_beats
-        data_ready.next = e_data_ready or (u_busy and not u_req_on and (
-            u_cnt == 0 or (u_cnt == 1 and u_left != 0)))
-
-    # ---- loop generator (S0) ------------------------------------------------------------
-    @always_comb
-    def s0():
-        issue.next = lg_active and not hold
-
-    @always(clk.posedge)
-    def loop_gen():
-        if rst:
-            lg_active.next = 0
-            hold.next = 0
-            v1.next = 0
-        elif go and (is_gemm or is_alu):
-            lg_active.next = uop_end > uop_bgn and iter_out != 0 and iter_in != 0
-            k.next = uop_bgn
-            i_cnt.next = 0
-            j_cnt.next = 0
-            od_o.next = 0
-            od_i.next = 0
-            os_o.next = 0
-            os_i.next = 0
-            ow_o.next = 0
-            ow_i.next = 0
-            hold.next = 0
-            v1.next = 0
-        else:
-            v1.next = issue
-            hold.next = issue and vv
-            if issue:
-                offd1.next = od_o + od_i
-                offs1.next = os_o + os_i
-                offw1.next = ow_o + ow_i
-                if k + 1 == uop_end:
-                    k.next = uop_bgn
-                    if j_cnt + 1 == iter_in:
-                        j_cnt.next = 0
-                        od_i.next = 0
-                        os_i.next = 0
-                        ow_i.next = 0
-                        if i_cnt + 1 == iter_out:
-                            lg_active.next = 0
-                        else:
-                            i_cnt.next = i_cnt + 1
-                            od_o.next = od_o + dfo
-                            os_o.next = os_o + sfo
-                            ow_o.next = ow_o + wfo
-                    else:
-                        j_cnt.next = j_cnt + 1
-                        od_i.next = od_i + dfi
-                        os_i.next = os_i + sfi
-                        ow_i.next = ow_i + wfi
-                else:
-                    k.next = k + 1
-
-    # ---- S1: indices; buffer reads ---------------------------------------------------
-    @always_comb
-    def s1():
-        dst1.next = u_dst + offd1
-        src_a1.next = u_src + offs1
-        src_i1.next = u_src + offs1
-        wgt1.next = u_wgt + offw1
-        inp_re.next = v1 and is_gemm
-        wgt_re.next = v1 and is_gemm
-        inp_raddr.next = src_i1
-        wgt_raddr.next = wgt1
-
-    @always_comb
-    def acc_read():
-        acc_re.next = 0
-        acc_raddr.next = dst3
-        if is_alu:
-            if vv and v1:
-                acc_re.next = 1
-                acc_raddr.next = src_a1
-            elif v2:
-                acc_re.next = 1
-                acc_raddr.next = dst2
-        elif v3:
-            acc_re.next = 1
-            acc_raddr.next = dst3
-
-    @always(clk.posedge)
-    def pipe():
-        if rst:
-            v2.next = 0
-            v3.next = 0
-            v4.next = 0
-        else:
-            v2.next = v1
-            v3.next = v2
-            v4.next = v3 and is_gemm
-        dst2.next = dst1
-        dst3.next = dst2
-        dst4.next = dst3
-        if acc_re:
-            byp_hit.next = wb_we and wb_addr == acc_raddr
-            byp_data.next = wb_acc
-        if v2:
-            if use_imm:
-                b_reg.next = imm_vec
-            else:
-                b_reg.next = acc_eff
-
-    @always_comb
-    def bypass():
-        if byp_hit:
-            acc_eff.next = byp_data
-        else:
-            acc_eff.next = acc_rdata
-
-    # ---- writeback (GEMM at S4, ALU at S3) ------------------------------------------
-    @always_comb
-    def writeback():
-        wb_we.next = (is_gemm and v4) or (is_alu and v3)
-        if is_gemm:
-            wb_addr.next = dst4
-            wb_res.next = gemm_new
-        else:
-            wb_addr.next = dst3
-            wb_res.next = alu_res
-
-    @always_comb
-    def wb_data():
-        if is_gemm and reset_f == 1:
-            wb_acc.next = 0
-        else:
-            wb_acc.next = wb_res
-        out_we.next = wb_we
-        out_waddr.next = wb_addr
-        out_wdata.next = out_cat
-
-    @always_comb
-    def acc_port():
-        if acc_busy:
-            acc_we.next = e_we
-            acc_waddr.next = e_waddr
-            acc_wdata.next = e_wdata
-        else:
-            if wb_we:
-                acc_we.next = (1 << acc_beats) - 1
-            else:
-                acc_we.next = 0
-            acc_waddr.next = wb_addr
-            acc_wdata.next = wb_acc
-
-    return (uop_mem, acc_mem, acc_eng, gemm_dp, gemm_acc, alu_dp, decode, ctrl, retire_step, starts, fsm,
-            acc_load_args, uop_plan, uop_load_comb, uop_load, uop_port, rd_port, s0, loop_gen, s1,
-            acc_read, pipe, bypass, writeback, wb_data, acc_port)
+    return (ctl, uop_mem, uops, loops, acc_ld, reads, acc_mem, sched, gemm, alu, back, decode,
+            starts, finished)

@@ -1,7 +1,7 @@
 """Fetch: reads the instruction stream and dispatches each instruction to its queue.
 
-Routing (VTA_SPEC.md): STORE -> store queue; LOAD of INP or WGT -> load queue; every
-other instruction (UOP/ACC loads, GEMM, ALU, FINISH) -> compute queue.
+Routing (as the TLM, tlm/fetch.py): STORE -> store queue; LOAD of INP or WGT -> load
+queue; every other instruction (UOP/ACC loads, GEMM, ALU, FINISH) -> compute queue.
 
 The read port is shared with the load and compute units through a one-request-at-a-
 time arbiter, so fetch must never hold the bus while it waits for a full command queue
@@ -22,11 +22,16 @@ from .fields import INSN_BITS, log2
 from .fifo import fifo
 
 
-
 @block
-def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy,
-               req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-               insn, load_push, load_ready, comp_push, comp_ready, store_push, store_ready):
+def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load_q, comp_q,
+               store_q):
+    """Read ``insn_count`` instructions from ``insn_addr`` through ``rd`` (ReadPort) and push
+    each onto ``insn`` with the push of its command queue (CommandQueue)."""
+    req_valid, req_ready, req_addr, req_beats = rd.req_valid, rd.req_ready, rd.req_addr, rd.req_beats
+    data_valid, data, data_ready = rd.data_valid, rd.data, rd.data_ready
+    load_push, load_ready = load_q.push, load_q.ready
+    comp_push, comp_ready = comp_q.push, comp_q.ready
+    store_push, store_ready = store_q.push, store_q.ready
     depth = cfg.cmd_queue_depth
     bus = cfg.bus_bits
     ipb = INSN_BITS // bus            # beats per instruction

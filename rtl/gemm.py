@@ -149,10 +149,29 @@ def acc_lane(acc_old, s, acc_new):
 @block
 def acc_update(cfg, acc_old, sums, acc_new):
     """Per lane: acc_new = acc_old + sum (int wrap). Reset and truncation to out are
-    applied by the writeback in compute.py."""
+    applied by the writeback (writeback.py)."""
     ab, sw = cfg.acc_bits, sum_bits(cfg)
     n = cfg.batch * cfg.block_out
     outs = [Signal(modbv(0)[ab:]) for _ in range(n)]
     insts = [acc_lane(acc_old((k + 1) * ab, k * ab), sums((k + 1) * sw, k * sw), outs[k])
              for k in range(n)]
     return insts, join_lanes(outs, acc_new)
+
+
+@block
+def gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, acc_new):
+    """The GEMM stages of the compute pipeline (see compute.py): S1 reads inp[src] and
+    wgt[wgt] (``s1``: loops.StageOne) of a GEMM instruction, S2-S3 multiply and add,
+    S4 acc_new = acc_old + sums (acc_old = acc[dst], read at S3)."""
+    sums = Signal(intbv(0)[cfg.batch * cfg.block_out * sum_bits(cfg):])
+    dp = gemm_core(cfg, clk, inp_r.data, wgt_r.data, sums)
+    upd = acc_update(cfg, acc_old, sums, acc_new)
+
+    @always_comb
+    def reads():
+        inp_r.re.next = s1.valid and is_gemm
+        wgt_r.re.next = s1.valid and is_gemm
+        inp_r.addr.next = s1.src_inp
+        wgt_r.addr.next = s1.wgt
+
+    return dp, upd, reads

@@ -11,12 +11,12 @@ beats, plus the first request's latency.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, enum, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
 
 from vta.isa import MEM_INP
 
 from .fields import INSN_BITS, beats, log2, views, width
-
+from .unit import unit_control
 
 
 @block
@@ -135,10 +135,9 @@ def load_engine(clk, rst, start, busy,
 
 
 @block
-def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_notfull, l2g_push,
-              req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-              inp_we, inp_waddr, inp_wdata, wgt_we, wgt_waddr, wgt_wdata, busy):
-    """Executes LOAD INP/WGT from the load queue: pop g2l if pop_next, load, push l2g if push_next."""
+def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
+    """Executes LOAD INP/WGT from ``cmd`` (CommandQueue): pop g2l if pop_next, load through
+    ``rd`` (ReadPort) into the inp or wgt buffer (SramWrite), push l2g if push_next."""
     inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
     banks = max(inp_beats, wgt_beats)
     aw = max(cfg.log_inp_depth, cfg.log_wgt_depth)
@@ -150,12 +149,11 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
     mem_type, sram_base, dram_base = f["memory_type"], f["sram_base"], f["dram_base"]
     y_size, x_size, x_stride = f["y_size"], f["x_size"], f["x_stride"]
     y_pad_0, y_pad_1, x_pad_0, x_pad_1 = f["y_pad_0"], f["y_pad_1"], f["x_pad_0"], f["x_pad_1"]
-    pop_next, push_next = f["pop_next"], f["push_next"]
-    st = enum("IDLE", "TOK", "RUN")
-    retire = Signal(bool(0))
-    state = Signal(st.IDLE)
+    e_start, e_busy, retire = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    e_done = Signal(bool(0))
+    ctl = unit_control(clk, rst, cmd, insn, ((f["pop_next"], g2l),), ((f["push_next"], l2g),),
+                       e_done, e_start, retire, busy)
     is_inp = Signal(bool(0))
-    e_start, e_busy = Signal(bool(0)), Signal(bool(0))
     dram_addr = Signal(modbv(0)[32:])
     stride_bytes = Signal(modbv(0)[32:])
     row_beats = Signal(intbv(0)[32:])
@@ -169,12 +167,13 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
     wdata_wgt = wdata(cfg.wgt_bytes * 8, 0)
     eng = load_engine(clk, rst, e_start, e_busy, sram_base, dram_addr, y_size,
                       x_size, stride_bytes, row_beats, elem_beats, yp0, yp1, xp0, xp1,
-                      req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-                      we, waddr, wdata)
+                      rd.req_valid, rd.req_ready, rd.req_addr, rd.req_beats, rd.data_valid,
+                      rd.data, rd.data_ready, we, waddr, wdata)
     inp_mask, wgt_mask = (1 << inp_beats) - 1, (1 << wgt_beats) - 1
 
     @always_comb
     def decode():
+        e_done.next = not e_busy
         is_inp.next = mem_type == MEM_INP
         if mem_type == MEM_INP:
             dram_addr.next = (dram_base << inp_sh)
@@ -197,44 +196,39 @@ def load_unit(cfg, clk, rst, q_insn, q_valid, q_pop, g2l_nonempty, g2l_pop, l2g_
 
     @always_comb
     def route():
-        inp_waddr.next = waddr[cfg.log_inp_depth:]
-        wgt_waddr.next = waddr[cfg.log_wgt_depth:]
-        inp_wdata.next = wdata_inp
-        wgt_wdata.next = wdata_wgt
+        inp_w.addr.next = waddr[cfg.log_inp_depth:]
+        wgt_w.addr.next = waddr[cfg.log_wgt_depth:]
+        inp_w.data.next = wdata_inp
+        wgt_w.data.next = wdata_wgt
         if is_inp:
-            inp_we.next = we & inp_mask
-            wgt_we.next = 0
+            inp_w.we.next = we & inp_mask
+            wgt_w.we.next = 0
         else:
-            inp_we.next = 0
-            wgt_we.next = we & wgt_mask
+            inp_w.we.next = 0
+            wgt_w.we.next = we & wgt_mask
+
+    return ctl, eng, decode, route
+
+
+@block
+def acc_load(cfg, clk, rst, start, f, rd, w, busy):
+    """LOAD ACC (for the compute unit): the load engine with the acc buffer's element size.
+    ``f``: mem-format views of the instruction, ``rd``: ReadPort, ``w``: SramWrite."""
+    acc_beats = beats(cfg, cfg.acc_bytes)
+    sh, bsh = log2(cfg.acc_bytes), log2(acc_beats)
+    dram, stride = Signal(modbv(0)[32:]), Signal(modbv(0)[32:])
+    row_beats = Signal(intbv(0)[32:])
+    elem_beats = Signal(intbv(acc_beats)[acc_beats.bit_length() + 1:])
+    eng = load_engine(clk, rst, start, busy, f["sram_base"], dram, f["y_size"], f["x_size"],
+                      stride, row_beats, elem_beats, f["y_pad_0"], f["y_pad_1"], f["x_pad_0"],
+                      f["x_pad_1"], rd.req_valid, rd.req_ready, rd.req_addr, rd.req_beats,
+                      rd.data_valid, rd.data, rd.data_ready, w.we, w.addr, w.data)
+    x_size, x_stride, dram_base = f["x_size"], f["x_stride"], f["dram_base"]
 
     @always_comb
-    def ctrl():
-        # retire: engine done and room for the token -> push, take the next instruction
-        retire.next = state == st.RUN and not e_busy and (push_next == 0 or l2g_notfull)
-        q_pop.next = (state == st.IDLE or (state == st.RUN and not e_busy
-                                           and (push_next == 0 or l2g_notfull))) and q_valid
-        g2l_pop.next = state == st.TOK and pop_next == 1 and g2l_nonempty
-        e_start.next = state == st.TOK and (pop_next == 0 or g2l_nonempty)
-        l2g_push.next = state == st.RUN and not e_busy and push_next == 1 and l2g_notfull
-        busy.next = state != st.IDLE
+    def args():
+        dram.next = dram_base << sh
+        stride.next = x_stride << sh
+        row_beats.next = x_size << bsh
 
-    @always(clk.posedge)
-    def fsm():
-        if rst:
-            state.next = st.IDLE
-        elif state == st.IDLE:
-            if q_valid:
-                insn.next = q_insn
-                state.next = st.TOK
-        elif state == st.TOK:
-            if pop_next == 0 or g2l_nonempty:
-                state.next = st.RUN
-        elif retire:
-            if q_valid:
-                insn.next = q_insn
-                state.next = st.TOK
-            else:
-                state.next = st.IDLE
-
-    return eng, decode, route, ctrl, fsm
+    return eng, args

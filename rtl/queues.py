@@ -13,29 +13,30 @@ from .fifo import fifo
 
 
 @block
-def cmd_queue(cfg, clk, rst, din, push, ready, dout, pop, valid):
-    """One command queue of cfg.cmd_queue_depth instructions."""
-    return fifo(clk, rst, din, push, ready, dout, pop, valid, cfg.cmd_queue_depth)
+def cmd_queue(cfg, clk, rst, din, q):
+    """One command queue of cfg.cmd_queue_depth instructions (``q``: CommandQueue; ``din``:
+    fetch's instruction bus, shared by the three queues)."""
+    return fifo(clk, rst, din, q.push, q.ready, q.insn, q.pop, q.valid, cfg.cmd_queue_depth)
 
 
 @block
-def dep_queue(cfg, clk, rst, push, pop, nonempty, notfull):
-    """One dependence-token queue of cfg.dep_queue_depth tokens."""
+def dep_queue(cfg, clk, rst, q):
+    """One dependence-token queue of cfg.dep_queue_depth tokens (``q``: TokenQueue)."""
     depth = cfg.dep_queue_depth
     count = Signal(intbv(0, min=0, max=depth + 1))
 
     @always_comb
     def flags():
-        nonempty.next = count != 0
-        notfull.next = count != depth
+        q.nonempty.next = count != 0
+        q.notfull.next = count != depth
 
     @always(clk.posedge)
     def seq():
         if rst:
             count.next = 0
-        elif push and not pop:
+        elif q.push and not q.pop:
             count.next = count + 1
-        elif pop and not push:
+        elif q.pop and not q.push:
             count.next = count - 1
 
     return flags, seq

@@ -88,6 +88,34 @@ def counter(clk, rst, clear, inc, value):
 
 
 @block
+def strobe_mask(strb, mask):
+    """mask = the 4 byte strobes ``strb`` widened to a 32-bit bit mask."""
+    m0, m1, m2, m3 = (Signal(intbv(0)[8:]) for _ in range(4))
+    cat = ConcatSignal(m3, m2, m1, m0)
+
+    @always_comb
+    def bytes_():
+        m0.next = 0
+        m1.next = 0
+        m2.next = 0
+        m3.next = 0
+        if strb[0]:
+            m0.next = 0xFF
+        if strb[1]:
+            m1.next = 0xFF
+        if strb[2]:
+            m2.next = 0xFF
+        if strb[3]:
+            m3.next = 0xFF
+
+    @always_comb
+    def join():
+        mask.next = cat
+
+    return bytes_, join
+
+
+@block
 def regs(cfg, clk, rst, s, start, insn_addr, insn_count, done,
          busy_fetch, busy_load, busy_compute, busy_store,
          axi_err, axi_rd_busy, axi_wr_busy, axi_wr_pending):
@@ -100,8 +128,8 @@ def regs(cfg, clk, rst, s, start, insn_addr, insn_count, done,
     aw_idx = Signal(intbv(0)[AXIL_ADDR_BITS - 2:])
     w_data = Signal(intbv(0)[W:])
     w_strb = Signal(intbv(0)[4:])
-    m0, m1, m2, m3 = (Signal(intbv(0)[8:]) for _ in range(4))
-    w_mask = ConcatSignal(m3, m2, m1, m0)   # byte strobes as a bit mask
+    w_mask = Signal(intbv(0)[W:])   # byte strobes as a bit mask
+    mask = strobe_mask(w_strb, w_mask)
     done_flag = Signal(bool(0))
     cycles = Signal(intbv(0)[W:])
     bf, bl, bc, bs = (Signal(intbv(0)[W:]) for _ in range(4))
@@ -135,21 +163,6 @@ def regs(cfg, clk, rst, s, start, insn_addr, insn_count, done,
         run_compute.next = running and busy_compute
         run_store.next = running and busy_store
         done_flag.next = done and not running
-
-    @always_comb
-    def strobe_mask():
-        m0.next = 0
-        m1.next = 0
-        m2.next = 0
-        m3.next = 0
-        if w_strb[0]:
-            m0.next = 0xFF
-        if w_strb[1]:
-            m1.next = 0xFF
-        if w_strb[2]:
-            m2.next = 0xFF
-        if w_strb[3]:
-            m3.next = 0xFF
 
     @always_seq(clk.posedge, reset=rst)
     def seq():
@@ -213,4 +226,4 @@ def regs(cfg, clk, rst, s, start, insn_addr, insn_count, done,
                 s.rdata.next = 0
         elif s.rvalid and s.rready:
             s.rvalid.next = False
-    return consts, counters, comb, strobe_mask, seq
+    return consts, mask, counters, comb, seq

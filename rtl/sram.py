@@ -44,3 +44,9 @@ def sram(clk, we, waddr, wdata, re, raddr, rdata, depth, banks=1):
     insts = [sram_bank(clk, we(k), waddr, wdata((k + 1) * bw, k * bw), re, raddr, outs[k], depth)
              for k in range(banks)]
     return insts, join_lanes(outs, rdata)
+
+
+@block
+def buffer(clk, w, r, depth, banks=1):
+    """``sram`` with its ports as interface objects (``w``: SramWrite, ``r``: SramRead)."""
+    return sram(clk, w.we, w.addr, w.data, r.re, r.addr, r.data, depth, banks)

@@ -1,0 +1,106 @@
+"""Loop and index generator of the compute pipeline (stages S0 and S1, see compute.py).
+
+S0 walks the GEMM/ALU loop nest ``for i < iter_out: for j < iter_in: for k in
+[uop_bgn, uop_end)``, reads uop[k] and keeps the index offsets as running sums
+(i*factor_out + j*factor_in, no multipliers). S1 adds the micro-op's fields to the
+offsets (modulo the buffer depths). One micro-op per cycle; ALU vector-vector holds
+every other cycle (its two acc reads share the acc buffer's read port).
+"""
+from __future__ import annotations
+
+from myhdl import Signal, always, always_comb, block, intbv, modbv
+
+
+class StageOne:
+    """The S1 outputs: ``valid`` (a micro-op is at S1), its indices ``dst`` (acc),
+    ``src_acc`` / ``src_inp`` (src read in the acc or the inp buffer) and ``wgt``."""
+
+    def __init__(self, cfg):
+        self.valid = Signal(bool(0))
+        self.dst = Signal(modbv(0)[cfg.log_acc_depth:])
+        self.src_acc = Signal(modbv(0)[cfg.log_acc_depth:])
+        self.src_inp = Signal(modbv(0)[cfg.log_inp_depth:])
+        self.wgt = Signal(modbv(0)[cfg.log_wgt_depth:])
+
+
+@block
+def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
+    """Issue the micro-ops of the GEMM/ALU instruction whose fields are ``g`` (gemm
+    format views; ``sfo``/``sfi`` the src factors of the instruction's own format), from
+    ``start`` on. ``uop_r``: the uop buffer's read port; ``active``: micro-ops remain."""
+    lu, lw, la = cfg.log_uop_depth, cfg.log_wgt_depth, cfg.log_acc_depth
+    ls = max(cfg.log_inp_depth, la)
+    uop_bgn, uop_end, iter_out, iter_in = g["uop_bgn"], g["uop_end"], g["iter_out"], g["iter_in"]
+    dfo, dfi, wfo, wfi = g["dst_factor_out"], g["dst_factor_in"], g["wgt_factor_out"], g["wgt_factor_in"]
+    hold, issue = Signal(bool(0)), Signal(bool(0))
+    k = Signal(intbv(0)[lu + 1:])
+    i_cnt, j_cnt = Signal(intbv(0)[len(iter_out):]), Signal(intbv(0)[len(iter_in):])
+    od_o, od_i = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
+    os_o, os_i = Signal(modbv(0)[ls:]), Signal(modbv(0)[ls:])
+    ow_o, ow_i = Signal(modbv(0)[lw:]), Signal(modbv(0)[lw:])
+    offd1, offs1, offw1 = Signal(modbv(0)[la:]), Signal(modbv(0)[ls:]), Signal(modbv(0)[lw:])
+    uf = {f.name: uop_r.data(f.hi, f.lo) for f in cfg.layout.uop}
+    u_dst, u_src, u_wgt = uf["dst_idx"], uf["src_idx"], uf["wgt_idx"]
+
+    @always_comb
+    def s0():
+        issue.next = active and not hold
+        uop_r.re.next = issue
+        uop_r.addr.next = k[lu:]
+
+    @always(clk.posedge)
+    def counters():
+        if rst:
+            active.next = 0
+            hold.next = 0
+            s1.valid.next = 0
+        elif start:
+            active.next = uop_end > uop_bgn and iter_out != 0 and iter_in != 0
+            k.next = uop_bgn
+            i_cnt.next = 0
+            j_cnt.next = 0
+            od_o.next = 0
+            od_i.next = 0
+            os_o.next = 0
+            os_i.next = 0
+            ow_o.next = 0
+            ow_i.next = 0
+            hold.next = 0
+            s1.valid.next = 0
+        else:
+            s1.valid.next = issue
+            hold.next = issue and vv
+            if issue:
+                offd1.next = od_o + od_i
+                offs1.next = os_o + os_i
+                offw1.next = ow_o + ow_i
+                if k + 1 == uop_end:
+                    k.next = uop_bgn
+                    if j_cnt + 1 == iter_in:
+                        j_cnt.next = 0
+                        od_i.next = 0
+                        os_i.next = 0
+                        ow_i.next = 0
+                        if i_cnt + 1 == iter_out:
+                            active.next = 0
+                        else:
+                            i_cnt.next = i_cnt + 1
+                            od_o.next = od_o + dfo
+                            os_o.next = os_o + sfo
+                            ow_o.next = ow_o + wfo
+                    else:
+                        j_cnt.next = j_cnt + 1
+                        od_i.next = od_i + dfi
+                        os_i.next = os_i + sfi
+                        ow_i.next = ow_i + wfi
+                else:
+                    k.next = k + 1
+
+    @always_comb
+    def indices():
+        s1.dst.next = u_dst + offd1
+        s1.src_acc.next = u_src + offs1
+        s1.src_inp.next = u_src + offs1
+        s1.wgt.next = u_wgt + offw1
+
+    return s0, counters, indices

@@ -1,0 +1,92 @@
+"""Write-back of the compute pipeline and the acc buffer it writes (see compute.py).
+
+The result of a micro-op (GEMM at S4, ALU at S3) is written to acc[dst] (0 for a GEMM
+with the reset bit) and its low out_bits per lane to out[dst]. The acc buffer is made
+write-first by a bypass register: a read issued in the cycle of a write to the same
+entry returns the written value, so a micro-op reading an entry the previous one writes
+needs no stall.
+"""
+from __future__ import annotations
+
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+
+from .interfaces import SramRead, SramWrite
+from .sram import buffer
+
+
+@block
+def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, alu_dst,
+              alu_res, acc_w, out_w):
+    """Select the finishing micro-op's result; ``acc_w``: the acc write (SramWrite with
+    one enable bit), ``out_w``: the out buffer's write port."""
+    ab, ob = cfg.acc_bits, cfg.out_bits
+    lanes = cfg.batch * cfg.block_out
+    res = Signal(intbv(0)[ab * lanes:])
+    out_lanes = [res(k * ab + ob, k * ab) for k in range(lanes)]
+    out_cat = ConcatSignal(*reversed(out_lanes)) if lanes > 1 else out_lanes[0]
+
+    @always_comb
+    def select():
+        acc_w.we.next = gemm_valid or alu_valid
+        if is_gemm:
+            acc_w.addr.next = gemm_dst
+            res.next = gemm_res
+        else:
+            acc_w.addr.next = alu_dst
+            res.next = alu_res
+
+    @always_comb
+    def outputs():
+        if is_gemm and reset_f == 1:
+            acc_w.data.next = 0
+        else:
+            acc_w.data.next = res
+        out_w.we.next = acc_w.we
+        out_w.addr.next = acc_w.addr
+        out_w.data.next = out_cat
+
+    return select, outputs
+
+
+@block
+def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
+    """The acc buffer: written by the ACC load (``load_w``, while ``load_busy``) or by the
+    write-back (``wb``, one enable bit); ``rd`` reads write-first (see the module docstring)."""
+    acc_beats = len(load_w.we)
+    port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
+    port_r = SramRead(cfg.log_acc_depth, len(wb.data))
+    mem = buffer(clk, port_w, port_r, cfg.acc_depth, acc_beats)
+    hit = Signal(bool(0))
+    hit_data = Signal(intbv(0)[len(wb.data):])
+    all_banks = (1 << acc_beats) - 1
+
+    @always_comb
+    def read():
+        port_r.re.next = rd.re
+        port_r.addr.next = rd.addr
+        if hit:
+            rd.data.next = hit_data
+        else:
+            rd.data.next = port_r.data
+
+    @always(clk.posedge)
+    def bypass():
+        if rd.re:
+            hit.next = wb.we == 1 and wb.addr == rd.addr
+            hit_data.next = wb.data
+
+    @always_comb
+    def write():
+        if load_busy:
+            port_w.we.next = load_w.we
+            port_w.addr.next = load_w.addr
+            port_w.data.next = load_w.data
+        else:
+            if wb.we == 1:
+                port_w.we.next = all_banks
+            else:
+                port_w.we.next = 0
+            port_w.addr.next = wb.addr
+            port_w.data.next = wb.data
+
+    return mem, read, bypass, write

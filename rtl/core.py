@@ -26,7 +26,7 @@ contiguously and in order. The core never presents write data of a request befor
 that request was accepted, and never waits on a full command queue while holding a
 read request's data.
 
-Converted on its own (``convert_core``), the interface objects expand to ports named
+Converted on its own (top ``vta_core`` of ``vta.rtl.export``), the interface objects expand to ports named
 ``start``, ``busy_fetch``, ``rd0_req_valid``, ... ``wr_done`` (``CorePorts.flat()``).
 """
 from __future__ import annotations
@@ -92,13 +92,3 @@ def core_block(cfg, clk=None, rst=None, ports=None):
     ports = ports if ports is not None else CorePorts(cfg)
     inst = core(cfg, clk, rst, **vars(ports))
     return inst, {"clk": clk, "rst": rst, **ports.flat()}
-
-
-def convert_core(cfg, out_dir, name="vta_core"):
-    """Write ``<out_dir>/<name>.v`` (once per process: MyHDL renames on a second convert)."""
-    from pathlib import Path
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    inst, _ = core_block(cfg)
-    inst.convert(hdl="Verilog", path=str(out_dir), name=name, testbench=False)
-    return out_dir / f"{name}.v"

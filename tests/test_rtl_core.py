@@ -1,49 +1,31 @@
-"""The RTL core (vta.rtl.core) converted to Verilog and run under cocotb + Icarus
-against a numpy reference of VTA_SPEC.md (tests/cocotb/core_tests.py)."""
+"""The RTL core (vta.rtl.core, top ``vta_core``) under cocotb + Icarus against the independent
+reference (tests/reference.py) through the cocotb programs in tests/cocotb/core_tests.py."""
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from vta.cosim.sim import failures, run_test
+from vta.isa import load_config
+
 pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
-ROOT = Path(__file__).resolve().parents[1]
-TB = ROOT / "tests" / "cocotb"
-BUILD = ROOT / "build" / "test_rtl_core"
-
-
-def convert(config):
-    """Convert the core for ``config`` in a subprocess (MyHDL converts once per process);
-    cached by a hash of the RTL sources."""
-    h = hashlib.sha256(config.encode())
-    for p in sorted((ROOT / "rtl").glob("*.py")):
-        h.update(p.read_bytes())
-    out = BUILD / f"{config}-{h.hexdigest()[:12]}"
-    v = out / "vta_core.v"
-    if not v.exists():
-        code = ("import sys; from vta.isa import load_config; from vta.rtl.core import convert_core; "
-                "convert_core(load_config(sys.argv[1]), sys.argv[2])")
-        subprocess.run([sys.executable, "-W", "ignore", "-c", code, config, str(out)], check=True)
-    return v
+TESTS = Path(__file__).resolve().parent
+TB = TESTS / "cocotb"
 
 
 def run_cocotb(config, testcase=None, **env):
-    from cocotb_tools.runner import get_results, get_runner
-    v = convert(config)
-    runner = get_runner("icarus")
-    build = v.parent / "sim"
-    runner.build(sources=[v], hdl_toplevel="vta_core", build_dir=build, always=False)
-    results = runner.test(hdl_toplevel="vta_core", test_module="core_tests", test_dir=TB,
-                          build_dir=build, testcase=testcase,
-                          extra_env={"VTA_CONFIG": config, "PYTHONPATH": os.pathsep.join(
-                              [str(TB), str(TB.parent), os.environ.get("PYTHONPATH", "")]), **env})
-    total, failed = get_results(results)
-    assert total > 0 and failed == 0, f"{failed} of {total} cocotb tests failed (see {results})"
+    """Run core_tests (one case or all) on the core converted for bundled config ``config``."""
+    with tempfile.TemporaryDirectory(prefix="vta-core-") as work:
+        results = run_test(load_config(config), "core_tests", sim="icarus", top="vta_core",
+                           env={"VTA_CONFIG": config, **env}, test_dir=work, testcase=testcase,
+                           pythonpath=(TB, TESTS), check=False)
+        bad = failures(results)
+        total = sum(1 for _ in ET.parse(results).getroot().iter("testcase"))
+    assert total > 0 and not bad, f"{len(bad)} of {total} cocotb tests failed: {bad}"
 
 
 def test_core_tiny_random_programs():

@@ -2,6 +2,7 @@
 reference (tests/reference.py) through the cocotb programs in tests/cocotb/core_tests.py."""
 from __future__ import annotations
 
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path

@@ -19,7 +19,7 @@ from vta.isa import load_config
 
 from .sim import SimError, WatchdogError, run_many_on_rtl, run_on_rtl
 
-#: relative cycle error the reference workloads must stay within (issue 5)
+#: relative cycle error the reference workloads must stay within
 CYCLE_TOLERANCE = 0.05
 
 

@@ -63,7 +63,7 @@ def test_random_segments_round_trip(tmp_path_factory, specs, seed):
 
 
 def test_bundle_from_another_tool(tmp_path):
-    """Only bundle.yaml (issue 2's exact keys) and raw bins packed with struct."""
+    """Only bundle.yaml (the format's exact keys) and raw bins packed with struct."""
     root = tmp_path / "foreign.vtab"
     root.mkdir()
     # GEMM (opcode 2) with dst_factor_out = 1 (bit 64, the high word's bit 0); FINISH (3).

@@ -19,7 +19,7 @@ def words(insn, cfg=DEFAULT):
     return f"{hi:016x}:{lo:016x}"
 
 
-# issue 2's vectors: default config, every other field zero, high:low 64-bit words.
+# Reference vectors: default config, every other field zero, high:low 64-bit words.
 GOLDEN = [
     (Load(memory_type=0, y_size=1), "0000000000000001:0000000000000000"),
     (Load(memory_type=0, dram_base=1), "0000000000000000:0000000004000000"),

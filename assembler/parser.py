@@ -12,15 +12,14 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .diagnostics import shorten
 from .errors import AsmError, Loc
 from .expr import Env, Sym, evaluate, parse_expr, parse_value
 from .lexer import Cursor, Token, tokenize
+from .limits import DEFAULT, check_text, count_message, read_source
 from .syntax import DIRECTIVES, MNEMONICS
 
 MAX_INCLUDE_DEPTH = 32
-# .rept passes plus the statements they produce: 4M = the instructions a 64 MiB DRAM holds;
-# beyond that a count is a typo that would otherwise run for hours.
-MAX_REPT_EXPANSION = 1 << 22
 
 
 @dataclass
@@ -56,38 +55,40 @@ class _Frame:
     seen_else: bool = False
 
 
-def parse_file(path, constants):
+def parse_file(path, constants, limits=DEFAULT, insn_cap=None):
     """Parse a file (see :func:`parse_text`)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise AsmError(f"cannot read '{path}': {e.strerror}", file=str(path), line=1, col=1) from None
-    return parse_text(text, str(path), constants)
+    return parse_text(read_source(path, limits), str(path), constants, limits, insn_cap)
 
 
-def parse_text(text, filename, constants):
+def parse_text(text, filename, constants, limits=DEFAULT, insn_cap=None):
     """Statements of ``text``. ``constants`` (name -> int) holds the config constants;
-    ``.equ`` adds to it. Included files are read relative to the including file."""
-    return _Parser(constants).run(text, filename, [])
+    ``.equ`` adds to it. Included files are read relative to the including file.
+    ``limits`` bounds the work (vta.assembler.limits); ``insn_cap`` lowers the
+    instruction limit to what the DRAM holds."""
+    return _Parser(constants, limits, insn_cap).run(text, filename, [])
 
 
 class _Parser:
-    def __init__(self, constants):
+    def __init__(self, constants, limits=DEFAULT, insn_cap=None):
         self.constants = constants
         self.config_names = set(constants)
+        self.limits, self.insn_cap = limits, insn_cap
+        self.caps = {"insn": min(limits.insns, insn_cap or limits.insns), "uop": limits.uops}
+        self.counts = {"insn": 0, "uop": 0}
         self.stmts = []
         self.pending = []   # labels waiting for the statement they name
         self.rept_vars = {}  # .rept counters of the bodies being expanded
         self.rept_heads = []  # locations of the .rept directives being expanded
-        self.expanded = 0     # .rept passes and statements they produced (MAX_REPT_EXPANSION)
+        self.expanded = 0     # .rept passes and statements they produced (limits.rept)
 
     def const_env(self):
         return Env(self.constants, describe_names=lambda: ".if, .equ and shapes may use only "
-                   "numbers, config constants and .equ constants")
+                   "numbers, config constants and .equ constants", bits=self.limits.int_bits)
 
     def run(self, text, filename, chain):
-        self._block(Cursor(tokenize(text, filename)), text.split("\n"), filename, chain)
+        check_text(text, filename, self.limits, self.insn_cap)
+        self._block(Cursor(tokenize(text, filename, self.limits.int_bits)), text.split("\n"),
+                    filename, chain)
         if not chain and self.pending:
             name, loc = self.pending[0]
             raise AsmError(f"label '{name}' names nothing (expected a UOP line or a .data "
@@ -125,13 +126,13 @@ class _Parser:
         if head.kind == "DIRECTIVE":
             name = head.text.lower()
             if name not in DIRECTIVES:
-                raise AsmError(f"unknown directive '{head.text}'{_suggest(name, DIRECTIVES)} "
+                raise AsmError(f"unknown directive '{shorten(head.text)}'{_suggest(name, DIRECTIVES)} "
                                f"(expected one of {', '.join(sorted(DIRECTIVES))})", head.loc)
             kind = "directive"
         elif head.kind == "NAME":
             name = head.text.upper()
             if name not in MNEMONICS:
-                raise AsmError(f"unknown mnemonic '{head.text}'{_suggest(name, MNEMONICS)} "
+                raise AsmError(f"unknown mnemonic '{shorten(head.text)}'{_suggest(name, MNEMONICS)} "
                                f"(expected one of {', '.join(MNEMONICS)})", head.loc)
             kind = "uop" if name == "UOP" else "insn"
         else:
@@ -165,6 +166,11 @@ class _Parser:
         self.pending = []
         if self.rept_heads:
             self._count_expansion()
+        if kind in self.counts:   # counted as produced: .rept bodies multiply them
+            self.counts[kind] += 1
+            if self.counts[kind] > self.caps[kind]:
+                name = "insns" if kind == "insn" else "uops"
+                raise AsmError(count_message(self.limits, name, self.caps[kind]), head.loc)
         self.stmts.append(stmt)
 
     # ---- operands ------------------------------------------------------------
@@ -232,6 +238,8 @@ class _Parser:
         count = _const(evaluate(operands[0].value, self.const_env()), operands[0].value)
         if count < 0:
             raise AsmError(f".rept count must not be negative, found {count}", operands[0].value.loc)
+        if self.expanded + count > self.limits.rept:   # refused before any pass runs
+            raise AsmError(self._rept_message(), self.rept_heads[0] if self.rept_heads else head.loc)
         var = operands[1].word if len(operands) == 2 else None
         if var is not None and var in self.constants:
             raise AsmError(f"'{var}' is already a constant; pick another counter name", operands[1].loc)
@@ -263,9 +271,12 @@ class _Parser:
 
     def _count_expansion(self):
         self.expanded += 1
-        if self.expanded > MAX_REPT_EXPANSION:
-            raise AsmError(f".rept expands to more than {MAX_REPT_EXPANSION} passes and lines "
-                           "(a 64 MiB DRAM holds that many instructions)", self.rept_heads[0])
+        if self.expanded > self.limits.rept:
+            raise AsmError(self._rept_message(), self.rept_heads[0])
+
+    def _rept_message(self):
+        return (f".rept expands to more than {self.limits.rept} passes and lines, the limit "
+                f"(raise it with {self.limits.flag('rept')})")
 
     def _equ(self, head, operands):
         if len(operands) != 1 or operands[0].name is None:
@@ -285,18 +296,15 @@ class _Parser:
         here = Path(head.loc.file).parent if head.loc.file != "<string>" else Path.cwd()
         path = (here / node.value)
         if not path.is_file():
-            raise AsmError(f"cannot include '{node.value}': no such file ({path.resolve()})", node.loc)
+            raise AsmError(f"cannot include '{shorten(node.value)}': no such file "
+                           f"({shorten(str(path.resolve()))})", node.loc)
         key = str(path.resolve())
         if key in chain:
             raise AsmError(f"'{node.value}' includes itself (include chain: "
                            f"{' -> '.join(Path(c).name for c in chain + [key])})", node.loc)
         if len(chain) >= MAX_INCLUDE_DEPTH:
             raise AsmError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", node.loc)
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise AsmError(f"cannot include '{node.value}': {getattr(e, 'strerror', None) or e}",
-                           node.loc) from None
+        text = read_source(path, self.limits, node.loc)
         top_key = str(Path(head.loc.file).resolve()) if head.loc.file != "<string>" else "<string>"
         self.run(text, str(path), (chain or [top_key]) + [key])
 

@@ -21,6 +21,7 @@ from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
 from .trace import Tracer
+from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, Watch, sram_fill
 
 STAGES = ("fetch", "load", "compute", "store")
 
@@ -52,6 +53,8 @@ class TlmResult:
     outputs: dict = field(default_factory=dict)
     mismatches: list = field(default_factory=list)
     trace: object = None
+    warnings: list = field(default_factory=list)   # at most watch.MAX_SHOWN_WARNINGS
+    warning_count: int = 0                         # all of them
 
     @property
     def checked(self):
@@ -87,7 +90,9 @@ class TlmResult:
 class Tlm:
     """One accelerator instance loaded with one program."""
 
-    def __init__(self, program, config=None, *, wrap=False, trace=False, progress=None):
+    def __init__(self, program, config=None, *, wrap=False, trace=False, progress=None,
+                 max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False,
+                 sram_init=None, detail=None):
         cfg = program.config if config is None else load_config(config)
         if cfg.fingerprint != program.config.fingerprint:
             raise BundleError(f"program '{program.name}' was built for config "
@@ -112,13 +117,35 @@ class Tlm:
         self.fetch, self.load, self.compute, self.store = (Fetch(self), Load(self), Compute(self),
                                                           Store(self))
         self.units = (self.fetch, self.load, self.compute, self.store)
+        self.watch = self.dram.watch = Watch(self, max_cycles, timeout, strict)
+        if sram_init is not None:
+            self._fill_srams(sram_init)
+        self._detail = detail   # f(text): what a long instruction is doing (progress)
+        self._detail_shown = False
         self.done = env.event()
         self.finish_cycle = None
         self._disasm = {}
         self._progress = progress
         self._completed = 0
 
+    def _fill_srams(self, seed):
+        """--sram-init SEED: every buffer holds watch.sram_fill's values before the run."""
+        cfg, comp, fill = self.cfg, self.compute, sram_fill(self.cfg, seed)
+        self.inp_buf[:] = fill["inp"].reshape(self.inp_buf.shape)
+        self.wgt_buf[:] = fill["wgt"].reshape(self.wgt_buf.shape)
+        comp.acc[:] = fill["acc"].reshape(comp.acc.shape)
+        comp.out[:] = fill["out"].reshape(comp.out.shape)
+        words = fill["uop"].reshape(-1).astype(np.uint32)
+        comp.uop_dst[:], comp.uop_src[:], comp.uop_wgt[:] = cfg.layout.decode_uops_array(words)
+
     # ---- callbacks from the units --------------------------------------------------
+    def long_step(self, unit, index, insn, done, total):
+        """Between the vector chunks of one long instruction: time limit and progress."""
+        self.watch.check_time()
+        if self._detail is not None:
+            self._detail(f"instruction {index} ({self.disasm(insn)}): {done:,}/{total:,} micro-op runs")
+            self._detail_shown = True
+
     def disasm(self, insn):
         text = self._disasm.get(insn)
         if text is None:
@@ -130,6 +157,11 @@ class Tlm:
 
     def insn_done(self):
         self._completed += 1
+        if self._completed % 256 == 0:
+            self.watch.check_time()
+        if self._detail_shown:
+            self._detail(self.program.name)
+            self._detail_shown = False
         if self._progress is not None and self._completed % 64 == 0:
             self._progress(self._completed, self.insn_count)
 
@@ -143,20 +175,15 @@ class Tlm:
         """Run to FINISH; raise DeadlockError / ProgramError / LeftoverTokensError."""
         env = self.env
         t0 = time.perf_counter()
+        self.watch.start()
         for u in self.units:
             env.process(u.run())
         try:
-            env.run(until=self.done)
-        except RuntimeError as e:
-            if "until" not in str(e) and "No scheduled events" not in str(e):
-                raise
-        except VTAError as e:
-            raise _original(e) from None
-        if self.finish_cycle is None:
-            raise self._deadlock()
-        # Let work still in flight (e.g. a store FINISH did not wait for) complete.
-        try:
-            env.run()
+            self._steps(until_done=True)
+            if self.finish_cycle is None:
+                raise self._deadlock()
+            # Let work still in flight (e.g. a store FINISH did not wait for) complete.
+            self._steps(until_done=False)
         except VTAError as e:
             raise _original(e) from None
         wall = time.perf_counter() - t0
@@ -177,6 +204,24 @@ class Tlm:
                 err.result = result
             raise err
         return result
+
+    def _steps(self, until_done):
+        """Process events (until FINISH, or until none are left) within the limits. The
+        same loop as simpy's run(), plus the cycle check before each event."""
+        env, done, watch = self.env, self.done, self.watch
+        limit = watch.max_cycles if watch.max_cycles is not None else float("inf")
+        step, peek, n = env.step, env.peek, 0
+        while not (until_done and done.triggered):
+            t = peek()
+            if t == float("inf"):
+                return   # nothing left to do (a deadlock if FINISH has not completed)
+            if t > limit:
+                raise watch.limit_error(f"FINISH did not complete within the limit of "
+                                        f"{limit:,} cycles (raise it with --max-cycles)")
+            step()
+            n += 1
+            if not n & 0xfff:
+                watch.check_time()
 
     def _blocked(self):
         out = []
@@ -204,7 +249,8 @@ class Tlm:
         cycles = self.finish_cycle
         st = stats_mod.collect(self, cycles, wall)
         res = TlmResult(program=self.program, config=self.cfg, cycles=cycles, stats=st,
-                        dram=self.dram, wall_seconds=wall, trace=self.tracer)
+                        dram=self.dram, wall_seconds=wall, trace=self.tracer,
+                        warnings=list(self.watch.warnings), warning_count=self.watch.warning_count)
         for seg in self.program.segments:
             if seg.role == "output":
                 res.outputs[seg.name] = res.read_segment(seg.name)
@@ -229,7 +275,8 @@ def _original(e):
     return cause if isinstance(cause, type(e)) else e
 
 
-def run_program(program, config=None, *, wrap=False, trace=None, progress=False):
+def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
+                max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False, sram_init=None):
     """Run a Program on the TLM and return a :class:`TlmResult`.
 
     Reading programs from text or bundles is the caller's (vta.assembler.load_program):
@@ -240,12 +287,18 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False)
     failing. trace: a path to write Chrome trace JSON to (or True to keep the trace
     in ``result.trace``). progress: show a progress bar (rich) on stderr, or a callable
     ``f(done, total)``.
+
+    Limits (tlm/watch.py): max_cycles (default 10**9) and timeout (host seconds, default
+    3600; None for no limit) stop the run with a LimitError naming the running
+    instructions. Warnings (``result.warnings``): DRAM accesses outside every declared
+    segment, writes over the instructions or micro-ops, reads of SRAM entries this run
+    never wrote; strict=True makes the first one a ProgramError. sram_init: None (zeros)
+    or a seed filling every buffer before the run (watch.sram_fill).
     """
     if not isinstance(program, Program):
         raise TypeError(f"run_program takes a vta.isa.Program, not {type(program).__name__} "
                         "(read .s/.vtab files with vta.assembler.load_program)")
-    bar = None
-    cb = None
+    bar = cb = detail = None
     if callable(progress):
         cb = progress
     elif progress:
@@ -257,7 +310,9 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False)
                        console=Console(stderr=True), transient=True)
         task = bar.add_task(program.name, total=len(program.insns))
         cb = lambda done, total: bar.update(task, completed=min(done, total))  # noqa: E731
-    tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb)
+        detail = lambda text: bar.update(task, description=text)  # noqa: E731
+    tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb, max_cycles=max_cycles,
+              timeout=timeout, strict=strict, sram_init=sram_init, detail=detail)
     try:
         if bar is not None:
             bar.start()

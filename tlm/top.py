@@ -156,7 +156,13 @@ class Tlm:
         return {f"cmd_{k}": v for k, v in self.cmd.items()}
 
     def insn_done(self):
+        # Limits are checked as instructions complete: each one is bounded (loads by the
+        # buffer sizes, GEMM/ALU by compute's cost check before their work).
         self._completed += 1
+        if self.env.now > self.watch.max_cycles:
+            raise self.watch.limit_error(f"cycle {self.env.now:,} passed the limit of "
+                                         f"{self.watch.max_cycles:,} cycles before FINISH completed "
+                                         "(raise it with --max-cycles)")
         if self._completed % 256 == 0:
             self.watch.check_time()
         if self._detail_shown:
@@ -179,11 +185,17 @@ class Tlm:
         for u in self.units:
             env.process(u.run())
         try:
-            self._steps(until_done=True)
-            if self.finish_cycle is None:
-                raise self._deadlock()
-            # Let work still in flight (e.g. a store FINISH did not wait for) complete.
-            self._steps(until_done=False)
+            env.run(until=self.done)
+        except RuntimeError as e:
+            if "until" not in str(e) and "No scheduled events" not in str(e):
+                raise
+        except VTAError as e:
+            raise _original(e) from None
+        if self.finish_cycle is None:
+            raise self._deadlock()
+        # Let work still in flight (e.g. a store FINISH did not wait for) complete.
+        try:
+            env.run()
         except VTAError as e:
             raise _original(e) from None
         wall = time.perf_counter() - t0
@@ -204,24 +216,6 @@ class Tlm:
                 err.result = result
             raise err
         return result
-
-    def _steps(self, until_done):
-        """Process events (until FINISH, or until none are left) within the limits. The
-        same loop as simpy's run(), plus the cycle check before each event."""
-        env, done, watch = self.env, self.done, self.watch
-        limit = watch.max_cycles if watch.max_cycles is not None else float("inf")
-        step, peek, n = env.step, env.peek, 0
-        while not (until_done and done.triggered):
-            t = peek()
-            if t == float("inf"):
-                return   # nothing left to do (a deadlock if FINISH has not completed)
-            if t > limit:
-                raise watch.limit_error(f"FINISH did not complete within the limit of "
-                                        f"{limit:,} cycles (raise it with --max-cycles)")
-            step()
-            n += 1
-            if not n & 0xfff:
-                watch.check_time()
 
     def _blocked(self):
         out = []

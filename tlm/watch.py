@@ -81,9 +81,10 @@ class Watch:
 
     def __init__(self, top, max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False):
         for name, v in (("max_cycles", max_cycles), ("timeout", timeout)):
-            if v is not None and not (v > 0):   # also refuses NaN
-                raise ValueError(f"{name} must be positive, not {v!r}")
-        self.top, self.max_cycles, self.timeout, self.strict = top, max_cycles, timeout, strict
+            if not (v is None or v > 0):   # refuses NaN too
+                raise ValueError(f"{name} must be positive (or None: no limit), not {v!r}")
+        self.top, self.timeout, self.strict = top, timeout, strict
+        self.max_cycles = float("inf") if max_cycles is None else max_cycles
         self.deadline = None
         self.warnings = []        # messages, at most MAX_SHOWN_WARNINGS
         self.warning_count = 0
@@ -97,6 +98,7 @@ class Watch:
         regions = sorted(code + [(s.base, s.end, f"segment '{s.name}'") for s in prog.segments])
         self._starts = [r[0] for r in regions]
         self._regions = regions
+        self._hit = regions[0]    # the last region an access fell in (the common case)
 
     # ---- limits ---------------------------------------------------------------------
     def start(self):
@@ -112,7 +114,7 @@ class Watch:
     def check_cost(self, unit, index, insn, cycles):
         """Refuse an instruction that would end past max_cycles, before doing its work."""
         end = unit.env.now + cycles
-        if self.max_cycles is not None and end > self.max_cycles:
+        if end > self.max_cycles:
             raise LimitError(f"would run until cycle {end:,}, past the limit of "
                              f"{self.max_cycles:,} cycles (raise it with --max-cycles)",
                              stage=unit.name, index=index, text=unit.text(index, insn),
@@ -125,16 +127,6 @@ class Watch:
             where = "; ".join(f"{s} instruction {i} ({t})" for s, i, t in running)
             what += f"; running: {where}"
         return LimitError(what, cycle=self.top.env.now)
-
-    def watchdog(self):
-        """SimPy process: fails the run at max_cycles + 1 (interrupted after FINISH)."""
-        import simpy
-        try:
-            yield self.top.env.timeout(self.max_cycles + 1)
-        except simpy.Interrupt:
-            return
-        raise self.limit_error(f"FINISH did not complete within the limit of "
-                               f"{self.max_cycles:,} cycles (raise it with --max-cycles)")
 
     # ---- warnings ---------------------------------------------------------------------
     def warn(self, kind, unit, message):
@@ -155,9 +147,10 @@ class Watch:
 
     def dram_access(self, unit, addr, nbytes, write):
         """Warn about an access outside the declared regions or a write over the code."""
-        if nbytes <= 0 or unit.name == "fetch":
-            return
         end = addr + nbytes
+        b, e, _ = self._hit
+        if (b <= addr and end <= e and not write) or nbytes <= 0 or unit.name == "fetch":
+            return
         if write:
             for b, e, what in self.code:
                 if addr < e and b < end:
@@ -171,6 +164,8 @@ class Watch:
             b, e, _ = self._regions[i]
             if b > pos:
                 break
+            if b <= addr and end <= e:
+                self._hit = self._regions[i]
             pos = max(pos, e)
             i += 1
         if pos < end:

@@ -100,7 +100,8 @@ def cmd_check(a):
                       f"(bus {cfg.bus_bytes} B per beat)")
     try:
         res = check_program(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                            workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-check-"))
+                            workdir=a.workdir or tempfile.mkdtemp(prefix="vta-rtl-check-"),
+                            sram_init=a.sram_init)
     except WatchdogError as e:
         # the TLM finished this program (it ran first), the RTL did not: a disagreement
         console.print(f"[bold red]MISMATCH[/]: the RTL hung; {e}")
@@ -189,8 +190,23 @@ def build_parser():
     p.add_argument("--waves", action="store_true", help="dump waveforms (FST on Icarus, VCD on Verilator)")
     p.add_argument("--max-cycles", type=_cycles, help="RTL watchdog limit (default: from the program)")
     p.add_argument("--workdir", help="keep the RTL run's files here")
+    p.add_argument("--sram-init", type=_sram_init, metavar="zero|random|SEED",
+                   help="fill every on-chip buffer of both models with the same values before "
+                        "the run: zeros, random (the seed is printed) or the values of SEED")
     p.set_defaults(func=cmd_check)
     return ap
+
+
+def _sram_init(text):
+    """argparse type of --sram-init: "zero" or a seed (vta.tlm.watch.parse_sram_init)."""
+    from vta.tlm.watch import parse_sram_init
+    try:
+        seed = parse_sram_init(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if str(text).strip().lower() == "random":
+        print(f"vta-rtl: SRAM buffers filled from seed {seed}", file=sys.stderr)
+    return seed
 
 
 def run_command(prog, parser, argv=None):

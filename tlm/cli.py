@@ -160,7 +160,7 @@ def _cmd_run(args, console):
     from .top import run_program
     cfg = load_config(args.config)
     program = _load(args, cfg)
-    if args.sram_init is not None:
+    if isinstance(args.sram_init, int):
         print(f"vta-tlm: SRAM buffers filled from seed {args.sram_init}", file=sys.stderr)
     result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet,
                          max_cycles=args.max_cycles, timeout=args.timeout, strict=args.strict,

@@ -129,7 +129,7 @@ class Tlm:
         self._completed = 0
 
     def _fill_srams(self, seed):
-        """--sram-init SEED: every buffer holds watch.sram_fill's values before the run."""
+        """--sram-init: every buffer holds watch.sram_fill's values before the run."""
         cfg, comp, fill = self.cfg, self.compute, sram_fill(self.cfg, seed)
         self.inp_buf[:] = fill["inp"].reshape(self.inp_buf.shape)
         self.wgt_buf[:] = fill["wgt"].reshape(self.wgt_buf.shape)
@@ -286,8 +286,8 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
     3600; None for no limit) stop the run with a LimitError naming the running
     instructions. Warnings (``result.warnings``): DRAM accesses outside every declared
     segment, writes over the instructions or micro-ops, reads of SRAM entries this run
-    never wrote; strict=True makes the first one a ProgramError. sram_init: None (zeros)
-    or a seed filling every buffer before the run (watch.sram_fill).
+    never wrote; strict=True makes the first one a ProgramError. sram_init: None or
+    "zero" (zeros) or a seed (int) filling every buffer before the run (watch.sram_fill).
     """
     if not isinstance(program, Program):
         raise TypeError(f"run_program takes a vta.isa.Program, not {type(program).__name__} "

@@ -22,7 +22,7 @@ import numpy as np
 
 from vta.isa import INSN_BYTES, UOP_BYTES
 
-from .errors import ProgramError
+from .errors import LimitError, ProgramError
 
 DEFAULT_MAX_CYCLES = 10 ** 9
 DEFAULT_TIMEOUT = 3600.0          # seconds of host time
@@ -30,17 +30,13 @@ MAX_SHOWN_WARNINGS = 20           # more are counted, not listed
 BUFFERS = ("uop", "inp", "wgt", "acc", "out")
 
 
-class LimitError(ProgramError):
-    """The run reached ``max_cycles`` or ``timeout`` before FINISH completed."""
-
-
 def parse_sram_init(text):
-    """'zero', 'random' or a seed (an integer >= 0) -> None (zeros) or a seed.
+    """'zero', 'random' or a seed (an integer >= 0) -> "zero" or a seed (int).
 
-    'random' draws a seed (printed by the CLI, so the run can be repeated)."""
+    'random' draws a seed (printed by the CLIs, so the run can be repeated)."""
     t = str(text).strip().lower()
-    if t in ("zero", "zeros", "0x0"):
-        return None
+    if t in ("zero", "zeros"):
+        return "zero"
     if t == "random":
         return int(np.random.SeedSequence().entropy % (1 << 32))
     try:
@@ -54,13 +50,13 @@ def parse_sram_init(text):
 
 
 def sram_fill(cfg, seed):
-    """{buffer: int64 array} of every SRAM's contents for ``--sram-init SEED``.
+    """{buffer: int64 array (depth, lanes)} of every SRAM's contents for ``--sram-init``.
 
-    Defined so another model can reproduce it: ``numpy.random.default_rng(seed)``, then
+    "zero": all zeros. A seed: defined so another model can reproduce it: ``numpy.random.default_rng(seed)``, then
     for each buffer in BUFFERS order ``rng.integers(0, 2**bits, size=(depth, lanes),
     dtype=uint64)`` with the element's bits and lanes (uop: one 32-bit word per entry),
     read as signed for inp, wgt, acc, out (two's complement)."""
-    rng = np.random.default_rng(seed)
+    rng = None if seed == "zero" else np.random.default_rng(seed)
     layout = {"uop": (cfg.uop_depth, 1, 32),
               "inp": (cfg.inp_depth, cfg.batch * cfg.block_in, cfg.inp_bits),
               "wgt": (cfg.wgt_depth, cfg.block_out * cfg.block_in, cfg.wgt_bits),
@@ -69,6 +65,9 @@ def sram_fill(cfg, seed):
     out = {}
     for name in BUFFERS:
         depth, lanes, bits = layout[name]
+        if seed == "zero":
+            out[name] = np.zeros((depth, lanes), dtype=np.int64)
+            continue
         raw = rng.integers(0, 1 << bits, size=(depth, lanes), dtype=np.uint64).astype(np.int64)
         if name != "uop":
             raw = np.where(raw >= 1 << (bits - 1), raw - (1 << bits), raw)

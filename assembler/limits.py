@@ -88,11 +88,12 @@ def check_text(text, filename, limits, insn_cap=None):
 
 def count_message(limits, name, limit, unit="statements"):
     """The error for the (limit+1)-th instruction or micro-op; ``unit`` says what was
-    counted: "lines" on the raw text, "statements" after .rept and .if."""
+    counted: "lines" on the raw text, "statements" after .rept and .if, or a note."""
     what = ("instruction" if name == "insns" else "micro-op") + (" lines" if unit == "lines" else "s")
+    note = "" if unit in ("lines", "statements") else f" ({unit})"
     if limit < getattr(limits, name):
-        return f"more than {limit:,} {what}, more than the DRAM of the config holds"
-    return f"more than {limit:,} {what}, the limit (raise it with {limits.flag(name)})"
+        return f"more than {limit:,} {what}{note}, more than the DRAM of the config holds"
+    return f"more than {limit:,} {what}{note}, the limit (raise it with {limits.flag(name)})"
 
 
 def read_source(path, limits, loc=None):

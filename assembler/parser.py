@@ -258,7 +258,11 @@ class _Parser:
             body.append(tok)
             line_start = tok.kind == "NEWLINE"
         end = Token("EOF", "endr", tok.loc)
+        self._check_rept_output(head, count, body)
         self.rept_heads.append(head.loc)
+        if all(t.kind == "NEWLINE" for t in body):   # an empty body: count its passes only
+            self.expanded += count
+            count = 0
         for i in range(count):
             self._count_expansion()
             if var is not None:
@@ -268,6 +272,60 @@ class _Parser:
         if var is not None:
             self.constants.pop(var, None)
             self.rept_vars.pop(var, None)
+
+    def _check_rept_output(self, head, count, body):
+        """Refuse a .rept whose passes would certainly exceed a limit, before the first
+        pass: nested .rept counts multiply (``.rept 2000`` of ``.rept 2000`` of FINISH is
+        4M instructions from four lines)."""
+        insns, uops, produced = self._body_weight(body)
+        for kind, n in (("insn", insns), ("uop", uops)):
+            if n and self.counts[kind] + count * n > self.caps[kind]:
+                name = "insns" if kind == "insn" else "uops"
+                raise AsmError(count_message(self.limits, name, self.caps[kind],
+                                             f"this .rept makes {count * n:,}"), head.loc)
+        if self.expanded + count * (1 + produced) > self.limits.rept:
+            raise AsmError(self._rept_message(), self.rept_heads[0] if self.rept_heads else head.loc)
+
+    def _body_weight(self, body):
+        """A lower bound of (instructions, micro-ops, passes + statements) one pass of a
+        .rept body produces: lines inside .if and .rept counts that are not constants yet
+        count as nothing."""
+        insns = uops = produced = 0
+        mult, in_if, i, n = [1], 0, 0, len(body)
+        while i < n:
+            while i < n and body[i].kind == "NEWLINE":
+                i += 1
+            j = i
+            while j + 1 < n and body[j].kind == "NAME" and body[j + 1].is_op(":"):
+                j += 2   # labels
+            end = j
+            while end < n and body[end].kind != "NEWLINE":
+                end += 1
+            if j < n:
+                head, m = body[j], mult[-1] if not in_if else 0
+                word = head.text.lower()
+                if head.kind == "DIRECTIVE" and word in (".if", ".endif"):
+                    in_if += 1 if word == ".if" else -1 if in_if else 0
+                elif head.kind == "DIRECTIVE" and word == ".rept":
+                    try:
+                        c = evaluate(parse_expr(Cursor(body[j + 1:end] + [Token("EOF", "", head.loc)])),
+                                     self.const_env())
+                        c = c if isinstance(c, int) and c > 0 else 0
+                    except AsmError:
+                        c = 0
+                    produced += m * c
+                    mult.append(m * c)
+                elif head.kind == "DIRECTIVE" and word == ".endr":
+                    if len(mult) > 1:
+                        mult.pop()
+                elif head.kind == "NAME" and head.text.upper() in MNEMONICS:
+                    produced += m
+                    if head.text.upper() == "UOP":
+                        uops += m
+                    else:
+                        insns += m
+            i = end + 1
+        return insns, uops, produced
 
     def _count_expansion(self):
         self.expanded += 1

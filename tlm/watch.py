@@ -198,25 +198,26 @@ class Watch:
         else:
             self.read("inp", src, unit)
             self.read("wgt", wgt, unit)
-            self._read_acc(dst, dst, unit)
+            self._read_acc(dst, (dst,), unit)
             w["out"][dst] = True
         w["acc"][dst] = True
 
     def alu_chunk(self, unit, dst, src):
         """``src`` is None for an immediate operand."""
-        self._read_acc(dst, dst, unit)
-        if src is not None:
-            self._read_acc(dst, src, unit)
+        self._read_acc(dst, (dst,) if src is None else (dst, src), unit)
         self.written["acc"][dst] = True
         self.written["out"][dst] = True
 
-    def _read_acc(self, dst, query, unit):
-        """Reads of acc[query[p]], where an earlier execution q < p of this chunk that
-        wrote dst[q] == query[p] counts as a write."""
+    def _read_acc(self, dst, queries, unit):
+        """Reads of acc[query[p]] for each query array, where an earlier execution q < p of
+        this chunk that wrote dst[q] == query[p] counts as a write."""
         mask = self.written["acc"]
-        if mask[query].all():
+        if all(mask[q].all() for q in queries):
             return
         u, first = np.unique(dst, return_index=True)
-        at = np.minimum(np.searchsorted(u, query), u.size - 1)
-        earlier = (u[at] == query) & (first[at] < np.arange(query.size))
-        self.read("acc", query, unit, earlier)
+        pos = np.arange(dst.size)
+        earlier = []
+        for q in queries:
+            at = np.minimum(np.searchsorted(u, q), u.size - 1)
+            earlier.append((u[at] == q) & (first[at] < pos))
+        self.read("acc", np.concatenate(queries), unit, np.concatenate(earlier))

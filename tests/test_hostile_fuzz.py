@@ -191,7 +191,7 @@ def test_fuzz_assembler_mutated(data):
 @pytest.mark.slow
 @FUZZ
 @given(st.data())
-def test_fuzz_config_mutated(data, tmp_path_factory):
+def test_fuzz_config_mutated(tmp_path_factory, data):
     base = data.draw(st.sampled_from(sorted((ROOT / "configs").glob("*.yaml"))))
     lines = base.read_text().splitlines()
     values = [".nan", ".inf", "-1", "0", "1e308", "18446744073709551616", "x", "[]", "{}", "null",
@@ -214,7 +214,7 @@ def test_fuzz_config_mutated(data, tmp_path_factory):
 @pytest.mark.slow
 @FUZZ
 @given(st.data())
-def test_fuzz_bundle_mutated(data, tmp_path_factory):
+def test_fuzz_bundle_mutated(tmp_path_factory, data):
     base = tmp_path_factory.mktemp("gemm") / "gemm.vtab"
     write_bundle(assemble_text((ROOT / "examples" / "gemm.s").read_text(), "default", "gemm.s"), base)
     text = (base / "bundle.yaml").read_text()

@@ -77,15 +77,14 @@ class Compute(Unit):
             elif isinstance(insn, Gemm):
                 self._check_cost(index, insn, overhead)
                 n = self.gemm(index, insn)
-                busy = n * t["gemm_ii"] + (t["gemm_pipeline"] if n else 0)
+                busy = self._busy(insn, n)
                 self.gemm_uops += n
                 self.gemm_cycles += busy
                 yield self.env.timeout(overhead + busy)
             elif isinstance(insn, Alu):
                 self._check_cost(index, insn, overhead)
                 n = self.alu(index, insn)
-                ii = t["alu_imm_ii"] if insn.use_imm else t["alu_ii"]
-                busy = n * ii + (t["alu_pipeline"] if n else 0)
+                busy = self._busy(insn, n)
                 self.alu_uops += n
                 self.alu_cycles += busy
                 yield self.env.timeout(overhead + busy)
@@ -99,16 +98,20 @@ class Compute(Unit):
             if isinstance(insn, Finish):
                 top.finish(index)
 
-    def _check_cost(self, index, insn, overhead):
-        """A GEMM/ALU's cycles follow from its loop bounds: refuse one that would pass the
-        cycle limit before computing it (one instruction can be 2**41 micro-op runs)."""
+    def _busy(self, insn, n):
+        """Cycles a GEMM/ALU of ``n`` micro-op runs keeps the core busy."""
         t = self.timing
-        n = max(insn.uop_end - insn.uop_bgn, 0) * insn.iter_out * insn.iter_in
         if isinstance(insn, Gemm):
             ii, pipe = t["gemm_ii"], t["gemm_pipeline"]
         else:
             ii, pipe = (t["alu_imm_ii"] if insn.use_imm else t["alu_ii"]), t["alu_pipeline"]
-        self.top.watch.check_cost(self, index, insn, overhead + n * ii + (pipe if n else 0))
+        return n * ii + (pipe if n else 0)
+
+    def _check_cost(self, index, insn, overhead):
+        """A GEMM/ALU's cycles follow from its loop bounds: refuse one that would pass the
+        cycle limit before computing it (one instruction can be 2**41 micro-op runs)."""
+        n = max(insn.uop_end - insn.uop_bgn, 0) * insn.iter_out * insn.iter_in
+        self.top.watch.check_cost(self, index, insn, overhead + self._busy(insn, n))
 
     def _step(self, index, insn, done, total):
         if total > self.chunk:   # long instructions only: time limit and progress

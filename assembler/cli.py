@@ -3,7 +3,9 @@
     vta-asm prog.s [-c CONFIG] [-o OUT.vtab] [--listing]
     vta-asm --disassemble FILE [-c CONFIG] [--uops UOPS.bin] [--listing] [-o OUT.s]
 
-Errors print as one ``file:line:col: message`` line and exit with status 2.
+Errors print as one ``file:line:col: message`` line and exit with status 2. Resource
+limits (``--max-source-bytes``, ``--max-line-bytes``, ``--max-int-bits``, ``--max-rept``,
+``--max-insns``, ``--max-uops``) are in assembler/README.md, "Limits".
 """
 from __future__ import annotations
 

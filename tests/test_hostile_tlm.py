@@ -174,3 +174,13 @@ def test_sram_init_reaches_the_rtl(tmp_path):
     assert not res.differences, res.differences
     zero = run_program(prog).outputs["out"]
     assert not np.array_equal(res.rtl.outputs["out"], zero)
+
+
+def test_long_instruction_reports_progress():
+    from vta.tlm import Tlm
+    prog = assemble_text(HUGE.format(insn="GEMM reset uop=(0,1) iter=(128,128)"), "default")
+    seen = []
+    Tlm(prog, detail=seen.append).run()
+    runs = [t for t in seen if "GEMM reset uop=(0,1) iter=(128,128)" in t]
+    assert runs and runs[-1].endswith("16,384/16,384 micro-op runs"), seen
+    assert seen[-1] == prog.name   # back to the program's name after the instruction

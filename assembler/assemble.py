@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vta.isa import (MEM_NAMES, MEM_UOP, Alu, Finish, Gemm, Load, Program, Segment, Store, Uop,
-                     VTAError, load_config, read_bundle)
+from vta.isa import (INSN_BYTES, MEM_NAMES, MEM_UOP, Alu, Finish, Gemm, Load, Program, Segment,
+                     Store, Uop, VTAError, load_config, read_bundle)
 
 from .checks import problems
 from .data import parse_data, parse_expect
 from .errors import AsmError
 from .expr import Addr, Env, Seq, evaluate
+from .limits import DEFAULT, read_source
 from .parser import parse_text
 from .symbols import Layout, config_constants
 from .syntax import DEFAULTS, FORMAT, GROUPS, REQUIRED, SCALAR_ALIASES, WORDS, spelling
@@ -35,25 +36,26 @@ class Assembly:
     uop_stmts: list = field(default_factory=list)
 
 
-def assemble_text(text, config, filename="<string>"):
-    """Assemble source text for ``config`` (a Config, a bundled name or a path) -> Program."""
-    return assemble_source(text, config, filename).program
+def assemble_text(text, config, filename="<string>", *, limits=None):
+    """Assemble source text for ``config`` (a Config, a bundled name or a path) -> Program.
+
+    ``limits`` (a vta.assembler.Limits) bounds sizes, integer widths, .rept expansion and
+    instruction counts; default ``Limits()`` (assembler/README.md, "Limits")."""
+    return assemble_source(text, config, filename, limits).program
 
 
-def assemble_file(path, config):
+def assemble_file(path, config, *, limits=None):
     """Assemble the file at ``path`` -> Program (named after the file)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise AsmError(f"cannot read: {getattr(e, 'strerror', None) or e}", file=str(path)) from None
-    return assemble_source(text, config, str(path)).program
+    text = read_source(path, limits or DEFAULT)
+    return assemble_source(text, config, str(path), limits).program
 
 
-def load_program(path, config=None):
+def load_program(path, config=None, *, limits=None):
     """A ``.s`` file (assembled) or a ``.vtab`` bundle directory (read) -> Program.
 
-    ``config`` defaults to "default" for sources and to the bundle's own config for bundles.
+    ``config`` defaults to "default" for sources and to the bundle's own config for bundles;
+    ``limits`` applies to sources (see :func:`assemble_text`).
     """
     p = Path(path)
     if p.is_dir():
@@ -63,23 +65,25 @@ def load_program(path, config=None):
     if p.suffix in (".s", ".asm", ".S"):
         if not p.is_file():
             raise VTAError(f"{p}: no such file")
-        return assemble_file(p, "default" if config is None else config)
+        return assemble_file(p, "default" if config is None else config, limits=limits)
     raise VTAError(f"{p}: expected an assembly source (.s) or a bundle directory (.vtab)")
 
 
-def assemble_source(text, config, filename="<string>"):
+def assemble_source(text, config, filename="<string>", limits=None):
     cfg = load_config(config)
-    return _Assembler(cfg, filename).run(text)
+    return _Assembler(cfg, filename, limits or DEFAULT).run(text)
 
 
 class _Assembler:
-    def __init__(self, cfg, filename):
-        self.cfg, self.filename = cfg, filename
+    def __init__(self, cfg, filename, limits=DEFAULT):
+        self.cfg, self.filename, self.limits = cfg, filename, limits
         self.constants = config_constants(cfg)
         self.nocheck = False
 
     def run(self, text):
-        stmts = parse_text(text, self.filename, self.constants)
+        # No more instructions than the DRAM holds (the layout checks the exact fit later).
+        stmts = parse_text(text, self.filename, self.constants, self.limits,
+                           self.cfg.dram_bytes // INSN_BYTES)
         insns, uops, datas, expects, asserts = [], [], [], [], []
         bases, defined = {}, {}
         block = None   # labels of the micro-op block being extended
@@ -122,8 +126,9 @@ class _Assembler:
             elif st.name in (".insn_base", ".uop_base"):
                 bases[st.name] = self._base(st, bases)
 
+        bits = self.limits.int_bits
         const_env = Env(self.constants, describe_names=lambda: "data directives may use only "
-                        "numbers, config constants and .equ constants")
+                        "numbers, config constants and .equ constants", bits=bits)
         specs = [parse_data(st, self.cfg, self._bound(const_env, st)) for st in datas]
         layout = Layout(self.cfg, len(insns), len(uops), *(bases[k][0] if k in bases else None
                                                           for k in (".insn_base", ".uop_base")))
@@ -132,7 +137,7 @@ class _Assembler:
             s.base = layout.place(s.name, s.role, s.data.nbytes, s.base, s.loc, s.base_loc)
         layout.uop_labels = {n: tuple(v) for n, v in uop_labels.items()}
         self.layout = layout
-        self.env = Env(self.constants, layout.labels(), layout.lengths(), layout.describe)
+        self.env = Env(self.constants, layout.labels(), layout.lengths(), layout.describe, bits)
 
         uop_objs = [self._uop(st) for st in uops]
         insn_objs = [self._insn(st) for st in insns]
@@ -160,7 +165,8 @@ class _Assembler:
         """``env`` plus the .rept counters in effect where ``st`` was written."""
         if not st.bindings:
             return env
-        return Env({**env.constants, **st.bindings}, env.labels, env.lengths, env.describe_names)
+        return Env({**env.constants, **st.bindings}, env.labels, env.lengths, env.describe_names,
+                   env.bits)
 
     # ---- directives ---------------------------------------------------------------
     def _base(self, st, bases):
@@ -169,13 +175,13 @@ class _Assembler:
         if len(st.operands) != 1 or st.operands[0].name is not None:
             raise AsmError(f"{st.name} expects one address, e.g. {st.name} 0x1000", st.loc)
         node = st.operands[0].value
-        v = evaluate(node, Env(self.constants))
+        v = evaluate(node, Env(self.constants, bits=self.limits.int_bits))
         if not isinstance(v, int) or v < 0:
             raise AsmError(f"{st.name} must be a non-negative byte address", node.loc)
         return v, node.loc
 
     def _check_bases(self, layout, bases):
-        from vta.isa import INSN_BYTES, UOP_BYTES
+        from vta.isa import UOP_BYTES
         for key, align in ((".insn_base", INSN_BYTES), (".uop_base", UOP_BYTES)):
             if key in bases:
                 value, loc = bases[key]

@@ -3,7 +3,9 @@
     vta-asm prog.s [-c CONFIG] [-o OUT.vtab] [--listing]
     vta-asm --disassemble FILE [-c CONFIG] [--uops UOPS.bin] [--listing] [-o OUT.s]
 
-Errors print as one ``file:line:col: message`` line and exit with status 2.
+Errors print as one ``file:line:col: message`` line and exit with status 2. Resource
+limits (``--max-source-bytes``, ``--max-line-bytes``, ``--max-int-bits``, ``--max-rept``,
+``--max-insns``, ``--max-uops``) are in assembler/README.md, "Limits".
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from vta.isa import VTAError, decode_insns, decode_uops, load_config, read_bundl
 from .assemble import assemble_source
 from .diagnostics import format_error
 from .disasm import disassemble, format_listing, listing_rows
+from .limits import DEFAULT, Limits, read_source
 
 EXIT_ERROR = 2
 
@@ -34,7 +37,21 @@ def _parser():
     p.add_argument("--uops", help="raw uops.bin to disassemble with a raw insns.bin")
     p.add_argument("--listing", action="store_true",
                    help="print address, hex words and source line for every micro-op and instruction")
+    lim = p.add_argument_group("limits", "what one source may cost (assembler/README.md, Limits)")
+    for name, flag, what in Limits.FLAGS:
+        lim.add_argument(flag, dest=f"limit_{name}", type=_positive, metavar="N",
+                         default=getattr(DEFAULT, name), help=f"{what} (default: %(default)s)")
     return p
+
+
+def _positive(text):
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text[:40]!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {v}")
+    return v
 
 
 def _fail(message):
@@ -53,11 +70,9 @@ def _assemble(args):
     src = Path(args.file)
     if src.is_dir():
         raise VTAError(f"{src}: is a directory; to disassemble a bundle use --disassemble")
-    try:
-        text = src.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise VTAError(f"{src}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    asm = assemble_source(text, args.config or "default", str(src))
+    limits = Limits(**{name: getattr(args, f"limit_{name}") for name, _, _ in Limits.FLAGS})
+    text = read_source(src, limits)
+    asm = assemble_source(text, args.config or "default", str(src), limits)
     out = Path(args.output) if args.output else src.with_suffix(".vtab")
     prog = asm.program
     if args.listing:

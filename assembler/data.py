@@ -229,6 +229,9 @@ def parse_data(stmt, cfg, env):
                            f"{cfg.dram_bytes >> 20} MiB DRAM of config '{cfg.name}'",
                            opts["shape"].value.loc)
     data = build_array(stmt, opts, words, shape, dtype, env, f"segment '{name}'")
+    if data.size == 0:   # a 0-byte segment has no address to load from or store to
+        raise AsmError(f"segment '{name}' is empty (0 elements); a segment needs at least one",
+                       stmt.loc)
     elem = cfg.elem_bytes(ROLES[role])
     if data.nbytes % elem:
         raise AsmError(f"segment '{name}' is {data.nbytes} bytes, not a whole number of {role} "

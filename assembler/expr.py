@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .diagnostics import shorten
 from .errors import AsmError, Loc
 
 # ---- tree ---------------------------------------------------------------------
@@ -197,17 +198,19 @@ class Env:
 
     ``lookup(name)`` returns an int, an Addr or None (unknown); ``length(name)`` the
     ``len()`` of a label or None; ``unknown(name, loc)`` builds the error for a name
-    nobody defines (so the message can list what is defined).
+    nobody defines (so the message can list what is defined). ``bits``: every value
+    computed must have a magnitude below 2**bits (Limits.int_bits).
     """
 
-    def __init__(self, constants, labels=None, lengths=None, describe_names=None):
+    def __init__(self, constants, labels=None, lengths=None, describe_names=None, bits=64):
         self.constants, self.labels = constants, labels or {}
         self.lengths = lengths or {}
         self.describe_names = describe_names
+        self.bits = bits
 
     def unknown(self, name, loc):
         hint = f" ({self.describe_names()})" if self.describe_names else ""
-        return AsmError(f"unknown symbol '{name}'{hint}", loc)
+        return AsmError(f"unknown symbol '{shorten(name)}'{hint}", loc)
 
 
 def evaluate(node, env):
@@ -223,9 +226,9 @@ def evaluate(node, env):
     if isinstance(node, Unary):
         v = evaluate(node.operand, env)
         _no_addr(v, node.op, node.loc)
-        return {"-": -v, "+": v, "~": ~v, "!": int(not v)}[node.op]
+        return _fits({"-": -v, "+": v, "~": ~v, "!": int(not v)}[node.op], env.bits, node)
     if isinstance(node, Binary):
-        return _binary(node, evaluate(node.left, env), evaluate(node.right, env))
+        return _binary(node, evaluate(node.left, env), evaluate(node.right, env), env.bits)
     if isinstance(node, Call):
         if len(node.args) != 1 or not isinstance(node.args[0], Sym):
             raise AsmError(f"{node.func}() takes one label name", node.loc)
@@ -238,7 +241,7 @@ def evaluate(node, env):
     if isinstance(node, Seq):
         raise AsmError(f"expected a single value, found a {'tuple' if node.bracket == '(' else 'list'}", node.loc)
     if isinstance(node, Str):
-        raise AsmError(f'expected a number, found string "{node.value}"', node.loc)
+        raise AsmError(f'expected a number, found string "{shorten(node.value)}"', node.loc)
     raise TypeError(node)
 
 
@@ -248,7 +251,15 @@ def _no_addr(v, op, loc):
                        "(only address + n, address - n and address - address are allowed)", loc)
 
 
-def _binary(node, a, b):
+def _fits(v, bits, node):
+    """``v`` if its magnitude is below 2**bits, else an error at the operator."""
+    if isinstance(v, int) and (v if v >= 0 else -v).bit_length() > bits:
+        raise AsmError(f"'{node.op}' gives a value wider than {bits} bits (the limit; raise it "
+                       "with --max-int-bits)", node.loc)
+    return v
+
+
+def _binary(node, a, b, bits=64):
     op, loc = node.op, node.loc
     if isinstance(a, Addr) or isinstance(b, Addr):
         if op == "+" and not (isinstance(a, Addr) and isinstance(b, Addr)):
@@ -262,11 +273,16 @@ def _binary(node, a, b):
         raise AsmError(f"division by zero in '{op}'", loc)
     if op in ("<<", ">>") and b < 0:
         raise AsmError(f"negative shift count {b}", loc)
-    return {
+    # Operands are at most ``bits`` wide, so only a left shift can cost more than that:
+    # bound it before computing it (1 << 10**11 would take gigabytes).
+    if op == "<<" and a and abs(a).bit_length() + b > bits:
+        raise AsmError(f"'<<' by {b} gives a value wider than {bits} bits (the limit; raise it "
+                       "with --max-int-bits)", loc)
+    return _fits({
         "||": lambda: int(bool(a) or bool(b)), "&&": lambda: int(bool(a) and bool(b)),
         "|": lambda: a | b, "^": lambda: a ^ b, "&": lambda: a & b,
         "==": lambda: int(a == b), "!=": lambda: int(a != b), "<": lambda: int(a < b),
         "<=": lambda: int(a <= b), ">": lambda: int(a > b), ">=": lambda: int(a >= b),
         "<<": lambda: a << b, ">>": lambda: a >> b, "+": lambda: a + b, "-": lambda: a - b,
         "*": lambda: a * b, "/": lambda: a // b, "%": lambda: a % b,
-    }[op]()
+    }[op](), bits, node)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .diagnostics import shorten
 from .errors import AsmError, Loc
 
 # Longest operators first so "<<" wins over "<".
@@ -49,22 +50,37 @@ class Token(NamedTuple):
         if self.kind == "EOF":
             return "end of file"
         if self.kind == "STRING":
-            return f'string "{self.text}"'
-        return f"'{self.text}'"
+            return f'string "{shorten(self.text)}"'
+        return f"'{shorten(self.text)}'"
 
 
-def _number(text, loc):
+# Bits per digit of each base, to bound a literal's size before converting it.
+_DIGIT_BITS = {"0x": 4, "0o": 3, "0b": 1}
+
+
+def _number(text, loc, max_bits=64):
     if not _NUMBER.match(text):
-        raise AsmError(f"malformed number '{text}' (expected decimal, 0x.., 0b.. or 0o..)", loc)
+        raise AsmError(f"malformed number '{shorten(text)}' (expected decimal, 0x.., 0b.. or 0o..)", loc)
     digits = text.replace("_", "")
+    prefix = digits[:2].lower()
+    body = (digits[2:] if prefix in _DIGIT_BITS else digits).lstrip("0")
+    # Decimal digits carry log2(10) < 3.33 bits; converting a huge literal is quadratic.
+    if len(body) * _DIGIT_BITS.get(prefix, 3.33) > max_bits + 4:
+        raise AsmError(f"number '{shorten(text)}' is wider than {max_bits} bits (the limit; "
+                       "raise it with --max-int-bits)", loc)
     try:
-        return int(digits, 0) if digits[:2].lower() in ("0x", "0b", "0o") else int(digits, 10)
+        value = int(digits, 0) if prefix in _DIGIT_BITS else int(digits, 10)
     except ValueError:
-        raise AsmError(f"malformed number '{text}'", loc) from None
+        raise AsmError(f"malformed number '{shorten(text)}'", loc) from None
+    if value.bit_length() > max_bits:
+        raise AsmError(f"number '{shorten(text)}' is wider than {max_bits} bits (the limit; "
+                       "raise it with --max-int-bits)", loc)
+    return value
 
 
-def tokenize(text, filename="<string>"):
-    """Split ``text`` into tokens; raises AsmError at the first character it cannot read."""
+def tokenize(text, filename="<string>", max_bits=64):
+    """Split ``text`` into tokens; raises AsmError at the first character it cannot read.
+    Literals wider than ``max_bits`` are errors."""
     tokens, stack = [], []   # stack: open brackets (char, loc)
     append = tokens.append
     lines = text.split("\n")
@@ -73,7 +89,7 @@ def tokenize(text, filename="<string>"):
         while pos < n:
             m = _TOKEN.match(line, pos)
             if m is None:
-                raise AsmError(f"unexpected character {line[pos]!r}", Loc(filename, lineno, pos + 1))
+                raise AsmError(f"unexpected character {shorten(repr(line[pos]))}", Loc(filename, lineno, pos + 1))
             kind, tok = m.lastgroup, m.group()
             if kind == "space":
                 pos = m.end()
@@ -87,7 +103,7 @@ def tokenize(text, filename="<string>"):
                 continue
             pos = m.end()
             if kind == "number":
-                append(Token("NUMBER", tok, loc, _number(tok, loc)))
+                append(Token("NUMBER", tok, loc, _number(tok, loc, max_bits)))
             elif kind == "name":
                 append(Token("NAME", tok, loc))
             elif kind == "directive":

@@ -12,15 +12,14 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .diagnostics import shorten
 from .errors import AsmError, Loc
 from .expr import Env, Sym, evaluate, parse_expr, parse_value
 from .lexer import Cursor, Token, tokenize
+from .limits import DEFAULT, check_text, count_message, read_source
 from .syntax import DIRECTIVES, MNEMONICS
 
 MAX_INCLUDE_DEPTH = 32
-# .rept passes plus the statements they produce: 4M = the instructions a 64 MiB DRAM holds;
-# beyond that a count is a typo that would otherwise run for hours.
-MAX_REPT_EXPANSION = 1 << 22
 
 
 @dataclass
@@ -56,38 +55,40 @@ class _Frame:
     seen_else: bool = False
 
 
-def parse_file(path, constants):
+def parse_file(path, constants, limits=DEFAULT, insn_cap=None):
     """Parse a file (see :func:`parse_text`)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise AsmError(f"cannot read '{path}': {e.strerror}", file=str(path), line=1, col=1) from None
-    return parse_text(text, str(path), constants)
+    return parse_text(read_source(path, limits), str(path), constants, limits, insn_cap)
 
 
-def parse_text(text, filename, constants):
+def parse_text(text, filename, constants, limits=DEFAULT, insn_cap=None):
     """Statements of ``text``. ``constants`` (name -> int) holds the config constants;
-    ``.equ`` adds to it. Included files are read relative to the including file."""
-    return _Parser(constants).run(text, filename, [])
+    ``.equ`` adds to it. Included files are read relative to the including file.
+    ``limits`` bounds the work (vta.assembler.limits); ``insn_cap`` lowers the
+    instruction limit to what the DRAM holds."""
+    return _Parser(constants, limits, insn_cap).run(text, filename, [])
 
 
 class _Parser:
-    def __init__(self, constants):
+    def __init__(self, constants, limits=DEFAULT, insn_cap=None):
         self.constants = constants
         self.config_names = set(constants)
+        self.limits, self.insn_cap = limits, insn_cap
+        self.caps = {"insn": min(limits.insns, insn_cap or limits.insns), "uop": limits.uops}
+        self.counts = {"insn": 0, "uop": 0}
         self.stmts = []
         self.pending = []   # labels waiting for the statement they name
         self.rept_vars = {}  # .rept counters of the bodies being expanded
         self.rept_heads = []  # locations of the .rept directives being expanded
-        self.expanded = 0     # .rept passes and statements they produced (MAX_REPT_EXPANSION)
+        self.expanded = 0     # .rept passes and statements they produced (limits.rept)
 
     def const_env(self):
         return Env(self.constants, describe_names=lambda: ".if, .equ and shapes may use only "
-                   "numbers, config constants and .equ constants")
+                   "numbers, config constants and .equ constants", bits=self.limits.int_bits)
 
     def run(self, text, filename, chain):
-        self._block(Cursor(tokenize(text, filename)), text.split("\n"), filename, chain)
+        check_text(text, filename, self.limits, self.insn_cap)
+        self._block(Cursor(tokenize(text, filename, self.limits.int_bits)), text.split("\n"),
+                    filename, chain)
         if not chain and self.pending:
             name, loc = self.pending[0]
             raise AsmError(f"label '{name}' names nothing (expected a UOP line or a .data "
@@ -125,13 +126,13 @@ class _Parser:
         if head.kind == "DIRECTIVE":
             name = head.text.lower()
             if name not in DIRECTIVES:
-                raise AsmError(f"unknown directive '{head.text}'{_suggest(name, DIRECTIVES)} "
+                raise AsmError(f"unknown directive '{shorten(head.text)}'{_suggest(name, DIRECTIVES)} "
                                f"(expected one of {', '.join(sorted(DIRECTIVES))})", head.loc)
             kind = "directive"
         elif head.kind == "NAME":
             name = head.text.upper()
             if name not in MNEMONICS:
-                raise AsmError(f"unknown mnemonic '{head.text}'{_suggest(name, MNEMONICS)} "
+                raise AsmError(f"unknown mnemonic '{shorten(head.text)}'{_suggest(name, MNEMONICS)} "
                                f"(expected one of {', '.join(MNEMONICS)})", head.loc)
             kind = "uop" if name == "UOP" else "insn"
         else:
@@ -165,6 +166,11 @@ class _Parser:
         self.pending = []
         if self.rept_heads:
             self._count_expansion()
+        if kind in self.counts:   # counted as produced: .rept bodies multiply them
+            self.counts[kind] += 1
+            if self.counts[kind] > self.caps[kind]:
+                name = "insns" if kind == "insn" else "uops"
+                raise AsmError(count_message(self.limits, name, self.caps[kind]), head.loc)
         self.stmts.append(stmt)
 
     # ---- operands ------------------------------------------------------------
@@ -232,6 +238,8 @@ class _Parser:
         count = _const(evaluate(operands[0].value, self.const_env()), operands[0].value)
         if count < 0:
             raise AsmError(f".rept count must not be negative, found {count}", operands[0].value.loc)
+        if self.expanded + count > self.limits.rept:   # refused before any pass runs
+            raise AsmError(self._rept_message(), self.rept_heads[0] if self.rept_heads else head.loc)
         var = operands[1].word if len(operands) == 2 else None
         if var is not None and var in self.constants:
             raise AsmError(f"'{var}' is already a constant; pick another counter name", operands[1].loc)
@@ -250,7 +258,11 @@ class _Parser:
             body.append(tok)
             line_start = tok.kind == "NEWLINE"
         end = Token("EOF", "endr", tok.loc)
+        self._check_rept_output(head, count, body)
         self.rept_heads.append(head.loc)
+        if all(t.kind == "NEWLINE" for t in body):   # an empty body: count its passes only
+            self.expanded += count
+            count = 0
         for i in range(count):
             self._count_expansion()
             if var is not None:
@@ -261,11 +273,68 @@ class _Parser:
             self.constants.pop(var, None)
             self.rept_vars.pop(var, None)
 
+    def _check_rept_output(self, head, count, body):
+        """Refuse a .rept whose passes would certainly exceed a limit, before the first
+        pass: nested .rept counts multiply (``.rept 2000`` of ``.rept 2000`` of FINISH is
+        4M instructions from four lines)."""
+        insns, uops, produced = self._body_weight(body)
+        for kind, n in (("insn", insns), ("uop", uops)):
+            if n and self.counts[kind] + count * n > self.caps[kind]:
+                name = "insns" if kind == "insn" else "uops"
+                raise AsmError(count_message(self.limits, name, self.caps[kind],
+                                             f"this .rept makes {count * n:,}"), head.loc)
+        if self.expanded + count * (1 + produced) > self.limits.rept:
+            raise AsmError(self._rept_message(), self.rept_heads[0] if self.rept_heads else head.loc)
+
+    def _body_weight(self, body):
+        """A lower bound of (instructions, micro-ops, passes + statements) one pass of a
+        .rept body produces: lines inside .if and .rept counts that are not constants yet
+        count as nothing."""
+        insns = uops = produced = 0
+        mult, in_if, i, n = [1], 0, 0, len(body)
+        while i < n:
+            while i < n and body[i].kind == "NEWLINE":
+                i += 1
+            j = i
+            while j + 1 < n and body[j].kind == "NAME" and body[j + 1].is_op(":"):
+                j += 2   # labels
+            end = j
+            while end < n and body[end].kind != "NEWLINE":
+                end += 1
+            if j < n:
+                head, m = body[j], mult[-1] if not in_if else 0
+                word = head.text.lower()
+                if head.kind == "DIRECTIVE" and word in (".if", ".endif"):
+                    in_if += 1 if word == ".if" else -1 if in_if else 0
+                elif head.kind == "DIRECTIVE" and word == ".rept":
+                    try:
+                        c = evaluate(parse_expr(Cursor(body[j + 1:end] + [Token("EOF", "", head.loc)])),
+                                     self.const_env())
+                        c = c if isinstance(c, int) and c > 0 else 0
+                    except AsmError:
+                        c = 0
+                    produced += m * c
+                    mult.append(m * c)
+                elif head.kind == "DIRECTIVE" and word == ".endr":
+                    if len(mult) > 1:
+                        mult.pop()
+                elif head.kind == "NAME" and head.text.upper() in MNEMONICS:
+                    produced += m
+                    if head.text.upper() == "UOP":
+                        uops += m
+                    else:
+                        insns += m
+            i = end + 1
+        return insns, uops, produced
+
     def _count_expansion(self):
         self.expanded += 1
-        if self.expanded > MAX_REPT_EXPANSION:
-            raise AsmError(f".rept expands to more than {MAX_REPT_EXPANSION} passes and lines "
-                           "(a 64 MiB DRAM holds that many instructions)", self.rept_heads[0])
+        if self.expanded > self.limits.rept:
+            raise AsmError(self._rept_message(), self.rept_heads[0])
+
+    def _rept_message(self):
+        return (f".rept expands to more than {self.limits.rept} passes and lines, the limit "
+                f"(raise it with {self.limits.flag('rept')})")
 
     def _equ(self, head, operands):
         if len(operands) != 1 or operands[0].name is None:
@@ -286,18 +355,15 @@ class _Parser:
         path = (here / node.value)
         if not path.is_file():
             why = "a directory, not a file" if path.is_dir() else "no such file"
-            raise AsmError(f"cannot include '{node.value}': {why} ({path.resolve()})", node.loc)
+            raise AsmError(f"cannot include '{shorten(node.value)}': {why} "
+                           f"({shorten(str(path.resolve()))})", node.loc)
         key = str(path.resolve())
         if key in chain:
             raise AsmError(f"'{node.value}' includes itself (include chain: "
                            f"{' -> '.join(Path(c).name for c in chain + [key])})", node.loc)
         if len(chain) >= MAX_INCLUDE_DEPTH:
             raise AsmError(f"includes nested deeper than {MAX_INCLUDE_DEPTH}", node.loc)
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise AsmError(f"cannot include '{node.value}': {getattr(e, 'strerror', None) or e}",
-                           node.loc) from None
+        text = read_source(path, self.limits, node.loc)
         top_key = str(Path(head.loc.file).resolve()) if head.loc.file != "<string>" else "<string>"
         self.run(text, str(path), (chain or [top_key]) + [key])
 

@@ -111,7 +111,7 @@ def cmd_check(a):
                       f"(bus {cfg.bus_bytes} B per beat)")
     try:
         res = check_program(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                            workdir=_workdir(a, "vta-rtl-check-"))
+                            workdir=_workdir(a, "vta-rtl-check-"), sram_init=a.sram_init)
     except WatchdogError as e:
         if a.max_cycles:   # the user's own limit: not evidence against the RTL
             raise VTAError(f"the RTL did not finish within --max-cycles {a.max_cycles} (the "
@@ -207,8 +207,23 @@ def build_parser():
     p.add_argument("--workdir", help="keep the RTL run's files here")
     p.add_argument("--keep", action="store_true",
                    help="keep the RTL run's temporary folder (default: removed after the run)")
+    p.add_argument("--sram-init", type=_sram_init, metavar="zero|random|SEED",
+                   help="fill every on-chip buffer of both models with the same values before "
+                        "the run: zeros, random (the seed is printed) or the values of SEED")
     p.set_defaults(func=cmd_check)
     return ap
+
+
+def _sram_init(text):
+    """argparse type of --sram-init: "zero" or a seed (vta.tlm.watch.parse_sram_init)."""
+    from vta.tlm.watch import parse_sram_init
+    try:
+        seed = parse_sram_init(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if str(text).strip().lower() == "random":
+        print(f"vta-rtl: SRAM buffers filled from seed {seed}", file=sys.stderr)
+    return seed
 
 
 def run_command(prog, parser, argv=None):

@@ -126,22 +126,24 @@ def compare(program, tlm, rtl):
     return out
 
 
-def _tlm(program, cfg):
+def _tlm(program, cfg, sram_init=None):
     from vta.tlm import run_program
-    return run_program(program, cfg)
+    return run_program(program, cfg, sram_init=sram_init)
 
 
 def check_program(program, config=None, sim="icarus", waves=False, workdir=None,
-                  max_cycles=None):
+                  max_cycles=None, sram_init=None):
     """Run ``program`` on both models and compare; returns a CheckResult.
 
     Raises VTAError if the TLM rejects the program (a program error, not a disagreement)
     and SimError if the RTL cannot be built or run; a hang of the RTL on a program the
-    TLM finishes raises WatchdogError (with the per-stage report).
+    TLM finishes raises WatchdogError (with the per-stage report). ``sram_init`` (a seed)
+    fills both models' buffers with the same values before the run.
     """
     cfg = load_config(config) if config is not None else program.config
-    tlm = _tlm(program, cfg)
-    rtl = run_on_rtl(program, cfg, sim=sim, waves=waves, workdir=workdir, max_cycles=max_cycles)
+    tlm = _tlm(program, cfg, sram_init)
+    rtl = run_on_rtl(program, cfg, sim=sim, waves=waves, workdir=workdir, max_cycles=max_cycles,
+                     sram_init=sram_init)
     return CheckResult(program, tlm, rtl, compare(program, tlm, rtl))
 
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -258,7 +259,7 @@ def failures(results_xml):
 
 
 def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None,
-               axi_stall=0.0, dram_latency=None):
+               axi_stall=0.0, dram_latency=None, sram_init=None):
     """Run ``program`` on the RTL; returns an RtlResult (raises SimError on timeout/failure).
 
     ``max_cycles`` bounds the run (default: generous, from the program size); on timeout the
@@ -268,13 +269,17 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     (default: the config's ``dram.latency``, so the TLM and the RTL see the same memory).
     Without ``workdir`` the run's files go to a temporary folder, removed afterwards unless
     it holds the waveform (``waves``) or the log of a run that produced no result.
+    ``sram_init``: None (leave the buffers as the simulator starts them), "zero" or a
+    seed: the testbench writes vta.tlm.watch.sram_fill(cfg, sram_init) into every buffer
+    before the run, the same values ``run_program(..., sram_init=...)`` gives the TLM.
     """
     cfg = load_config(cfg) if cfg is not None else program.config
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     keep = False
     try:
-        res = _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency)
+        res = _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency,
+                       sram_init)
         keep = waves   # the waveform lives in the folder
         return res
     except WatchdogError:
@@ -287,13 +292,13 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency):
+def _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency, sram_init):
     import time
     bundle = write_bundle(program, work / "program.vtab")
     result_file = work / "result.json"
     result_file.unlink(missing_ok=True)
     env = {"VTA_BUNDLE": str(bundle), "VTA_RESULT": str(result_file)}
-    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency))
+    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency, sram_init))
     t0 = time.perf_counter()
     results = run_test(cfg, "vta.cosim.simtb", sim=sim, env=env, waves=waves, test_dir=work,
                        testcase="run_program", check=False)
@@ -310,7 +315,7 @@ def _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency
 
 
 def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=None,
-                    axi_stall=0.0, dram_latency=None):
+                    axi_stall=0.0, dram_latency=None, sram_init=None):
     """Run several programs (same config) in one simulator session.
 
     Simulator start-up costs ~1.5 s per call, more than a small program's run; here the
@@ -331,13 +336,13 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     try:
-        return _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency)
+        return _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sram_init)
     finally:
         if workdir is None:   # a fuzz run makes thousands of these; keep only what was asked for
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency):
+def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sram_init=None):
     import time
     jobs = []
     for i, p in enumerate(programs):
@@ -348,7 +353,7 @@ def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency):
     manifest = work / "batch.json"
     manifest.write_text(json.dumps(jobs))
     env = {"VTA_BATCH": str(manifest)}
-    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency))
+    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency, sram_init))
     t0 = time.perf_counter()
     results = run_test(cfg, "vta.cosim.simtb", sim=sim, env=env, test_dir=work,
                        testcase="run_batch", check=False)
@@ -377,13 +382,55 @@ def _last_line(log):
     return lines[-1].strip() if lines else "no result"
 
 
-def _run_env(cfg, max_cycles, axi_stall, dram_latency):
+def _run_env(cfg, max_cycles, axi_stall, dram_latency, sram_init=None):
     env = {"VTA_DRAM_LATENCY": str(int(cfg.dram_latency if dram_latency is None else dram_latency))}
+    if sram_init is not None:
+        env["VTA_SRAM_INIT"] = "zero" if sram_init == "zero" else str(int(sram_init))
+        env["VTA_SRAM_MAP"] = json.dumps(sram_map(cfg))
     if max_cycles:
         env["VTA_MAX_CYCLES"] = str(int(max_cycles))
     if axi_stall:
         env["VTA_AXI_STALL"] = repr(float(axi_stall))
     return env
+
+
+# A converted buffer bank: `reg [W-1:0] <prefix>_sram<N>_sram_bank<K>_mem [0:D-1];`
+_BANK_RE = re.compile(r"^reg \[(\d+):0\] (\w*?)_?sram(\d+)_sram_bank(\d+)_mem \[0:(\d+)-1\];", re.M)
+
+
+def sram_map(cfg, top="vta_top"):
+    """{buffer: [bank memory names, low bits first]} of the exported Verilog's buffers.
+
+    MyHDL names each rtl.sram instance by its order: in the core (no compute prefix) inp,
+    wgt, out; in the compute unit uop, acc (rtl/core.py, rtl/compute.py). Depth and width
+    of each are checked against the config, so a change of that order is an error here,
+    not a silent write into the wrong buffer."""
+    d = exported(cfg, top)
+    text = (d / sources(d, top)[0].name).read_text()
+    groups = {}
+    for width, prefix, n, bank, depth in _BANK_RE.findall(text):
+        key = (prefix, int(n))
+        groups.setdefault(key, []).append((int(bank), f"{prefix}_sram{n}_sram_bank{bank}_mem"
+                                           if prefix else f"sram{n}_sram_bank{bank}_mem",
+                                           int(width) + 1, int(depth)))
+    core = sorted(k for k in groups if "compute" not in k[0])
+    comp = sorted(k for k in groups if "compute" in k[0])
+    names = dict(zip(("inp", "wgt", "out"), core)) | dict(zip(("uop", "acc"), comp))
+    want = {"inp": (cfg.inp_depth, cfg.batch * cfg.block_in * cfg.inp_bits),
+            "wgt": (cfg.wgt_depth, cfg.block_out * cfg.block_in * cfg.wgt_bits),
+            "out": (cfg.out_depth, cfg.batch * cfg.block_out * cfg.out_bits),
+            "uop": (cfg.uop_depth, 32),
+            "acc": (cfg.acc_depth, cfg.batch * cfg.block_out * cfg.acc_bits)}
+    out = {}
+    for buf, (depth, width) in want.items():
+        banks = sorted(groups.get(names.get(buf), []))
+        got = (banks[0][3] if banks else 0, sum(b[2] for b in banks))
+        if got != (depth, width):
+            raise SimError(f"--sram-init: cannot find the {buf} buffer in the exported Verilog "
+                           f"(expected {depth} x {width} bits, found {got[0]} x {got[1]}); "
+                           "rtl/core.py or rtl/compute.py changed the buffers' order")
+        out[buf] = [name for _, name, _, _ in banks]
+    return out
 
 
 def _result(program, doc, sim, wall):

@@ -191,10 +191,34 @@ class Bench:
         self.dut.rst.value = 0
         await ClockCycles(self.dut.clk, 2)
 
+    def fill_srams(self):
+        """VTA_SRAM_INIT=SEED: write vta.tlm.watch.sram_fill's values (what the TLM's
+        --sram-init SEED uses) into the converted memories named by VTA_SRAM_MAP (buffer ->
+        bank memories, low bits first). An entry is its lanes little-endian, as in DRAM."""
+        from vta.tlm.watch import sram_fill
+        init = os.environ["VTA_SRAM_INIT"]
+        fill = sram_fill(self.cfg, init if init == "zero" else int(init))
+        bits = {"uop": 32, "inp": self.cfg.inp_bits, "wgt": self.cfg.wgt_bits,
+                "acc": self.cfg.acc_bits, "out": self.cfg.out_bits}
+        for buf, banks in json.loads(os.environ["VTA_SRAM_MAP"]).items():
+            b, lanes = bits[buf], fill[buf] & ((1 << bits[buf]) - 1)
+            handles = [getattr(self.dut, name) for name in banks]
+            bw = lanes.shape[1] * b // len(handles)
+            mask = (1 << bw) - 1
+            for i, row in enumerate(lanes.tolist()):
+                entry = 0
+                for k, v in enumerate(row):
+                    entry |= v << (k * b)
+                for k, h in enumerate(handles):
+                    h[i].value = (entry >> (k * bw)) & mask
+
     async def run(self, program):
         """Reset, load ``program`` into a cleared RAM, run it; the result document."""
         await self.reset()
         self.ram.mem.clear()   # SparseMemory: every byte reads 0 again
+        if os.environ.get("VTA_SRAM_INIT"):
+            self.fill_srams()
+            await ClockCycles(self.dut.clk, 1)   # the writes take effect
         max_cycles = self.max_cycles or estimate_cycles(program, self.latency)
         if self.stall:
             max_cycles = int(max_cycles / (1 - min(self.stall, 0.9)))

@@ -1,12 +1,15 @@
 """``vta-tlm``: run programs on the transaction-level model.
 
     vta-tlm run CONFIG [PROGRAM] [--workload NAME] [--out DIR] [--trace FILE.json] [--wrap] [--quiet]
+                [--max-cycles N] [--timeout S] [--strict] [--sram-init zero|random|SEED]
     vta-tlm list [CONFIG]
 
 PROGRAM is an assembly source (.s) or a bundle (.vtab); without it the built-in
 ``default`` workload runs. Exit status: 0 PASS (or nothing to check), 1 FAIL (outputs
 differ from the expected ones), 2 error (bad config, program or input; a program
-that deadlocks or breaks a rule), never a traceback.
+that deadlocks or breaks a rule, or reaches --max-cycles / --timeout; a warning under
+--strict), never a traceback. Warnings (accesses outside the declared segments, reads
+of SRAM entries the run never wrote) go to stderr.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from vta.isa import VTAError, load_config
+
+from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, parse_sram_init
 
 EXIT_FAIL, EXIT_ERROR = 1, 2
 
@@ -35,10 +40,39 @@ def _parser():
     r.add_argument("--wrap", action="store_true",
                    help="wrap out-of-range buffer indices as hardware would instead of failing")
     r.add_argument("--quiet", action="store_true", help="print only the PASS/FAIL line")
+    r.add_argument("--max-cycles", type=_positive(int), default=DEFAULT_MAX_CYCLES, metavar="N",
+                   help="stop with an error at cycle N (default: %(default)s)")
+    r.add_argument("--timeout", type=_positive(float), default=DEFAULT_TIMEOUT, metavar="S",
+                   help="stop with an error after S seconds of host time (default: %(default)s)")
+    r.add_argument("--strict", action="store_true",
+                   help="warnings (DRAM outside every segment, writes over code, reads of SRAM "
+                        "entries never written) are errors")
+    r.add_argument("--sram-init", type=_sram_init, default=None, metavar="zero|random|SEED",
+                   help="fill every on-chip buffer before the run: zeros (default), random "
+                        "(the seed is printed) or the values of SEED")
     ls = sub.add_parser("list", help="list the built-in workloads")
     ls.add_argument("config", nargs="?", default="default",
                     help="config to describe sizes for (default: default)")
     return p
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, found {text[:40]!r}") from None
+        if not v > 0 or v == float("inf"):   # refuses NaN too
+            raise argparse.ArgumentTypeError(f"expected a positive number, found {text[:40]!r}")
+        return v
+    return parse
+
+
+def _sram_init(text):
+    try:
+        return parse_sram_init(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _load(args, cfg):
@@ -125,7 +159,16 @@ def _cmd_run(args, console):
     from .top import run_program
     cfg = load_config(args.config)
     program = _load(args, cfg)
-    result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet)
+    if isinstance(args.sram_init, int):
+        print(f"vta-tlm: SRAM buffers filled from seed {args.sram_init}", file=sys.stderr)
+    result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet,
+                         max_cycles=args.max_cycles, timeout=args.timeout, strict=args.strict,
+                         sram_init=args.sram_init)
+    for w in result.warnings:
+        print(f"vta-tlm: warning: {w}", file=sys.stderr)
+    if result.warning_count > len(result.warnings):
+        print(f"vta-tlm: warning: {result.warning_count - len(result.warnings)} more warnings "
+              "not shown", file=sys.stderr)
     if args.out:
         _write_out(args.out, result)
     if not args.quiet:

@@ -73,16 +73,18 @@ class Compute(Unit):
                 else:
                     idx, vals = yield from load_2d(self, index, insn, MEM_ACC, padded=True)
                     self.acc[idx] = vals.reshape(-1, self.cfg.batch, self.cfg.block_out)
+                    top.watch.wrote("acc", idx)
             elif isinstance(insn, Gemm):
+                self._check_cost(index, insn, overhead)
                 n = self.gemm(index, insn)
-                busy = n * t["gemm_ii"] + (t["gemm_pipeline"] if n else 0)
+                busy = self._busy(insn, n)
                 self.gemm_uops += n
                 self.gemm_cycles += busy
                 yield self.env.timeout(overhead + busy)
             elif isinstance(insn, Alu):
+                self._check_cost(index, insn, overhead)
                 n = self.alu(index, insn)
-                ii = t["alu_imm_ii"] if insn.use_imm else t["alu_ii"]
-                busy = n * ii + (t["alu_pipeline"] if n else 0)
+                busy = self._busy(insn, n)
                 self.alu_uops += n
                 self.alu_cycles += busy
                 yield self.env.timeout(overhead + busy)
@@ -95,6 +97,25 @@ class Compute(Unit):
             self.end(index, insn)
             if isinstance(insn, Finish):
                 top.finish(index)
+
+    def _busy(self, insn, n):
+        """Cycles a GEMM/ALU of ``n`` micro-op runs keeps the core busy."""
+        t = self.timing
+        if isinstance(insn, Gemm):
+            ii, pipe = t["gemm_ii"], t["gemm_pipeline"]
+        else:
+            ii, pipe = (t["alu_imm_ii"] if insn.use_imm else t["alu_ii"]), t["alu_pipeline"]
+        return n * ii + (pipe if n else 0)
+
+    def _check_cost(self, index, insn, overhead):
+        """A GEMM/ALU's cycles follow from its loop bounds: refuse one that would pass the
+        cycle limit before computing it (one instruction can be 2**41 micro-op runs)."""
+        n = max(insn.uop_end - insn.uop_bgn, 0) * insn.iter_out * insn.iter_in
+        self.top.watch.check_cost(self, index, insn, overhead + self._busy(insn, n))
+
+    def _step(self, index, insn, done, total):
+        if total > self.chunk:   # long instructions only: time limit and progress
+            self.top.long_step(self, index, insn, done, total)
 
     # ---- loads -------------------------------------------------------------------------
     def load_uops(self, index, insn):
@@ -115,6 +136,7 @@ class Compute(Unit):
                                    hold=lambda g, c: dram.data_start(g) + n * per - g)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
+        self.top.watch.wrote("uop", idx)
 
     # ---- loop nest -----------------------------------------------------------------------
     def _chunks(self, index, insn, names):
@@ -137,15 +159,24 @@ class Compute(Unit):
         for p0 in range(0, total, self.chunk):
             yield loop_indices(insn, operands, p0, p0 + self.chunk)
 
+    def _watch_uops(self, index, insn):
+        """Check the micro-op entries the loop nest reads; its number of runs."""
+        ks = self._uop_range(index, insn)
+        if ks.size and (self.top.wrap or ks[-1] < self.cfg.uop_depth):
+            self.top.watch.read("uop", ks, self)
+        return ks.size * insn.iter_out * insn.iter_in
+
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):
         cfg = self.cfg
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.inp_depth, "inp"),
                  ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
-        n = 0
+        n, total, watch = 0, self._watch_uops(index, insn), self.top.watch
         for dst, src, wgt in self._chunks(index, insn, names):
             n += dst.size
+            watch.gemm_chunk(self, insn.reset, dst, src, wgt)
+            self._step(index, insn, n, total)
             if insn.reset:
                 self._gemm_reset(dst, src, wgt)
             else:
@@ -209,9 +240,11 @@ class Compute(Unit):
         cfg = self.cfg
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
-        n = 0
+        n, total, watch = 0, self._watch_uops(index, insn), self.top.watch
         for dst, src in self._chunks(index, insn, names):
             n += dst.size
+            watch.alu_chunk(self, dst, None if insn.use_imm else src)
+            self._step(index, insn, n, total)
             for a, b in _alu_runs(dst, None if insn.use_imm else src):
                 d = dst[a:b]
                 rhs = np.int64(insn.imm) if insn.use_imm else self.acc[src[a:b]]

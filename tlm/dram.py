@@ -54,6 +54,7 @@ class Dram:
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
         self.write_log = []  # (start, end, tag) of every timed write, in order
+        self.watch = None    # tlm.watch.Watch: warnings about the regions accessed
 
     # ---- storage ---------------------------------------------------------------
     @property
@@ -111,6 +112,8 @@ class Dram:
         is called with the grant cycle (fetch uses it to time each instruction's arrival).
         """
         self.check(addr, nbytes, f"{who} read")
+        if self.watch is not None and unit is not None:
+            self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
         with self.read_port.request() as req:
@@ -138,6 +141,8 @@ class Dram:
         committed when the last beat is sent. The B response latency is the caller's."""
         nbytes = int(data.size)
         self.check(addr, nbytes, f"{who} write")
+        if self.watch is not None and unit is not None:
+            self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
         with self.write_port.request() as req:

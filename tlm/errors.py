@@ -57,3 +57,7 @@ class LeftoverTokensError(ProgramError):
         what = ", ".join(f"{n} token{'s' if n != 1 else ''} in {name}" for name, n in leftovers.items())
         super().__init__(f"program finished with dependence tokens left over: {what} "
                          "(every push must be matched by a pop)")
+
+
+class LimitError(ProgramError):
+    """The run reached ``max_cycles`` or ``timeout`` (tlm/watch.py) before it completed."""

@@ -103,9 +103,11 @@ class Load(Unit):
             if insn.memory_type == MEM_INP:
                 idx, vals = yield from load_2d(self, index, insn, MEM_INP, padded=True)
                 top.inp_buf[idx] = vals.reshape(-1, *inp_shape)
+                top.watch.wrote("inp", idx)
             else:
                 idx, vals = yield from load_2d(self, index, insn, MEM_WGT, padded=False)
                 top.wgt_buf[idx] = vals.reshape(-1, *wgt_shape)
+                top.watch.wrote("wgt", idx)
             if insn.push_next:
                 yield from self.push_token("l2g")
             self.end(index, insn)

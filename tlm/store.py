@@ -40,6 +40,7 @@ class Store(Unit):
                     raise self.error(f"writes DRAM bytes [{first:#x}, {last:#x}), outside the "
                                      f"{dram.size >> 20} MiB DRAM", index, insn)
                 out = top.compute.out
+                top.watch.read("out", idx, self)
                 for r in range(ys):
                     rows = out[idx[r * xs:(r + 1) * xs]]
                     data = elements.pack(rows, cfg.out_bits)

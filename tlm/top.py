@@ -21,6 +21,7 @@ from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
 from .trace import Tracer
+from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, Watch, sram_fill
 
 STAGES = ("fetch", "load", "compute", "store")
 
@@ -52,6 +53,8 @@ class TlmResult:
     outputs: dict = field(default_factory=dict)
     mismatches: list = field(default_factory=list)
     trace: object = None
+    warnings: list = field(default_factory=list)   # at most watch.MAX_SHOWN_WARNINGS
+    warning_count: int = 0                         # all of them
 
     @property
     def checked(self):
@@ -87,7 +90,9 @@ class TlmResult:
 class Tlm:
     """One accelerator instance loaded with one program."""
 
-    def __init__(self, program, config=None, *, wrap=False, trace=False, progress=None):
+    def __init__(self, program, config=None, *, wrap=False, trace=False, progress=None,
+                 max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False,
+                 sram_init=None, detail=None):
         cfg = program.config if config is None else load_config(config)
         if cfg.fingerprint != program.config.fingerprint:
             raise BundleError(f"program '{program.name}' was built for config "
@@ -112,13 +117,35 @@ class Tlm:
         self.fetch, self.load, self.compute, self.store = (Fetch(self), Load(self), Compute(self),
                                                           Store(self))
         self.units = (self.fetch, self.load, self.compute, self.store)
+        self.watch = self.dram.watch = Watch(self, max_cycles, timeout, strict)
+        if sram_init is not None:
+            self._fill_srams(sram_init)
+        self._detail = detail   # f(text): what a long instruction is doing (progress)
+        self._detail_shown = False
         self.done = env.event()
         self.finish_cycle = None
         self._disasm = {}
         self._progress = progress
         self._completed = 0
 
+    def _fill_srams(self, seed):
+        """--sram-init: every buffer holds watch.sram_fill's values before the run."""
+        cfg, comp, fill = self.cfg, self.compute, sram_fill(self.cfg, seed)
+        self.inp_buf[:] = fill["inp"].reshape(self.inp_buf.shape)
+        self.wgt_buf[:] = fill["wgt"].reshape(self.wgt_buf.shape)
+        comp.acc[:] = fill["acc"].reshape(comp.acc.shape)
+        comp.out[:] = fill["out"].reshape(comp.out.shape)
+        words = fill["uop"].reshape(-1).astype(np.uint32)
+        comp.uop_dst[:], comp.uop_src[:], comp.uop_wgt[:] = cfg.layout.decode_uops_array(words)
+
     # ---- callbacks from the units --------------------------------------------------
+    def long_step(self, unit, index, insn, done, total):
+        """Between the vector chunks of one long instruction: time limit and progress."""
+        self.watch.check_time()
+        if self._detail is not None:
+            self._detail(f"instruction {index} ({self.disasm(insn)}): {done:,}/{total:,} micro-op runs")
+            self._detail_shown = True
+
     def disasm(self, insn):
         text = self._disasm.get(insn)
         if text is None:
@@ -129,7 +156,18 @@ class Tlm:
         return {f"cmd_{k}": v for k, v in self.cmd.items()}
 
     def insn_done(self):
+        # Limits are checked as instructions complete: each one is bounded (loads by the
+        # buffer sizes, GEMM/ALU by compute's cost check before their work).
         self._completed += 1
+        if self.env.now > self.watch.max_cycles:
+            raise self.watch.limit_error(f"cycle {self.env.now:,} passed the limit of "
+                                         f"{self.watch.max_cycles:,} cycles before FINISH completed "
+                                         "(raise it with --max-cycles)")
+        if self._completed % 256 == 0:
+            self.watch.check_time()
+        if self._detail_shown:
+            self._detail(self.program.name)
+            self._detail_shown = False
         if self._progress is not None and self._completed % 64 == 0:
             self._progress(self._completed, self.insn_count)
 
@@ -143,6 +181,7 @@ class Tlm:
         """Run to FINISH; raise DeadlockError / ProgramError / LeftoverTokensError."""
         env = self.env
         t0 = time.perf_counter()
+        self.watch.start()
         for u in self.units:
             env.process(u.run())
         try:
@@ -204,7 +243,8 @@ class Tlm:
         cycles = self.finish_cycle
         st = stats_mod.collect(self, cycles, wall)
         res = TlmResult(program=self.program, config=self.cfg, cycles=cycles, stats=st,
-                        dram=self.dram, wall_seconds=wall, trace=self.tracer)
+                        dram=self.dram, wall_seconds=wall, trace=self.tracer,
+                        warnings=list(self.watch.warnings), warning_count=self.watch.warning_count)
         for seg in self.program.segments:
             if seg.role == "output":
                 res.outputs[seg.name] = res.read_segment(seg.name)
@@ -229,7 +269,8 @@ def _original(e):
     return cause if isinstance(cause, type(e)) else e
 
 
-def run_program(program, config=None, *, wrap=False, trace=None, progress=False):
+def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
+                max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False, sram_init=None):
     """Run a Program on the TLM and return a :class:`TlmResult`.
 
     Reading programs from text or bundles is the caller's (vta.assembler.load_program):
@@ -240,12 +281,18 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False)
     failing. trace: a path to write Chrome trace JSON to (or True to keep the trace
     in ``result.trace``). progress: show a progress bar (rich) on stderr, or a callable
     ``f(done, total)``.
+
+    Limits (tlm/watch.py): max_cycles (default 10**9) and timeout (host seconds, default
+    3600; None for no limit) stop the run with a LimitError naming the running
+    instructions. Warnings (``result.warnings``): DRAM accesses outside every declared
+    segment, writes over the instructions or micro-ops, reads of SRAM entries this run
+    never wrote; strict=True makes the first one a ProgramError. sram_init: None or
+    "zero" (zeros) or a seed (int) filling every buffer before the run (watch.sram_fill).
     """
     if not isinstance(program, Program):
         raise TypeError(f"run_program takes a vta.isa.Program, not {type(program).__name__} "
                         "(read .s/.vtab files with vta.assembler.load_program)")
-    bar = None
-    cb = None
+    bar = cb = detail = None
     if callable(progress):
         cb = progress
     elif progress:
@@ -257,7 +304,9 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False)
                        console=Console(stderr=True), transient=True)
         task = bar.add_task(program.name, total=len(program.insns))
         cb = lambda done, total: bar.update(task, completed=min(done, total))  # noqa: E731
-    tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb)
+        detail = lambda text: bar.update(task, description=text)  # noqa: E731
+    tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb, max_cycles=max_cycles,
+              timeout=timeout, strict=strict, sram_init=sram_init, detail=detail)
     try:
         if bar is not None:
             bar.start()

@@ -1,0 +1,3 @@
+; expect: segment 'x' is empty
+x: .data input file="empty.npy"
+FINISH

@@ -1,0 +1,3 @@
+; expect: error
+.include "incdir"
+FINISH

@@ -1,0 +1,3 @@
+; expect: error
+.insn_base -16
+FINISH

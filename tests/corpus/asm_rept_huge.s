@@ -1,0 +1,4 @@
+; expect: --max-rept
+.rept 1000000000000
+FINISH
+.endr

@@ -30,7 +30,6 @@ from . import tools
 
 SIMULATORS = ("icarus", "verilator")
 KEEP_BUILDS = 3   # builds kept per config and top in the cache
-RTL_DIR = Path(__file__).resolve().parent
 
 
 class SimError(VTAError):
@@ -76,6 +75,14 @@ def cache_root():
     return Path(os.environ.get("VTA_RTL_CACHE") or Path.home() / ".cache" / "vta-cosim" / "rtl")
 
 
+def hardware_sources():
+    """Every file the generated Verilog depends on: the hardware (vta.rtl) and the ISA facts
+    it is built from (vta.isa: field layouts, opcodes, config math)."""
+    import vta.isa
+    import vta.rtl
+    return [p for pkg in (vta.rtl, vta.isa) for p in sorted(Path(pkg.__file__).parent.glob("*.py"))]
+
+
 def source_key(cfg, top):
     """Hash of what the generated Verilog depends on."""
     h = hashlib.sha256()
@@ -86,9 +93,7 @@ def source_key(cfg, top):
     d.pop("timing", None)
     d.pop("dram", None)
     h.update(json.dumps(d, sort_keys=True).encode())
-    for p in sorted(RTL_DIR.glob("*.py")):
-        if p.name in ("sim.py", "simtb.py", "cli.py"):
-            continue
+    for p in hardware_sources():
         h.update(p.name.encode())
         h.update(p.read_bytes())
     import myhdl
@@ -394,28 +399,22 @@ def _run_env(cfg, max_cycles, axi_stall, dram_latency, sram_init=None):
     return env
 
 
-# A converted buffer bank: `reg [W-1:0] <prefix>_sram<N>_sram_bank<K>_mem [0:D-1];`
-_BANK_RE = re.compile(r"^reg \[(\d+):0\] (\w*?)_?sram(\d+)_sram_bank(\d+)_mem \[0:(\d+)-1\];", re.M)
+# A converted buffer bank: `reg [W-1:0] <path>_<buffer>_buffer_sram_bank<K>_mem [0:D-1];`
+# (rtl.sram.buffer names its instance after the buffer).
+_BANK_RE = re.compile(r"^reg \[(\d+):0\] (\w*_(inp|wgt|out|uop|acc)_buffer_sram_bank(\d+)_mem) "
+                      r"\[0:(\d+)-1\];", re.M)
 
 
 def sram_map(cfg, top="vta_top"):
     """{buffer: [bank memory names, low bits first]} of the exported Verilog's buffers.
 
-    MyHDL names each rtl.sram instance by its order: in the core (no compute prefix) inp,
-    wgt, out; in the compute unit uop, acc (rtl/core.py, rtl/compute.py). Depth and width
-    of each are checked against the config, so a change of that order is an error here,
-    not a silent write into the wrong buffer."""
+    Depth and total width of each are checked against the config, so a renamed or reshaped
+    buffer is an error here, not a silent write into the wrong memory."""
     d = exported(cfg, top)
     text = (d / sources(d, top)[0].name).read_text()
     groups = {}
-    for width, prefix, n, bank, depth in _BANK_RE.findall(text):
-        key = (prefix, int(n))
-        groups.setdefault(key, []).append((int(bank), f"{prefix}_sram{n}_sram_bank{bank}_mem"
-                                           if prefix else f"sram{n}_sram_bank{bank}_mem",
-                                           int(width) + 1, int(depth)))
-    core = sorted(k for k in groups if "compute" not in k[0])
-    comp = sorted(k for k in groups if "compute" in k[0])
-    names = dict(zip(("inp", "wgt", "out"), core)) | dict(zip(("uop", "acc"), comp))
+    for width, name, buf, bank, depth in _BANK_RE.findall(text):
+        groups.setdefault(buf, []).append((int(bank), name, int(width) + 1, int(depth)))
     want = {"inp": (cfg.inp_depth, cfg.batch * cfg.block_in * cfg.inp_bits),
             "wgt": (cfg.wgt_depth, cfg.block_out * cfg.block_in * cfg.wgt_bits),
             "out": (cfg.out_depth, cfg.batch * cfg.block_out * cfg.out_bits),
@@ -423,12 +422,11 @@ def sram_map(cfg, top="vta_top"):
             "acc": (cfg.acc_depth, cfg.batch * cfg.block_out * cfg.acc_bits)}
     out = {}
     for buf, (depth, width) in want.items():
-        banks = sorted(groups.get(names.get(buf), []))
+        banks = sorted(groups.get(buf, []))
         got = (banks[0][3] if banks else 0, sum(b[2] for b in banks))
         if got != (depth, width):
             raise SimError(f"--sram-init: cannot find the {buf} buffer in the exported Verilog "
-                           f"(expected {depth} x {width} bits, found {got[0]} x {got[1]}); "
-                           "rtl/core.py or rtl/compute.py changed the buffers' order")
+                           f"(expected {depth} x {width} bits, found {got[0]} x {got[1]})")
         out[buf] = [name for _, name, _, _ in banks]
     return out
 

@@ -139,7 +139,7 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     # UOP load -> uop buffer -> loop generator
     uop_w = SramWrite(1, cfg.log_uop_depth, UOP_BYTES * 8)
     uop_r = SramRead(cfg.log_uop_depth, UOP_BYTES * 8)
-    uop_mem = buffer(clk, uop_w, uop_r, cfg.uop_depth)
+    uop_mem = buffer("uop", clk, uop_w, uop_r, cfg.uop_depth)
     u_start, u_busy, u_rd = Signal(bool(0)), Signal(bool(0)), ReadPort(cfg.bus_bits)
     uops = uop_load(cfg, clk, rst, u_start, m["sram_base"], m["dram_base"], m["x_size"], u_rd,
                     uop_w, u_busy)

@@ -63,9 +63,9 @@ def core(cfg, clk, rst, start, insn_addr, insn_count, done, busy, rd0, rd1, rd2,
     wgt_r = SramRead(cfg.log_wgt_depth, cfg.wgt_bytes * 8)
     out_w = SramWrite(1, cfg.log_out_depth, cfg.out_bytes * 8)
     out_r = SramRead(cfg.log_out_depth, cfg.out_bytes * 8)
-    buffers = [buffer(clk, inp_w, inp_r, cfg.inp_depth, inp_beats),
-               buffer(clk, wgt_w, wgt_r, cfg.wgt_depth, wgt_beats),
-               buffer(clk, out_w, out_r, cfg.out_depth)]
+    buffers = [buffer("inp", clk, inp_w, inp_r, cfg.inp_depth, inp_beats),
+               buffer("wgt", clk, wgt_w, wgt_r, cfg.wgt_depth, wgt_beats),
+               buffer("out", clk, out_w, out_r, cfg.out_depth)]
 
     finish, store_idle = Signal(bool(0)), Signal(bool(0))
     fetch = fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy.fetch, rd0, insn,

@@ -47,6 +47,11 @@ def sram(clk, we, waddr, wdata, re, raddr, rdata, depth, banks=1):
 
 
 @block
-def buffer(clk, w, r, depth, banks=1):
-    """``sram`` with its ports as interface objects (``w``: SramWrite, ``r``: SramRead)."""
-    return sram(clk, w.we, w.addr, w.data, r.re, r.addr, r.data, depth, banks)
+def buffer(name, clk, w, r, depth, banks=1):
+    """``sram`` with its ports as interface objects (``w``: SramWrite, ``r``: SramRead).
+
+    ``name`` (inp, wgt, out, uop, acc) names the instance, so the exported Verilog's memories
+    are ``..._<name>_buffer_sram_bank<K>_mem``: the testbench finds each buffer by name."""
+    inst = sram(clk, w.we, w.addr, w.data, r.re, r.addr, r.data, depth, banks)
+    inst.name = f"{name}_buffer"
+    return inst

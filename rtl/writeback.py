@@ -55,7 +55,7 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     acc_beats = len(load_w.we)
     port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
     port_r = SramRead(cfg.log_acc_depth, len(wb.data))
-    mem = buffer(clk, port_w, port_r, cfg.acc_depth, acc_beats)
+    mem = buffer("acc", clk, port_w, port_r, cfg.acc_depth, acc_beats)
     hit = Signal(bool(0))
     hit_data = Signal(intbv(0)[len(wb.data):])
     all_banks = (1 << acc_beats) - 1

@@ -145,5 +145,5 @@ def test_zero_element_npy_is_an_assembly_error(tmp_path):
     np.save(tmp_path / "z.npy", np.zeros((0, 4), np.int8))
     (tmp_path / "z.s").write_text('z: .data input file="z.npy"\nFINISH\n')
     (r,) = run_cases([("vta-asm", [tmp_path / "z.s", "-c", "tiny"])])
-    assert_clean_error(r, "z.s:1:", "shape [0, 4] has no elements")
+    assert_clean_error(r, "z.s:1:", "is empty (0 elements)")
     assert listing(tmp_path) == {"z.npy", "z.s"}

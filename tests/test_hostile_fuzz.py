@@ -1,13 +1,12 @@
-"""Fuzzing the three readers of untrusted files (issue 9): the assembler
+"""Fuzzing the three readers of untrusted files: the assembler
 (``assemble_text``), the config loader (``load_config``) and the bundle reader
 (``read_bundle``). The only exceptions allowed are VTAError subclasses (a clear
 message, never a traceback), every call finishes within a time budget (an alarm turns a
 hang into a failure), and messages stay short.
 
-* ``test_corpus_*`` (default set): each crafted input of issue 9 in tests/corpus/, with
+* ``test_corpus_*`` (default set): each crafted input in tests/corpus/ (past findings included), with
   the outcome its header states (``; expect: <text in the message>|error|ok|any``,
-  ``; expect-warning: <text>``, ``; run: max_cycles=N timeout=S`` for TLM programs,
-  ``# xfail: <why>`` for a finding the other half of the issue fixes).
+  ``; expect-warning: <text>``, ``; run: max_cycles=N timeout=S`` for TLM programs).
 * ``test_fuzz_*`` (slow): hypothesis on random and mutated inputs.
 """
 from __future__ import annotations
@@ -79,8 +78,7 @@ def check_expectation(expect, value, err):
 def corpus(pattern):
     files = sorted(CORPUS.glob(pattern))
     assert files, pattern
-    return [pytest.param(f, id=f.name, marks=[pytest.mark.xfail(reason=header(f)["xfail"], strict=False)]
-                         if "xfail" in header(f) else []) for f in files]
+    return [pytest.param(f, id=f.name) for f in files]
 
 
 # ---- corpus (default set) --------------------------------------------------------------------

@@ -161,8 +161,8 @@ class Compute(Unit):
 
     def _watch_uops(self, index, insn):
         """Check the micro-op entries the loop nest reads; its number of runs."""
-        ks = self._uop_range(index, insn)
-        if ks.size and (self.top.wrap or ks[-1] < self.cfg.uop_depth):
+        ks = uop_range(insn, self.cfg.uop_depth)
+        if ks.size:
             self.top.watch.read("uop", ks, self)
         return ks.size * insn.iter_out * insn.iter_in
 

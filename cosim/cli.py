@@ -19,10 +19,10 @@ import argparse
 import sys
 import tempfile
 
+from vta.cli import program_from_args, run_command
 from vta.isa import load_config
 from vta.isa.errors import VTAError
 
-EXIT_BAD_INPUT = 2
 
 
 def cmd_export(a):
@@ -80,18 +80,6 @@ def _workdir(a, prefix):
     return d
 
 
-def _check_program(a, cfg):
-    if a.program and a.workload:
-        raise VTAError("give either PROGRAM or --workload, not both")
-    if a.workload:
-        from vta.compiler.workloads import build_workload
-        return build_workload(a.workload, cfg)
-    if not a.program:
-        raise VTAError("give a PROGRAM (.s or .vtab) or --workload NAME")
-    from vta.assembler import load_program
-    return load_program(a.program, cfg)
-
-
 def cmd_check(a):
     import json
 
@@ -103,7 +91,7 @@ def cmd_check(a):
     from .sim import WatchdogError
     console = Console(highlight=False)
     cfg = load_config(a.config)
-    prog = _check_program(a, cfg)
+    prog = program_from_args(a.program, a.workload, cfg)
     console.print(f"check [bold]{escape(prog.name)}[/] on config '{escape(cfg.name)}': TLM vs RTL ({a.sim}), "
                   f"AXI RAM latency {cfg.dram_latency} cycles (dram.latency)")
     if cfg.dram_bytes_per_cycle < cfg.bus_bytes:
@@ -224,21 +212,6 @@ def _sram_init(text):
     if str(text).strip().lower() == "random":
         print(f"vta-rtl: SRAM buffers filled from seed {seed}", file=sys.stderr)
     return seed
-
-
-def run_command(prog, parser, argv=None):
-    """Parse ``argv`` and run the chosen subcommand; bad input is one line on stderr, exit 2."""
-    a = parser.parse_args(argv)
-    try:
-        return a.func(a)
-    except VTAError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as e:
-        print(f"{prog}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return 130
 
 
 def main(argv=None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vta.cosim.cli import run_command
+from vta.cli import run_command
 from vta.isa import load_config
 
 

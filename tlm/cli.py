@@ -21,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from vta.cli import program_from_args
 from vta.isa import VTAError, load_config
 
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, parse_sram_init
@@ -73,16 +74,6 @@ def _sram_init(text):
         return parse_sram_init(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _load(args, cfg):
-    from vta.compiler import build_workload
-    if args.program and args.workload:
-        raise VTAError("give either PROGRAM or --workload, not both")
-    if args.program:
-        from vta.assembler import load_program
-        return load_program(args.program, cfg)
-    return build_workload(args.workload or "default", cfg)
 
 
 def _fmt_int(n):
@@ -158,7 +149,7 @@ def _cmd_list(args, console):
 def _cmd_run(args, console):
     from .top import run_program
     cfg = load_config(args.config)
-    program = _load(args, cfg)
+    program = program_from_args(args.program, args.workload, cfg, default_workload="default")
     if isinstance(args.sram_init, int):
         print(f"vta-tlm: SRAM buffers filled from seed {args.sram_init}", file=sys.stderr)
     result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet,

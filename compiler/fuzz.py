@@ -43,12 +43,19 @@ class Round:
         return (self.load, self.compute, self.store)
 
 
+def _dtype(bits, fallback):
+    """The numpy integer type of a lane of ``bits`` bits (so a segment row is one DRAM
+    element); ``fallback`` for sub-byte lanes, which numpy cannot hold one per lane."""
+    return {8: np.int8, 16: np.int16, 32: np.int32}.get(bits, fallback)
+
+
 def _segments(cfg, rng):
     """Random source data and a zeroed output area, laid out after the uop region."""
-    specs = [("inp", "input", MEM_INP, np.int8, cfg.batch * cfg.block_in, cfg.inp_bits),
-             ("wgt", "weight", MEM_WGT, np.int8, cfg.block_out * cfg.block_in, cfg.wgt_bits),
-             ("acc", "bias", MEM_ACC, np.int32, cfg.batch * cfg.block_out, cfg.acc_bits),
-             ("out", "output", MEM_OUT, np.int8, cfg.batch * cfg.block_out, cfg.out_bits)]
+    specs = [("inp", "input", MEM_INP, _dtype(cfg.inp_bits, np.int8), cfg.batch * cfg.block_in, cfg.inp_bits),
+             ("wgt", "weight", MEM_WGT, _dtype(cfg.wgt_bits, np.int8), cfg.block_out * cfg.block_in,
+              cfg.wgt_bits),
+             ("acc", "bias", MEM_ACC, _dtype(cfg.acc_bits, np.int32), cfg.batch * cfg.block_out, cfg.acc_bits),
+             ("out", "output", MEM_OUT, _dtype(cfg.out_bits, np.int8), cfg.batch * cfg.block_out, cfg.out_bits)]
     segs, base = [], 0x10000
     for name, role, mem, dtype, lanes, bits in specs:
         n = SEGMENT_ELEMS[name]

@@ -129,7 +129,6 @@ def summarize(points, verilog, depth):
     instances = {unit_of(b, depth) for b in block_set}
     units = defaultdict(lambda: {"line": [0, 0], "toggle": [0, 0]})
     missed_lines, missed_toggles = defaultdict(list), defaultdict(list)
-    lines_hit = defaultdict(int)   # several points (branches) can share one line
     for fields, count in points.values():
         page = fields.get("page", "")
         kind = "toggle" if page.startswith("v_toggle") else "line" if page.startswith(("v_line", "v_branch")) else None
@@ -146,13 +145,13 @@ def summarize(points, verilog, depth):
         unit = unit_of(name, depth, instances)
         units[unit][kind][1] += 1
         units[unit][kind][0] += count > 0
+        if count:
+            continue
         if kind == "line":
-            lines_hit[(unit, line, name)] += count
-        elif count == 0:
+            # a line point is a block or branch: its lines (S) and kind (o: if, else, ...)
+            missed_lines[unit].append((line, f"{fields.get('o', '?')} lines {fields.get('S', line)}, {name}"))
+        else:
             missed_toggles[unit].append(signal)
-    for (unit, line, name), hits in lines_hit.items():
-        if hits == 0:
-            missed_lines[unit].append((line, name))
     return units, missed_lines, missed_toggles
 
 
@@ -220,11 +219,11 @@ def main(argv=None):
         print(f"{unit:44} {pct(*u['line']):>20} {pct(*u['toggle']):>22}")
     print(f"{'total':44} {pct(*tot['line']):>20} {pct(*tot['toggle']):>22}")
     if any(missed_lines.values()):
-        print(f"\nuncovered lines ({verilog}):")
+        print(f"\nuncovered blocks and branches ({verilog}):")
         for unit in sorted(missed_lines):
             rows = sorted(missed_lines[unit])
             shown = rows if a.list == 0 else rows[:a.list]
-            print(f"  {unit}: " + ", ".join(f"{line} ({name})" for line, name in shown)
+            print(f"  {unit}: " + "; ".join(what for _, what in shown)
                   + (f", ... {len(rows) - len(shown)} more" if len(shown) < len(rows) else ""))
     if any(missed_toggles.values()):
         print("\nsignals with untoggled bits:")

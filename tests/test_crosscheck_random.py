@@ -3,9 +3,9 @@ RTL and the tests' reference interpreter (tests/reference.py, the programs' expe
 must produce bit-identical outputs, and each program's TLM and RTL cycle counts must be within
 bench/fuzz_rtl.py's CYCLE_BOUND (7% + 16 cycles). Default run, one simulator session each:
 100 programs on tiny with Verilator, 20 with Icarus, 60 on the default config, 40 on an
-8-bit-accumulator config, 12 on zcu104 (128-bit bus), 30 on a batch-2 and 30 on a 16-bit
-input/weight config (both derived from tiny); `-m slow`: 500 more on tiny. Long runs:
-bench/fuzz_rtl.py --count N."""
+8-bit-accumulator config, 12 on zcu104 (128-bit bus), 30 on a batch-2 config with 16-bit
+inputs and weights (derived from tiny); `-m slow`: 500 more on tiny, 200 each on batch-2 and on
+16-bit inputs alone. Long runs: bench/fuzz_rtl.py --count N."""
 import subprocess
 import sys
 from pathlib import Path
@@ -67,15 +67,26 @@ def test_random_programs_128_bit_bus(tmp_path):
     _differential("zcu104", "verilator", range(40000, 40012), tmp_path)
 
 
-def test_random_programs_batch_2(tmp_path, tiny_cfg):
-    # two rows per GEMM tile: inp/acc/out elements of two lanes groups, multi-beat on 32 bits
-    _differential(tiny_cfg.replace(arch={"log_batch": 1}), "verilator", range(50000, 50030), tmp_path)
+def test_random_programs_batch_2_with_16_bit_inputs_and_weights(tmp_path, tiny_cfg):
+    # one build for both (each Verilator build costs ~12 s of the default run): two rows
+    # per GEMM tile and 16-bit inputs, weights and out lanes (out width = input width),
+    # multi-beat inp/wgt/acc/out elements on the 32-bit bus
+    cfg = tiny_cfg.replace(arch={"log_batch": 1, "log_inp_width": 4, "log_wgt_width": 4})
+    _differential(cfg, "verilator", range(50000, 50030), tmp_path)
 
 
-def test_random_programs_16_bit_inputs_and_weights(tmp_path, tiny_cfg):
-    # 16-bit products and 16-bit out lanes (out width = input width)
-    cfg = tiny_cfg.replace(arch={"log_inp_width": 4, "log_wgt_width": 4})
-    _differential(cfg, "verilator", range(60000, 60030), tmp_path)
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", [{"log_batch": 1}, {"log_inp_width": 4, "log_wgt_width": 4}],
+                         ids=["batch2", "inp16"])
+def test_random_programs_batch_2_and_16_bit_separately(tmp_path, tiny_cfg, arch):
+    _differential(tiny_cfg.replace(arch=arch), "verilator", range(60000, 60200), tmp_path)
+
+
+def test_cycle_bound_is_7_percent_plus_16_cycles():
+    assert fuzz_rtl.CYCLE_BOUND == (0.07, 16)
+    assert not fuzz_rtl.over_bound(1086, 1000) and not fuzz_rtl.over_bound(914, 1000)
+    assert fuzz_rtl.over_bound(1087, 1000) and fuzz_rtl.over_bound(913, 1000)
+    assert fuzz_rtl.over_bound(27, 10)   # short programs: the constant, not the percentage
 
 
 def test_fuzz_bench_runs(tmp_path):

@@ -131,7 +131,8 @@ def summarize(points, verilog, depth):
     missed_lines, missed_toggles = defaultdict(list), defaultdict(list)
     for fields, count in points.values():
         page = fields.get("page", "")
-        kind = "toggle" if page.startswith("v_toggle") else "line" if page.startswith(("v_line", "v_branch")) else None
+        kind = ("toggle" if page.startswith("v_toggle")
+                else "line" if page.startswith(("v_line", "v_branch")) else None)
         if kind is None:
             continue
         if kind == "toggle":

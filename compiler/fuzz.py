@@ -51,11 +51,11 @@ def _dtype(bits, fallback):
 
 def _segments(cfg, rng):
     """Random source data and a zeroed output area, laid out after the uop region."""
-    specs = [("inp", "input", MEM_INP, _dtype(cfg.inp_bits, np.int8), cfg.batch * cfg.block_in, cfg.inp_bits),
-             ("wgt", "weight", MEM_WGT, _dtype(cfg.wgt_bits, np.int8), cfg.block_out * cfg.block_in,
-              cfg.wgt_bits),
-             ("acc", "bias", MEM_ACC, _dtype(cfg.acc_bits, np.int32), cfg.batch * cfg.block_out, cfg.acc_bits),
-             ("out", "output", MEM_OUT, _dtype(cfg.out_bits, np.int8), cfg.batch * cfg.block_out, cfg.out_bits)]
+    specs = [("inp", "input", MEM_INP, np.int8, cfg.batch * cfg.block_in, cfg.inp_bits),
+             ("wgt", "weight", MEM_WGT, np.int8, cfg.block_out * cfg.block_in, cfg.wgt_bits),
+             ("acc", "bias", MEM_ACC, np.int32, cfg.batch * cfg.block_out, cfg.acc_bits),
+             ("out", "output", MEM_OUT, np.int8, cfg.batch * cfg.block_out, cfg.out_bits)]
+    specs = [(name, role, mem, _dtype(bits, dt), lanes, bits) for name, role, mem, dt, lanes, bits in specs]
     segs, base = [], 0x10000
     for name, role, mem, dtype, lanes, bits in specs:
         n = SEGMENT_ELEMS[name]

@@ -23,12 +23,14 @@ SHAPES = [(8, 1), (6, 4)]    # (y_size, x_size)
 
 def pad_program(cfg, mem, ys, xs, pads):
     """One padded LOAD (strided source rows) and FINISH."""
-    pb = ProgramBuilder(cfg, f"pad-{'inp' if mem == MEM_INP else 'acc'}-{ys}x{xs}-{'-'.join(map(str, pads))}")
+    kind = "inp" if mem == MEM_INP else "acc"
+    pb = ProgramBuilder(cfg, f"pad-{kind}-{ys}x{xs}-{'-'.join(map(str, pads))}")
     rng = np.random.default_rng(0)
     if mem == MEM_INP:
-        seg = pb.segment("src", rng.integers(-128, 128, (64, cfg.batch, cfg.block_in)).astype(np.int8), "input")
+        data = rng.integers(-128, 128, (64, cfg.batch, cfg.block_in)).astype(np.int8)
     else:
-        seg = pb.segment("src", rng.integers(-999, 999, (64, cfg.batch, cfg.block_out)).astype(np.int32), "bias")
+        data = rng.integers(-999, 999, (64, cfg.batch, cfg.block_out)).astype(np.int32)
+    seg = pb.segment("src", data, "input" if mem == MEM_INP else "bias")
     yp0, yp1, xp0, xp1 = pads
     pb.emit(Load(memory_type=mem, sram_base=0, dram_base=pb.elem(seg), y_size=ys, x_size=xs,
                  x_stride=xs + 1, y_pad_0=yp0, y_pad_1=yp1, x_pad_0=xp0, x_pad_1=xp1,

@@ -6,7 +6,8 @@ every out entry it stores is written), a few GEMMs and ALU ops with random loop
 nests, and stores the out tile. Half of the phases end with an ALU SHR by 0/8/16/24
 over the tile (the stored out exposes that byte of every accumulator); the others run
 the ALU ops first and end with the GEMMs, among them a reset GEMM hitting one dst on
-consecutive micro-ops, so the store sees GEMM's out write-back and its reset rule. Tokens: load -> compute (l2g) before the GEMMs,
+consecutive micro-ops, so the store sees GEMM's out write-back and its reset rule.
+Tokens: load -> compute (l2g) before the GEMMs,
 compute -> load (g2l) to let the next phase's loads reuse the buffers, compute ->
 store (g2s) before the store, store -> compute (s2g) before the next phase's compute
 and before FINISH.
@@ -103,7 +104,8 @@ def random_program(cfg, rng, phases=1, name="random"):
             fo, _, lim = _factors(rng, io, 1, n_acc)
             so, si, slim = _factors(rng, io, ii, n_inp)
             wo, wi, wlim = _factors(rng, io, ii, n_wgt, 1)
-            uops.append(Uop(int(rng.integers(0, lim)), int(rng.integers(0, slim)), int(rng.integers(0, wlim))))
+            uops.append(Uop(int(rng.integers(0, lim)), int(rng.integers(0, slim)),
+                            int(rng.integers(0, wlim))))
             gemms.insert(int(rng.integers(0, len(gemms) + 1)),
                          Gemm(reset=True, uop_bgn=len(uops) - 1, uop_end=len(uops), iter_out=io, iter_in=ii,
                               dst_factor_out=fo, dst_factor_in=0, src_factor_out=so, src_factor_in=si,

@@ -43,12 +43,19 @@ class Round:
         return (self.load, self.compute, self.store)
 
 
+def _dtype(bits, fallback):
+    """The numpy integer type of a lane of ``bits`` bits (so a segment row is one DRAM
+    element); ``fallback`` for sub-byte lanes, which numpy cannot hold one per lane."""
+    return {8: np.int8, 16: np.int16, 32: np.int32}.get(bits, fallback)
+
+
 def _segments(cfg, rng):
     """Random source data and a zeroed output area, laid out after the uop region."""
     specs = [("inp", "input", MEM_INP, np.int8, cfg.batch * cfg.block_in, cfg.inp_bits),
              ("wgt", "weight", MEM_WGT, np.int8, cfg.block_out * cfg.block_in, cfg.wgt_bits),
              ("acc", "bias", MEM_ACC, np.int32, cfg.batch * cfg.block_out, cfg.acc_bits),
              ("out", "output", MEM_OUT, np.int8, cfg.batch * cfg.block_out, cfg.out_bits)]
+    specs = [(name, role, mem, _dtype(bits, dt), lanes, bits) for name, role, mem, dt, lanes, bits in specs]
     segs, base = [], 0x10000
     for name, role, mem, dtype, lanes, bits in specs:
         n = SEGMENT_ELEMS[name]
@@ -231,6 +238,34 @@ def _random_loop(rng, cfg, written, kind):
     return Alu(alu_opcode=op, use_imm=use_imm, imm=imm, **fields)
 
 
+def _reset_repeat_gemm(rng, written):
+    """A reset GEMM of one micro-op whose inner loop hits the same dst on consecutive
+    executions (dst_factor_in 0): each execution must read acc[dst] = 0 as the previous one
+    left it (the acc read bypass of a pipeline must forward the reset, not the sum)."""
+    loaded = np.flatnonzero(written.sets[MEM_UOP])
+    if loaded.size == 0:
+        return None
+    bgn = int(rng.choice(loaded))
+    return Gemm(reset=True, uop_bgn=bgn, uop_end=bgn + 1, iter_out=int(rng.integers(1, 3)),
+                iter_in=int(rng.integers(2, 5)), dst_factor_out=int(rng.integers(0, 3)), dst_factor_in=0,
+                src_factor_out=int(rng.integers(0, 3)), src_factor_in=int(rng.integers(0, 3)),
+                wgt_factor_out=int(rng.integers(0, 3)), wgt_factor_in=int(rng.integers(0, 3)))
+
+
+def _direct_store(rng, cfg, written, insn, seg):
+    """A STORE of out entries the GEMM ``insn`` (just applied) wrote last, so its out
+    write-back is observed before any ALU pass overwrites it; None if none fits."""
+    dst = _loop_indices(insn, written.uop_buffer, cfg)[0]
+    first = int(rng.choice(dst))
+    x = 1
+    while x < 4 and first + x < cfg.out_depth and written.ok(MEM_OUT, [first + x]) and rng.random() < 0.5:
+        x += 1
+    n_seg = seg.data.shape[0]
+    dram = seg.base // cfg.elem_bytes(MEM_OUT) + int(rng.integers(0, n_seg - x + 1))
+    st = Store(memory_type=MEM_OUT, sram_base=first, dram_base=dram, y_size=1, x_size=x, x_stride=x)
+    return st if _apply(st, written) else None
+
+
 def _simple_alu(rng, written):
     """An ALU-immediate over one loaded micro-op whose dst holds data (random search failed)."""
     for k in np.flatnonzero(written.sets[MEM_UOP]):
@@ -294,6 +329,18 @@ def random_program(cfg, seed, rounds=3, max_tries=200):
                 insn = _simple_alu(rng, written)
                 if insn is not None and _apply(insn, written):
                     rnd.compute.append(insn)
+        if rng.random() < 0.5:
+            # End the round with a GEMM whose out results are stored directly (before any
+            # ALU pass), often a reset GEMM hitting one dst on consecutive micro-ops.
+            for _try in range(max_tries):
+                insn = (_reset_repeat_gemm(rng, written) if rng.random() < 0.6
+                        else _random_loop(rng, cfg, written, "gemm"))
+                if insn is not None and _apply(insn, written):
+                    rnd.compute.append(insn)
+                    store = _direct_store(rng, cfg, written, insn, seg["out"])
+                    if store is not None:
+                        rnd.store.append(store)
+                    break
         for _ in range(int(rng.integers(0, 3))):
             for _try in range(max_tries):
                 insn = _random_mem(rng, cfg, MEM_OUT, seg["out"], cfg.out_depth, pad=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference import run_reference
 
 from vta.compiler import (WORKLOADS, blocked_gemm, blocked_shape, build_workload, tile_acc,
                           tile_inp, tile_wgt, workload_names)
@@ -145,3 +146,28 @@ def test_bundle_round_trip_runs(tmp_path, name):
 def test_registry_descriptions():
     assert set(WORKLOADS) == set(workload_names())
     assert "default" in WORKLOADS and len(WORKLOADS) == 21
+
+
+# The blocked 256^3 GEMMs take ~3 s each in the reference on the big configs: tiny only.
+_REFERENCE_CASES = [(n, "tiny") for n in workload_names()] + [
+    (n, c) for c in ("default", "zcu104") for n in workload_names()
+    if not n.startswith(("default", "gemm_blocked"))]
+
+
+@pytest.mark.parametrize("name,config", _REFERENCE_CASES)
+def test_expectations_match_the_reference_interpreter(name, config):
+    # A third party for the expected outputs (the ALU ones are computed with the product's
+    # own vta.isa.semantics.alu_apply): tests/reference.py runs the program itself.
+    prog = build_workload(name, config)
+    ref = run_reference(prog)
+    assert prog.expect
+    for seg, want in prog.expect.items():
+        np.testing.assert_array_equal(want, ref.read_segment(seg), err_msg=f"{name} on {config}: {seg}")
+
+
+@pytest.mark.parametrize("name", [n for n in workload_names() if n.startswith("alu_")])
+def test_alu_expectations_match_the_reference_on_16_bit_accumulators(name, tiny_cfg):
+    # narrower accumulators: the immediate and the results wrap at 16 bits
+    cfg = tiny_cfg.replace(arch={"log_acc_width": 4})
+    prog = build_workload(name, cfg)
+    np.testing.assert_array_equal(prog.expect["out"], run_reference(prog).read_segment("out"))

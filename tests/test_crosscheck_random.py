@@ -1,31 +1,36 @@
-"""Random differential testing (vta.compiler.fuzz): random valid programs on the TLM and the
-RTL must produce bit-identical outputs. Default run: 100 programs on tiny with Verilator, 20
-with Icarus, 60 on the default config and 40 on an 8-bit-accumulator config (one simulator
-session each); `-m slow`: 500 more on tiny. Long runs: bench/fuzz_rtl.py --count N."""
+"""Random differential testing (vta.compiler.fuzz): random valid programs on the TLM, the
+RTL and the tests' reference interpreter (tests/reference.py, the programs' expected outputs)
+must produce bit-identical outputs, and each program's TLM and RTL cycle counts must be within
+bench/fuzz_rtl.py's CYCLE_BOUND (7% + 16 cycles). Default run, one simulator session each:
+100 programs on tiny with Verilator, 20 with Icarus, 60 on the default config, 40 on an
+8-bit-accumulator config, 12 on zcu104 (128-bit bus), 30 on a batch-2 config with 16-bit
+inputs and weights (derived from tiny); `-m slow`: 500 more on tiny, 200 each on batch-2 and on
+16-bit inputs alone. Long runs: bench/fuzz_rtl.py --count N."""
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from vta.compiler.fuzz import random_program
 from vta.isa import load_config
 from vta.cosim.crosscheck import check_many
 
 pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+import fuzz_rtl  # noqa: E402 -- the bench's program maker, failure rule and cycle bound
 
 
 def _differential(config, sim, seeds, tmp_path):
-    cfg = load_config(config)
-    programs = [random_program(cfg, s, rounds=1 + s % 5) for s in seeds]
+    cfg = load_config(config) if isinstance(config, str) else config
+    programs = [fuzz_rtl.make_program(cfg, s) for s in seeds]
+    assert all(p.expect for p in programs)   # the reference's outputs
     bad = []
     for p, r in zip(programs, check_many(programs, cfg, sim=sim, workdir=tmp_path)):
-        if isinstance(r, Exception):
-            bad.append(f"{p.name}: {type(r).__name__}: {r}")
-        elif r.differences:
-            bad.append(f"{p.name}: {r.differences[0]}")
+        why = fuzz_rtl.failure(r)
+        if why:
+            bad.append(f"{p.name}: {why}")
     assert not bad, "\n".join(bad)
 
 
@@ -57,6 +62,33 @@ def test_random_programs_narrow_accumulators(tmp_path):
     _differential(str(cfg), "verilator", range(30000, 30040), tmp_path)
 
 
+def test_random_programs_128_bit_bus(tmp_path):
+    # zcu104 (= ultra96's arch): four micro-ops per beat, one beat per inp/out element
+    _differential("zcu104", "verilator", range(40000, 40012), tmp_path)
+
+
+def test_random_programs_batch_2_with_16_bit_inputs_and_weights(tmp_path, tiny_cfg):
+    # one build for both (each Verilator build costs ~12 s of the default run): two rows
+    # per GEMM tile and 16-bit inputs, weights and out lanes (out width = input width),
+    # multi-beat inp/wgt/acc/out elements on the 32-bit bus
+    cfg = tiny_cfg.replace(arch={"log_batch": 1, "log_inp_width": 4, "log_wgt_width": 4})
+    _differential(cfg, "verilator", range(50000, 50030), tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", [{"log_batch": 1}, {"log_inp_width": 4, "log_wgt_width": 4}],
+                         ids=["batch2", "inp16"])
+def test_random_programs_batch_2_and_16_bit_separately(tmp_path, tiny_cfg, arch):
+    _differential(tiny_cfg.replace(arch=arch), "verilator", range(60000, 60200), tmp_path)
+
+
+def test_cycle_bound_is_7_percent_plus_16_cycles():
+    assert fuzz_rtl.CYCLE_BOUND == (0.07, 16)
+    assert not fuzz_rtl.over_bound(1086, 1000) and not fuzz_rtl.over_bound(914, 1000)
+    assert fuzz_rtl.over_bound(1087, 1000) and fuzz_rtl.over_bound(913, 1000)
+    assert fuzz_rtl.over_bound(27, 10)   # short programs: the constant, not the percentage
+
+
 def test_fuzz_bench_runs(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rtl.py"), "--count", "6",
                         "--seed", "77", "--batch", "3", "--out", str(tmp_path)],
@@ -68,11 +100,6 @@ def test_fuzz_bench_runs(tmp_path):
 def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch, tiny_cfg):
     # a stand-in disagreement: "RTL differs whenever the program has an ALU-immediate"; the
     # bench must shrink the program (re-running both models) and write a bundle that keeps it
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import fuzz_rtl
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
     import vta.cosim.crosscheck as cc
     from vta.isa import Alu, read_bundle
     real = cc.compare
@@ -93,4 +120,4 @@ def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch, tiny_c
     (orig,) = [p for p in tmp_path.glob("*.vtab") if p != shrunk]
     assert len(small.insns) < len(read_bundle(orig).insns)
     assert any(isinstance(i, Alu) and i.use_imm for i in small.insns)
-    assert small.expect   # the TLM's outputs, so `vta-rtl check` compares against them
+    assert small.expect   # the reference's outputs, so `vta-rtl check` compares against them

@@ -42,6 +42,10 @@ def test_core_tiny_gemm_rate():
     run_cocotb("tiny", "gemm_rate")
 
 
+def test_core_tiny_gemm_reset_same_dst_back_to_back():
+    run_cocotb("tiny", "gemm_reset_same_dst_back_to_back")
+
+
 def test_core_tiny_token_queue_full():
     run_cocotb("tiny", "token_queue_full")
 

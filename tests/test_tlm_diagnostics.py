@@ -223,10 +223,26 @@ from hypothesis import strategies as st  # noqa: E402
 from reference import loop_executions, loop_nest  # noqa: E402
 
 
+@st.composite
+def out_of_range_loops(draw):
+    """(dsts, iter_out, iter_in, dst_factor_out, dst_factor_in) whose loop nest leaves the
+    acc buffer somewhere (drawn that way rather than filtered: most random nests stay in)."""
+    depth = TINY.acc_depth
+    dsts = draw(st.lists(st.integers(0, 40), min_size=1, max_size=4))
+    io, ii = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    fo, fi = draw(st.integers(0, 40)), draw(st.integers(0, 40))
+    if max(dsts) + (io - 1) * fo + (ii - 1) * fi < depth:
+        # stretch the outer loop past the end, by a random margin
+        io = max(io, 3)
+        need = -(-(depth - max(dsts) - (ii - 1) * fi) // (io - 1))
+        fo = max(fo, need + draw(st.integers(0, 40)))
+    return dsts, io, ii, fo, fi
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 40), min_size=1, max_size=4), st.integers(1, 12), st.integers(1, 12),
-       st.integers(0, 40), st.integers(0, 40))
-def test_range_error_names_the_first_bad_execution(dsts, io, ii, fo, fi):
+@given(out_of_range_loops())
+def test_range_error_names_the_first_bad_execution(case):
+    dsts, io, ii, fo, fi = case
     depth = TINY.acc_depth
     insn = Alu(uop_bgn=0, uop_end=len(dsts), iter_out=io, iter_in=ii, dst_factor_out=fo,
                dst_factor_in=fi, alu_opcode=ALU_ADD, use_imm=True)
@@ -234,8 +250,7 @@ def test_range_error_names_the_first_bad_execution(dsts, io, ii, fo, fi):
     # The reference's loop nest with a buffer too deep to wrap gives the unwrapped indices.
     unwrapped = loop_nest(insn, uops, TINY.uop_depth, {"dst": 1 << 40})
     bad = [(ijk, dst) for ijk, (dst,) in zip(loop_executions(insn), unwrapped) if dst >= depth]
-    if not bad:
-        return
+    assert bad, "the strategy draws out-of-range loop nests only"
     (i, j, k), dst = bad[0]
     with pytest.raises(ProgramError, match=rf"dst index {dst} at iteration i={i}, j={j}, uop {k} "):
         run_program(_prog([insn, Finish()], uops=uops))

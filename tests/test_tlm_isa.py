@@ -19,6 +19,7 @@ from vta.tlm.fetch import route
 
 TINY = load_config("tiny")
 DEFAULT = load_config("default")
+NARROW = TINY.replace(arch={"log_acc_width": 3})   # 8-bit accumulators: wrap at other widths
 INT32_EDGES = [-(1 << 31), (1 << 31) - 1, 0, -1, 1, -2, 2, 1 << 30, -(1 << 30)]
 
 
@@ -31,7 +32,7 @@ def build(cfg, *, inp=None, wgt=None, acc=None, uops=(), body=(), store_n=0, loa
         pb.add_uops(uops)
         pb.load_uops(0, len(uops))
     if acc is not None:
-        segs["acc"] = pb.segment("acc", acc.astype(np.int32), "bias")
+        segs["acc"] = pb.segment("acc", acc.astype(f"int{cfg.acc_bits}"), "bias")
         pb.emit(Load(memory_type=MEM_ACC, sram_base=0, dram_base=pb.elem(segs["acc"]), y_size=1,
                      x_size=len(acc), x_stride=len(acc)))
     mem = [(n, a, r, t) for n, a, r, t in (("inp", inp, "input", MEM_INP), ("wgt", wgt, "weight", MEM_WGT))
@@ -80,6 +81,11 @@ def rand(rng, bits, shape, edges=()):
     return x
 
 
+def _edges(cfg):
+    """INT32_EDGES read at the config's accumulator width."""
+    return sorted({int(wrap(e, cfg.acc_bits)) for e in INT32_EDGES})
+
+
 # ---- GEMM --------------------------------------------------------------------------------
 N_INP, N_WGT, N_ACC = 48, 32, 64
 
@@ -87,10 +93,11 @@ gemm_case = st.fixed_dictionaries({
     "seed": st.integers(0, 2**32 - 1),
     "uops": st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15), st.integers(0, 7)),
                      min_size=1, max_size=6),
-    "iter_out": st.integers(0, 4), "iter_in": st.integers(0, 4),
+    # non-empty loops (test_empty_loop_nests_change_nothing covers the empty ones)
+    "iter_out": st.integers(1, 4), "iter_in": st.integers(1, 4),
     "f": st.lists(st.integers(0, 3), min_size=6, max_size=6),
     "reset": st.booleans(),
-    "cfg": st.sampled_from([TINY, DEFAULT]),
+    "cfg": st.sampled_from([TINY, DEFAULT, NARROW]),
 })
 
 
@@ -102,7 +109,7 @@ def test_gemm_random_factors_and_uops(case):
     b, bi, bo = cfg.batch, cfg.block_in, cfg.block_out
     inp = rand(rng, 8, (N_INP, b, bi), (-128, 127))
     wgt = rand(rng, 8, (N_WGT, bo, bi), (-128, 127))
-    acc = rand(rng, 32, (N_ACC, b, bo), INT32_EDGES)
+    acc = rand(rng, cfg.acc_bits, (N_ACC, b, bo), _edges(cfg))
     uops = case["uops"]
     f = case["f"]
     g = Gemm(uop_bgn=0, uop_end=len(uops), iter_out=case["iter_out"], iter_in=case["iter_in"],
@@ -112,6 +119,21 @@ def test_gemm_random_factors_and_uops(case):
     tlm, res = run(prog)
     assert_matches_reference(tlm, res, prog)
     assert res.stats["gemm_uops"] == len(uops) * case["iter_out"] * case["iter_in"]
+
+
+@pytest.mark.parametrize("is_gemm", [True, False])
+@pytest.mark.parametrize("iters", [(0, 3), (3, 0), (0, 0)])
+def test_empty_loop_nests_change_nothing(is_gemm, iters):
+    cfg = TINY
+    rng = np.random.default_rng(2)
+    acc = rand(rng, 32, (8, 1, 4), INT32_EDGES)
+    loop = dict(uop_bgn=0, uop_end=2, iter_out=iters[0], iter_in=iters[1], dst_factor_out=1)
+    insn = Gemm(reset=True, **loop) if is_gemm else Alu(alu_opcode=ALU_ADD, use_imm=True, imm=5, **loop)
+    prog = build(cfg, inp=rand(rng, 8, (4, 1, 4)), wgt=rand(rng, 8, (4, 4, 4)), acc=acc,
+                 uops=[(0, 0, 0), (1, 1, 1)], body=[insn], store_n=0)
+    tlm, res = run(prog)
+    np.testing.assert_array_equal(tlm.compute.acc[:8], acc)
+    assert res.stats["gemm_uops" if is_gemm else "alu_uops"] == 0
 
 
 def test_gemm_same_dst_many_times_accumulates_and_wraps():
@@ -172,9 +194,10 @@ alu_case = st.fixed_dictionaries({
     "imm": st.one_of(st.sampled_from(IMM_EDGES), st.integers(-32768, 32767)),
     # Small index ranges so dst/src overlap and repeat: order-dependent loop nests.
     "uops": st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.just(0)), min_size=1, max_size=5),
-    "iter_out": st.integers(0, 4), "iter_in": st.integers(0, 4),
+    # non-empty loops (test_empty_loop_nests_change_nothing covers the empty ones)
+    "iter_out": st.integers(1, 4), "iter_in": st.integers(1, 4),
     "f": st.lists(st.integers(0, 3), min_size=4, max_size=4),
-    "cfg": st.sampled_from([TINY, DEFAULT]),
+    "cfg": st.sampled_from([TINY, DEFAULT, NARROW]),
 })
 
 
@@ -183,7 +206,7 @@ alu_case = st.fixed_dictionaries({
 def test_alu_random_loops_with_edge_values(case):
     cfg = case["cfg"]
     rng = np.random.default_rng(case["seed"])
-    acc = rand(rng, 32, (32, cfg.batch, cfg.block_out), INT32_EDGES + list(range(-40, 40)))
+    acc = rand(rng, cfg.acc_bits, (32, cfg.batch, cfg.block_out), _edges(cfg) + list(range(-40, 40)))
     f = case["f"]
     a = Alu(uop_bgn=0, uop_end=len(case["uops"]), iter_out=case["iter_out"], iter_in=case["iter_in"],
             dst_factor_out=f[0], dst_factor_in=f[1], src_factor_out=f[2], src_factor_in=f[3],

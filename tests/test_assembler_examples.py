@@ -1,6 +1,6 @@
 """The examples assemble for every 1x16x16 config and for tiny, and their expected
 outputs are right: the reference interpreter (tests/reference.py, written from
-VTA_SPEC.md and independent of the TLM) runs each program (in an order its dependence
+docs/isa.md and independent of the TLM) runs each program (in an order its dependence
 tokens allow) and its output segments are compared with the .expect data the file carries."""
 from pathlib import Path
 

@@ -122,7 +122,7 @@ def pack_insn(opcode, fields):
 
 
 def test_raw_insns_bin_from_another_tool(tmp_path):
-    # Default config positions (VTA_SPEC.md), packed by hand.
+    # Default config positions (docs/isa.md), packed by hand.
     raw = b"".join([
         # LOAD inp: memory_type=2 @7, sram_base=3 @10, dram_base=0x1000 @26, y=1 @64, x=2 @80,
         # stride=2 @96, x_pad_1=1 @124, push_next @6

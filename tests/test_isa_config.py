@@ -1,4 +1,4 @@
-"""Config loading: bundled configs, derived quantities (VTA_SPEC.md's numbers), Apache
+"""Config loading: bundled configs, derived quantities (docs/isa.md's numbers), Apache
 VTA's vta_config.json, minimal files, and rejections that name key, value and rule."""
 import json
 

@@ -153,7 +153,7 @@ def test_gemm_same_dst_many_times_accumulates_and_wraps():
 
 
 def test_gemm_reset_zeroes_acc_and_out_is_acc_plus_product():
-    # VTA_SPEC: acc[dst] = 0 if reset, out[dst] = low bits of acc + inp @ wgt^T, and a
+    # docs/isa.md: acc[dst] = 0 if reset, out[dst] = low bits of acc + inp @ wgt^T, and a
     # second hit of the same dst sees acc = 0.
     cfg = TINY
     rng = np.random.default_rng(1)

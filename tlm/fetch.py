@@ -6,7 +6,7 @@ Reader: with no request outstanding and at least min(remaining, depth/2) free sl
 it requests n = min(remaining, free slots) instructions in one DRAM request; each
 instruction becomes available when its last beat arrives. Dispatcher: pops the FIFO
 in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
-by opcode (VTA_SPEC.md): STORE -> store; LOAD of INP or WGT -> load; everything else
+by opcode (docs/isa.md): STORE -> store; LOAD of INP or WGT -> load; everything else
 (LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""alu_core (rtl/alu.py, top ``alu_core``, combinational) against numpy, per VTA_SPEC.md.
+"""alu_core (rtl/alu.py, top ``alu_core``, combinational) against numpy, per docs/isa.md.
 
 MIN and MAX compare signed; ADD wraps modulo 2^acc_bits; SHR shifts by the low
 LOG_ACC_WIDTH bits of b read as signed (arithmetic right for n >= 0, left by -n for n < 0).

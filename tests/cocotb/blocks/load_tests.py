@@ -1,5 +1,5 @@
 """load_engine (rtl/load.py, top ``load_engine``: sized as the load unit uses it) against a
-numpy reference of VTA_SPEC.md's load semantics, with a memory responder in Python.
+numpy reference of docs/isa.md's load semantics, with a memory responder in Python.
 
 Each random tile (sizes, stride, x/y padding, 1..banks beats per element, some empty) is
 loaded while the responder accepts row requests and returns beats with random stalls and
@@ -23,7 +23,7 @@ DRAM_BYTES = 1 << 14
 
 
 def reference_tile(dram, addr, stride, elem_bytes, ys, xs, yp0, yp1, xp0, xp1):
-    """VTA_SPEC.md: the padded tile as (rows, cols, elem_bytes) uint8."""
+    """docs/isa.md: the padded tile as (rows, cols, elem_bytes) uint8."""
     tile = np.zeros((yp0 + ys + yp1, xp0 + xs + xp1, elem_bytes), dtype=np.uint8)
     r, c, b = np.ix_(np.arange(ys), np.arange(xs), np.arange(elem_bytes))
     tile[yp0:yp0 + ys, xp0:xp0 + xs] = dram[addr + r * stride + c * elem_bytes + b]

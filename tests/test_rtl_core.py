@@ -2,13 +2,17 @@
 against a numpy reference of VTA_SPEC.md (tests/cocotb/core_tests.py)."""
 from __future__ import annotations
 
-import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from vta.cosim.sim import source_key
+from vta.isa import load_config
 
 pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
@@ -19,16 +23,20 @@ BUILD = ROOT / "build" / "test_rtl_core"
 
 def convert(config):
     """Convert the core for ``config`` in a subprocess (MyHDL converts once per process);
-    cached by a hash of the RTL sources."""
-    h = hashlib.sha256(config.encode())
-    for p in sorted((ROOT / "rtl").glob("*.py")):
-        h.update(p.read_bytes())
-    out = BUILD / f"{config}-{h.hexdigest()[:12]}"
+    cached under the build cache's key of the sources (vta.rtl and vta.isa)."""
+    out = BUILD / source_key(load_config(config), "vta_core")
     v = out / "vta_core.v"
     if not v.exists():
+        # converted into a fresh folder, then renamed: a parallel run never sees half a file
+        BUILD.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=BUILD))
         code = ("import sys; from vta.isa import load_config; from vta.rtl.core import convert_core; "
                 "convert_core(load_config(sys.argv[1]), sys.argv[2])")
-        subprocess.run([sys.executable, "-W", "ignore", "-c", code, config, str(out)], check=True)
+        subprocess.run([sys.executable, "-W", "ignore", "-c", code, config, str(tmp)], check=True)
+        try:
+            tmp.rename(out)
+        except OSError:   # another run won the race: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
     return v
 
 

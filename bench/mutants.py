@@ -5,9 +5,10 @@
 
 Each mutant of ``MUTANTS`` is a list of exact-text edits (file, old text, new text) to the
 package's sources. A mutant is applied to a fresh copy of the working tree (the files git
-tracks or would track, under ``OUT/work/<mutant>/vta``); the copy is imported as ``vta``
-through PYTHONPATH (it comes before the editable install's finder, which only answers
-names that sys.path does not), and its tests run with ``pytest -x -p no:cacheprovider``.
+tracks or would track) in a temporary folder outside the checkout, ``TMP/<mutant>/vta``; the
+copy is imported as ``vta`` through PYTHONPATH (it comes before the editable install's
+finder, which only answers names that sys.path does not), and its tests run with
+``pytest -x -p no:cacheprovider``. Logs go to ``OUT/logs/<mutant>.log``.
 The RTL build cache is ``OUT/rtl-cache``, shared by the mutants but never the user's: its
 key hashes vta.isa and vta.rtl (vta.cosim.sim.source_key), so a mutant that edits them gets
 its own builds and the others reuse the unmutated ones.
@@ -32,10 +33,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import tempfile
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,6 +236,16 @@ def test_files(mutant, files):
     return sorted(tests, key=lambda f: (has_rtl_tests(ROOT / f), not core(f), f))
 
 
+LIVE = set()   # pytest process groups running now (killed if this script is stopped)
+
+
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)   # pytest and the simulators it started
+    except ProcessLookupError:
+        pass
+
+
 def run_pytest(pkg, args, cache, timeout):
     """Run pytest in the copy at ``pkg``; (return code or None on timeout, output)."""
     env = dict(os.environ)
@@ -241,12 +254,19 @@ def run_pytest(pkg, args, cache, timeout):
     env.pop("PYTEST_ADDOPTS", None)
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfE",
            "--no-header", *args]
+    proc = subprocess.Popen(cmd, cwd=pkg, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    LIVE.add(proc)
     try:
-        p = subprocess.run(cmd, cwd=pkg, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, _ = proc.communicate()
         return None, out
-    return p.returncode, p.stdout + p.stderr
+    finally:
+        kill_group(proc)   # nothing it started outlives it
+        LIVE.discard(proc)
 
 
 def first_failure(output):
@@ -258,13 +278,16 @@ def first_failure(output):
 class Runner:
     def __init__(self, out, files, timeout, keep):
         self.out, self.files, self.timeout, self.keep = Path(out), files, timeout, keep
+        # Copies live outside the checkout (OUT is inside it): a copy inside would be
+        # ignored files of this repository to git, and tests/test_docs.py asks git.
+        self.work = Path(tempfile.mkdtemp(prefix="vta-mutants-"))
         self.cache = self.out / "rtl-cache"
         self.pristine = None
         self.confirmed = {}
 
     def run(self, mutant):
         t0 = time.monotonic()
-        work = self.out / "work" / mutant.name
+        work = self.work / mutant.name
         pkg = make_copy(work, self.files)
         mutate(mutant, pkg)
         rc, output = run_pytest(pkg, test_files(mutant, self.files), self.cache, self.timeout)
@@ -290,7 +313,7 @@ class Runner:
         """Does ``test_id`` pass on the unmutated copy? (a kill by a broken test is no kill)"""
         if test_id not in self.confirmed:
             if self.pristine is None:
-                self.pristine = make_copy(self.out / "work" / "_pristine", self.files)
+                self.pristine = make_copy(self.work / "_pristine", self.files)
             rc, _ = run_pytest(self.pristine, [test_id], self.cache, self.timeout)
             self.confirmed[test_id] = rc == 0
         return self.confirmed[test_id]
@@ -309,7 +332,7 @@ def main(argv=None):
                     help="run these mutants only (comma-separated or repeated; * wildcards)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per mutant (default 3600)")
-    ap.add_argument("--out", default=str(ROOT / "build" / "mutants"), help="work folder")
+    ap.add_argument("--out", default=str(ROOT / "build" / "mutants"), help="logs, RTL cache and results.json (default build/mutants)")
     ap.add_argument("--keep", action="store_true", help="keep the mutated copies")
     ap.add_argument("--min-rate", type=float, default=0.9, help="kill rate for exit status 0")
     args = ap.parse_args(argv)
@@ -340,21 +363,47 @@ def main(argv=None):
         return 0
 
     runner = Runner(args.out, files, args.timeout, args.keep)
-    print(f"{len(chosen)} mutants, {args.jobs} at a time; RTL cache {runner.cache}", flush=True)
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = []
-        for res in pool.map(runner.run, chosen):
+    print(f"{len(chosen)} mutants, {args.jobs} at a time; copies in {runner.work}, "
+          f"RTL cache {runner.cache}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        results = run_all(runner, chosen, args.jobs)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 2
+    finally:
+        if not args.keep:
+            shutil.rmtree(runner.work, ignore_errors=True)
+    return report(results, chosen, args)
+
+
+def run_all(runner, chosen, jobs):
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    results = []
+    try:
+        for fut in as_completed([pool.submit(runner.run, m) for m in chosen]):
+            res = fut.result()
             if res["status"] == "killed" and not runner.confirm(res["test"]):
                 res["status"] = "broken"   # the test fails without the mutation too
             show(res)
             results.append(res)
+    except BaseException:
+        # stopped (Ctrl-C, SIGTERM) or failed: start nothing more, end the runs in flight
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(LIVE):
+            kill_group(proc)
+        raise
+    pool.shutdown()
+    order = {m.name: i for i, m in enumerate(chosen)}
+    return sorted(results, key=lambda r: order[r["name"]])
 
+
+def report(results, chosen, args):
     notes = {m.name: m.note for m in chosen}
     killed = [r for r in results if r["status"] == "killed"]
     rate = len(killed) / len(results) if results else 0.0
     print(f"\nkilled {len(killed)} of {len(results)}: kill rate {rate:.0%} "
-          f"({time.monotonic() - t0:.0f} s)")
+          f"({sum(r['seconds'] for r in results):.0f} s of runs)")
     for cls, title in CLASSES.items():
         mine = [r for r in results if r["class"] == cls]
         if mine:

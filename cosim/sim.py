@@ -1,7 +1,8 @@
 """Run the exported RTL under cocotb (Icarus or Verilator): build cache and ``run_on_rtl``.
 
-Builds are cached on disk, keyed by a hash of the config and of every ``vta.rtl`` source
-file (so an edit rebuilds, and a test session builds each config once per simulator).
+Builds are cached on disk, keyed by a hash of the config and of every source file that
+reaches the generated Verilog (``vta.rtl`` and ``vta.isa``: so an edit rebuilds, and a test
+session builds each config once per simulator).
 The cache lives in ``$VTA_RTL_CACHE`` or ``~/.cache/vta-cosim/rtl``.
 
 ``run_on_rtl(program, cfg, sim)`` writes the program as a bundle, runs the cocotb testbench
@@ -30,6 +31,10 @@ from . import tools
 
 SIMULATORS = ("icarus", "verilator")
 KEEP_BUILDS = 3   # builds kept per config and top in the cache
+PKG_ROOT = Path(__file__).resolve().parents[1]   # the ``vta`` package (the repository root)
+# Everything the Verilog is generated from: vta.rtl imports only vta.isa (tests/test_layers.py),
+# and the package's own __init__ runs on every import.
+HW_SOURCES = ("__init__.py", "isa/*.py", "rtl/*.py")
 
 
 class SimError(VTAError):
@@ -75,27 +80,32 @@ def cache_root():
     return Path(os.environ.get("VTA_RTL_CACHE") or Path.home() / ".cache" / "vta-cosim" / "rtl")
 
 
-def hardware_sources():
-    """Every file the generated Verilog depends on: the hardware (vta.rtl) and the ISA facts
-    it is built from (vta.isa: field layouts, opcodes, config math)."""
-    import vta.isa
-    import vta.rtl
-    return [p for pkg in (vta.rtl, vta.isa) for p in sorted(Path(pkg.__file__).parent.glob("*.py"))]
+def source_key(cfg, top, root=None):
+    """Cache folder name for ``top`` of ``cfg``: a hash of what the generated Verilog depends on.
 
-
-def source_key(cfg, top):
-    """Hash of what the generated Verilog depends on."""
+    Hashes the source files (``HW_SOURCES`` under ``root``, default: the imported ``vta``
+    package), the config's hardware part, ``top`` and the MyHDL version. Hashing the sources
+    rather than the generated Verilog keeps a cache hit free (getting the Verilog means running
+    the conversion, seconds per config); the price is a rebuild after an edit that does not
+    change the Verilog (a comment).
+    """
+    root = Path(root) if root is not None else PKG_ROOT
     h = hashlib.sha256()
-    h.update(top.encode())
+    h.update(top.encode() + b"\0")
     # timing and DRAM figures do not change the hardware (the testbench memory reads the
     # latency at run time), so TLM calibration and latency variants reuse one build
     d = cfg.to_dict()
     d.pop("timing", None)
     d.pop("dram", None)
-    h.update(json.dumps(d, sort_keys=True).encode())
-    for p in hardware_sources():
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
+    h.update(json.dumps(d, sort_keys=True).encode() + b"\0")
+    files = sorted({p for pattern in HW_SOURCES for p in root.glob(pattern)})
+    if not any(p.parent.name == "rtl" for p in files):   # a wrong root would hash nothing
+        raise SimError(f"no RTL sources under {root}")
+    for p in files:
+        data = p.read_bytes()
+        # name and length first: moving code between files changes the key too
+        h.update(f"{p.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+        h.update(data)
     import myhdl
     h.update(myhdl.__version__.encode())
     # the config's name is user data: escaped so that it stays one folder inside the cache

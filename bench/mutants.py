@@ -123,8 +123,8 @@ MUTANTS = [
       note="one cycle per STORE hides inside the 5% TLM-vs-RTL cycle tolerance, and no TLM "
            "timing test pins a STORE's B-response wait"),
     M("tlm-gemm-pipeline-timing", "timing", "TLM GEMM pipeline drain one cycle longer",
-      ("tlm/compute.py", 'busy = n * t["gemm_ii"] + (t["gemm_pipeline"] if n else 0)',
-       'busy = n * t["gemm_ii"] + (t["gemm_pipeline"] + 1 if n else 0)'),
+      ("tlm/compute.py", 'ii, pipe = t["gemm_ii"], t["gemm_pipeline"]',
+       'ii, pipe = t["gemm_ii"], t["gemm_pipeline"] + 1'),
       note="one cycle per GEMM hides inside the 5% TLM-vs-RTL cycle tolerance, and no TLM "
            "timing test pins a GEMM's pipeline drain"),
     M("isa-alu-imm-ii", "timing", "default ALU-immediate initiation interval 2 instead of 1",

@@ -86,7 +86,7 @@ def convert_verilog(cfg, out_dir, top="vta_top"):
 
 #: Datapath blocks that convert on their own as a top of the same name (for block-level
 #: tests): each has flat ports, which become the module's ports.
-BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core")
+BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core", "dep_queue")
 
 
 def block_top(cfg, top):
@@ -135,6 +135,10 @@ def _block_args(cfg, top):
     if top == "alu_core":
         from .alu import alu_core
         return alu_core, (cfg, u(ALU_OPCODE_W), u(acc_w), u(acc_w), u(acc_w))
+    if top == "dep_queue":   # a dependence-token queue: ports q_push, q_notfull, q_pop, q_nonempty
+        from .interfaces import TokenQueue
+        from .queues import dep_queue
+        return dep_queue, (cfg, clk, rst, TokenQueue())
     raise ValueError(f"no block top '{top}' (choose from {', '.join(BLOCK_TOPS)})")
 
 

@@ -184,6 +184,18 @@ def test_checks_and_nocheck():
         asm("a: .data output shape=(2, 16) zeros\nSTORE out sram=0 dram=a + 16 y=1 x=2\n")
 
 
+def test_extent_check_adds_y_pads_to_rows_and_x_pads_to_columns():
+    # y=1 x=8 with x pads 3+5: (1 + 0) * (8 + 3 + 5) = 16 entries; with the axes swapped it
+    # would be (1 + 8) * (8 + 0) = 72. So it fits the 2048-entry inp buffer from 2032 only.
+    for mem, depth in (("inp", CFG.inp_depth), ("acc", CFG.acc_depth)):
+        line = "LOAD {} sram={} dram=0 y=1 x=8 stride=8 pad=(0,0,3,5)\n"
+        fits = asm(line.format(mem, depth - 16)).insns[0]
+        assert (fits.sram_base, fits.y_pad_0, fits.y_pad_1, fits.x_pad_0, fits.x_pad_1) == (depth - 16, 0, 0, 3, 5)
+        with pytest.raises(AsmError, match=rf"^t.s:1:1: LOAD: writes {mem} buffer entries "
+                                           rf"{depth - 15}\.\.{depth}, past its {depth} entries"):
+            asm(line.format(mem, depth - 15))
+
+
 def test_assert_directive():
     asm('.assert BLOCK_IN == 16 "needs 16"\nFINISH\n')
     with pytest.raises(AsmError, match=r"^t.s:1:1: needs 16 .*config 'tiny'"):

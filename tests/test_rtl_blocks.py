@@ -32,6 +32,7 @@ CASES = [
     ("tiny", "gemm_core", "gemm_tests", {"gemm_core_matches_numpy"}),
     ("tiny", "acc_update", "gemm_tests", {"acc_update_wraps"}),
     ("tiny", "alu_core", "alu_tests", {"alu_matches_numpy"}),
+    ("tiny", "dep_queue", "dep_queue_tests", {"push_and_pop_together_keep_the_count", "random_push_pop"}),
     ("narrow", "gemm_core", "gemm_tests", {"gemm_core_matches_numpy"}),
     ("narrow", "acc_update", "gemm_tests", {"acc_update_wraps"}),
     ("narrow", "alu_core", "alu_tests", {"alu_matches_numpy"}),

@@ -2,11 +2,13 @@
 stays within 1, and single instructions cost what tlm/README.md's table says."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from vta.compiler import ProgramBuilder, build_workload
-from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, Alu, Finish, Gemm, Load, load_config
+from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_OUT, Alu, Finish, Gemm, Load, Store, load_config
 from vta.tlm import run_program
 
 CONFIGS = ["default", "tiny"]
@@ -133,3 +135,56 @@ def test_acc_load_and_alu_timing_are_in_compute(tiny_cfg):
     res = run_program(pb.build({}))
     assert res.stats["dram"]["requesters"]["compute"]["read_requests"] == 3  # uops + 2 rows
     assert res.stats["dram"]["requesters"]["load"]["read_requests"] == 0
+
+
+# ---- exact single-instruction costs: tlm/README.md's cost table as arithmetic on config keys --
+def _slice_cycles(prog, cfg, stage, mnemonic):
+    """Cycles of each ``mnemonic`` instruction slice on ``stage``'s trace track."""
+    res = run_program(prog, cfg, trace=True)
+    tid = res.trace.tids[stage]
+    return [e["args"]["cycles"] for e in res.trace.events
+            if e.get("ph") == "X" and e["cat"] == "insn" and e["tid"] == tid
+            and e["name"].startswith(mnemonic)]
+
+
+# Timing/DRAM variants, so a constant offset cannot pass as a config key.
+VARIANTS = [({}, {}), ({"gemm_ii": 2, "gemm_pipeline": 9, "insn_overhead": 3, "write_resp_cycles": 0},
+                       {"latency": 5, "bytes_per_cycle": 2})]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("timing,dram", VARIANTS, ids=["config", "varied"])
+@pytest.mark.parametrize("iters,n_uops", [((1, 1), 1), ((3, 2), 4)])
+def test_gemm_costs_exactly_overhead_ii_and_pipeline_drain(config, timing, dram, iters, n_uops):
+    base = load_config(config)
+    cfg = base.replace(timing=timing, dram=dram)
+    t = cfg.timing
+    prog = _single(base, Gemm(uop_bgn=0, uop_end=n_uops, iter_out=iters[0], iter_in=iters[1]), n_uops)
+    n = iters[0] * iters[1] * n_uops
+    want = t["insn_overhead"] + n * t["gemm_ii"] + t["gemm_pipeline"]
+    assert _slice_cycles(prog, cfg, "compute", "GEMM") == [want], \
+        f"GEMM of {n} micro-ops: insn_overhead + n * gemm_ii + gemm_pipeline (pipeline drain) = {want}"
+
+
+def _single_store(cfg, y_size, x_size):
+    pb = ProgramBuilder(cfg, "st")
+    seg = pb.segment("out", np.zeros((y_size * x_size, cfg.batch, cfg.block_out), np.int8), "output")
+    pb.emit(Store(memory_type=MEM_OUT, sram_base=0, dram_base=pb.elem(seg), y_size=y_size,
+                  x_size=x_size, x_stride=x_size))
+    pb.emit(Finish())
+    return pb.build({})
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("timing,dram", VARIANTS, ids=["config", "varied"])
+def test_store_costs_exactly_rows_then_latency_and_write_response(config, timing, dram):
+    base = load_config(config)
+    cfg = base.replace(timing=timing, dram=dram)
+    t = cfg.timing
+    ys, xs = 3, 2
+    beats = math.ceil(xs * cfg.out_bytes / cfg.bus_bytes)   # one row, from an aligned address
+    row_cycles = math.ceil(beats * cfg.bus_bytes / cfg.dram_bytes_per_cycle)
+    want = t["insn_overhead"] + ys * row_cycles + cfg.dram_latency + t["write_resp_cycles"]
+    assert _slice_cycles(_single_store(base, ys, xs), cfg, "store", "STORE") == [want], \
+        (f"STORE of {ys} rows: insn_overhead + rows * W beats + dram.latency + write_resp_cycles "
+         f"(B response) = {want}")

@@ -18,7 +18,7 @@ import numpy as np
 from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 from vta.isa.semantics import wrap_signed
 
-from .builder import dtype_for, tile_acc, tile_inp, tile_wgt
+from .builder import dtype_for, tile_inp, tile_wgt
 from .runtime import Runtime, outputs_of
 
 

@@ -79,7 +79,6 @@ def test_tokens_order_a_load_after_the_gemm_that_reads_its_region():
 
 def test_store_then_load_of_the_same_dram_is_relayed_by_a_compute_noop():
     rt = Runtime(CFG, "relay")
-    rng = np.random.default_rng(0)
     out = rt.alloc("out", np.zeros((4, CFG.batch, CFG.block_out), np.int8), "output")
     rt.store(out, 0, x_size=4)
     # an input buffer that aliases nothing: the relay is driven by DRAM regions, so

@@ -2,9 +2,10 @@
 
 ``run_cases(cases, cwd)`` starts one Python process that calls each tool's ``main(argv)``
 in turn (the real CLI entry points, as the console scripts do), captures its exit code,
-stdout and stderr, and times it; the child reports its own peak RSS (``RUSAGE_SELF``: the
-process that reads the hostile input, not the compilers or simulators a valid RTL run
-starts). Address space is measured, not capped: RLIMIT_AS breaks numpy's import. One
+stdout and stderr, and times it; the child reports its own peak RSS (``VmHWM`` of
+/proc/self/status: the process that reads the hostile input, not the compilers or simulators
+a valid RTL run starts. Not ``ru_maxrss``: Linux carries the forking parent's peak, here
+pytest's, across fork and exec). Address space is measured, not capped: RLIMIT_AS breaks numpy's import. One
 process for a whole batch keeps the tests fast.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ MAX_RSS_BYTES = 1 << 30     # every case: peak RSS under 1 GiB ...
 MAX_SECONDS = 20.0          # ... and under 20 s
 
 _DRIVER = r"""
-import contextlib, io, json, resource, sys, time, traceback
+import contextlib, io, json, sys, time, traceback
 mains = {}
 def main_of(tool):
     if tool not in mains:
@@ -41,8 +42,8 @@ for tool, argv in json.load(sys.stdin):
             err.write(traceback.format_exc())
     results.append({"rc": rc, "out": out.getvalue()[-20000:], "err": err.getvalue()[-20000:],
                     "seconds": time.perf_counter() - t0})
-print(json.dumps({"results": results,
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+hwm = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print(json.dumps({"results": results, "rss": int(hwm[0]) * 1024}))
 """
 
 
@@ -56,7 +57,7 @@ def run_cases(cases, cwd=None, env=None):
     wall = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
-    results, rss = doc["results"], doc["rss"]     # ru_maxrss is in KiB on Linux
+    results, rss = doc["results"], doc["rss"]
     assert rss < MAX_RSS_BYTES, f"peak RSS {rss >> 20} MiB"
     for (tool, argv), r in zip(cases, results):
         assert r["seconds"] < MAX_SECONDS, f"{tool} {argv}: {r['seconds']:.1f} s"

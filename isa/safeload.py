@@ -132,8 +132,9 @@ def read_text(path, error, what="file"):
 
 def load_yaml(text, where, error):
     """Parse YAML ``text`` (from ``where``) within the limits; ``error`` on any problem."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)   # the reader rejects control characters (NUL, ...) here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -146,7 +147,8 @@ def load_yaml(text, where, error):
     except (ValueError, OverflowError, RecursionError) as e:   # e.g. int() of 5000 digits
         raise error(f"{where}: invalid YAML: {str(e)[:200]}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_json(text, where, error):

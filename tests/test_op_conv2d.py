@@ -124,3 +124,16 @@ def test_layer_too_wide_for_the_buffers_is_refused():
     x = np.zeros((1, 4, 4, 298), np.int8)
     with pytest.raises(ConfigError, match="no tiling"):
         build_conv2d(load_config("tiny"), x, np.zeros((4, 4, 3, 3), np.int8), pad=1)
+
+
+@pytest.mark.parametrize("h,c,o,k,s,min_util", [
+    (7, 512, 512, 3, 1, 0.9),      # ResNet-18 C12
+    (224, 3, 64, 7, 2, 0.5),       # ResNet-18 C1: C=3 padded to 16, 7x7 kernel, pad 3
+])
+def test_resnet18_layers_default(h, c, o, k, s, min_util):
+    cfg = load_config("default")
+    x, wt, bias = _case(cfg, 1, c, h, h, o, k, True, h + c)
+    y, res = conv2d(cfg, x, wt, bias, s, k // 2, 10, True, executor=run_program)
+    np.testing.assert_array_equal(y, conv2d_reference(x, wt, bias, s, k // 2, 10, True))
+    assert res.warning_count == 0
+    assert min_util < res.stats["gemm_utilization"] <= 1.0

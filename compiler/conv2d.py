@@ -165,6 +165,12 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     nb, cb, ob = -(-n // b), -(-c // bi), -(-o // bo_)
     wp, kk = wd + 2 * p, kh * kw
     shape = (nb, cb, h, wd, ob, oh, ow, kh, kw, s, p)
+    if ob == oh == ow == 1:
+        raise ConfigError(f"conv2d: a 1x1 output of at most {bo_} channels is one accumulator entry; "
+                          "its GEMM would write it on consecutive micro-ops (use dense)")
+    if tiles is not None and (len(tiles) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                                                     or v < 1 for v in tiles)):
+        raise ConfigError(f"conv2d: tiles {tiles!r} must be three positive integers (to, toh, tc)")
     if vt is None:
         try:
             tiles = tiles or choose_tiles(cfg, shape, 2)

@@ -119,6 +119,14 @@ def test_bad_arguments_are_named(args, msg):
         conv2d(load_config("tiny"), *args, executor=run_program)
 
 
+def test_bad_tiles_and_single_entry_output_are_named():
+    cfg, x, w = load_config("tiny"), np.zeros((1, 4, 4, 4), np.int8), np.zeros((4, 4, 3, 3), np.int8)
+    with pytest.raises(ConfigError, match="tiles"):
+        build_conv2d(cfg, x, w, tiles=(1, 0, 1))
+    with pytest.raises(ConfigError, match="one accumulator entry"):
+        build_conv2d(cfg, np.zeros((1, 4, 3, 3), np.int8), w)
+
+
 def test_layer_too_wide_for_the_buffers_is_refused():
     # 300 padded columns x 3 rows do not fit the tiny config's 256-entry input buffer
     x = np.zeros((1, 4, 4, 298), np.int8)

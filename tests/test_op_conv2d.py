@@ -1,0 +1,147 @@
+"""conv2d on VTA (compiler/conv2d.py) bit-exact against its numpy reference on the TLM."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vta.compiler.conv2d import build_conv2d, choose_tiles, conv2d, conv2d_reference
+from vta.isa import MEM_UOP, ConfigError, Gemm, Load, load_config, loop_indices
+from vta.tlm import run_program
+
+SHAPES = [  # (N, C, H, W, O, K, stride, pad, relu, bias, tiles)
+    (1, 3, 6, 5, 4, 3, 1, 1, False, False, None),      # C=3 padded to the block, halo by pads
+    (1, 8, 7, 6, 8, 3, 2, 1, True, True, None),        # stride 2, odd sizes
+    (2, 3, 5, 5, 20, 1, 1, 0, False, True, None),      # N>1, kernel 1, ragged output channels
+    (1, 16, 8, 8, 16, 3, 1, 0, True, False, None),     # no padding
+    (1, 10, 9, 9, 12, 3, 2, 0, False, True, None),     # stride 2 without padding
+    (1, 12, 9, 8, 40, 3, 1, 1, True, True, (2, 3, 1)),  # forced small tiles: many tiles, ragged
+    (1, 5, 8, 8, 6, 5, 1, 2, False, True, None),       # kernel 5
+]
+
+
+def _case(cfg, n, c, h, w, o, k, with_bias, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, (n, c, h, w), dtype=np.int8)
+    wt = rng.integers(-128, 128, (o, c, k, k), dtype=np.int8)
+    bias = rng.integers(-20000, 20000, (o,), dtype=np.int32) if with_bias else None
+    return x, wt, bias
+
+
+def _shift_for(c, k):
+    # keep the outputs spread over the int8 range rather than saturated
+    return min(15, int(np.log2(c * k * k * 128 * 128 ** 0.5)) - 5)
+
+
+@pytest.mark.parametrize("config", ["tiny", "default"])
+@pytest.mark.parametrize("n,c,h,w,o,k,s,p,relu,with_bias,tiles", SHAPES)
+def test_conv2d_bit_exact(config, n, c, h, w, o, k, s, p, relu, with_bias, tiles):
+    cfg = load_config(config)
+    x, wt, bias = _case(cfg, n, c, h, w, o, k, with_bias, n * 1000 + c * 10 + o)
+    shift = _shift_for(c, k)
+    y, res = conv2d(cfg, x, wt, bias, s, p, shift, relu, executor=run_program, tiles=tiles)
+    ref = conv2d_reference(x, wt, bias, s, p, shift, relu)
+    assert y.shape == ref.shape == (n, o, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+    assert y.dtype == np.int8
+    np.testing.assert_array_equal(y, ref)
+    assert res.warning_count == 0
+    # the values are not trivially saturated or zero
+    assert np.count_nonzero(ref) > ref.size // 4
+    assert np.count_nonzero(np.abs(ref.astype(int)) >= 127) < ref.size // 2
+
+
+def test_resnet_like_layer_default():
+    """14x14, 32->32, 3x3, stride 1, pad 1, bias and ReLU on the default config."""
+    cfg = load_config("default")
+    x, wt, bias = _case(cfg, 1, 32, 14, 14, 32, 3, True, 7)
+    y, res = conv2d(cfg, x, wt, bias, 1, 1, 9, True, executor=run_program)
+    np.testing.assert_array_equal(y, conv2d_reference(x, wt, bias, 1, 1, 9, True))
+    assert res.warning_count == 0 and res.cycles > 0
+    assert 0.3 < res.stats["gemm_utilization"] <= 1.0
+
+
+def test_kernels_are_cached_and_no_back_to_back_writes():
+    cfg = load_config("tiny")
+    x, wt, bias = _case(cfg, 1, 8, 8, 8, 16, 3, True, 3)
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, 1, 1, 8, False, tiles=(2, 2, 1))
+    # 2 channel-block groups x 4 row tiles x 2 reduction steps over two regions each:
+    # the same few kernels serve them all
+    assert rt.stats["kernel_hits"] > rt.stats["uop_loads"]
+    # replay the uop buffer as the LOAD UOPs fill it; every GEMM's executions, in loop
+    # order, never write the same acc entry twice in a row
+    buf, first, gemms = {}, prog.uop_base // cfg.uop_bytes, 0
+    for insn in prog.insns:
+        if isinstance(insn, Load) and insn.memory_type == MEM_UOP:
+            for e in range(insn.x_size):
+                buf[insn.sram_base + e] = prog.uops[insn.dram_base - first + e]
+        elif isinstance(insn, Gemm) and not insn.reset:
+            base = np.array([buf[e].dst_idx for e in range(insn.uop_bgn, insn.uop_end)])
+            (dst,) = loop_indices(insn, [("dst", base, cfg.acc_depth)])
+            assert dst.size > 1 and np.all(np.diff(dst) != 0)
+            gemms += 1
+    assert gemms == 16
+    res = run_program(prog)
+    np.testing.assert_array_equal(unpack(res.outputs), conv2d_reference(x, wt, bias, 1, 1, 8, False))
+
+
+def test_reference_definition():
+    # one channel, 3x3 input, 2x2 kernel: hand-computed
+    x = np.array([[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]]], np.int8)
+    w = np.array([[[[1, 0], [0, -1]]]], np.int8)
+    np.testing.assert_array_equal(conv2d_reference(x, w), [[[[-4, -4], [-4, -4]]]])
+    # pad 1, stride 2: windows at padded (0,0), (0,2), (2,0), (2,2); (2,2) is 5 - 9
+    np.testing.assert_array_equal(conv2d_reference(x, w, stride=2, pad=1), [[[[-1, -3], [-7, -4]]]])
+    np.testing.assert_array_equal(conv2d_reference(x, w, stride=2, pad=1, relu=True), [[[[0, 0], [0, 0]]]])
+    # bias, wrap and arithmetic shift as dense defines them
+    b = np.array([2**31 - 1], np.int32)
+    np.testing.assert_array_equal(conv2d_reference(x, -w, b, 2, 1, 1), [[[[-128, -128], [-128, -128]]]])
+    np.testing.assert_array_equal(conv2d_reference(x, w, np.array([-9], np.int32), shift=1), [[[[-7, -7], [-7, -7]]]])
+
+
+def test_choose_tiles_fits_buffers():
+    cfg = load_config("default")
+    # C12-like: 7x7, 512->512, 3x3, pad 1
+    to, toh, tc = choose_tiles(cfg, (1, 32, 7, 7, 32, 7, 7, 3, 3, 1, 1), 2)
+    assert 2 * tc * ((toh - 1) + 3) * 9 <= cfg.inp_depth
+    assert 2 * to * tc * 9 <= cfg.wgt_depth and 2 * to * (toh * 7 + 1) <= cfg.acc_depth
+
+
+@pytest.mark.parametrize("args,msg", [
+    ((np.zeros((1, 3, 4, 4), np.int16), np.zeros((4, 3, 3, 3), np.int8), None, 1, 1, 0), "input must be a 4-D int8"),
+    ((np.zeros((1, 3, 4, 4), np.int8), np.zeros((4, 2, 3, 3), np.int8), None, 1, 1, 0), "C=3"),
+    ((np.zeros((1, 3, 4, 4), np.int8), np.zeros((4, 3, 3, 3), np.int8), np.zeros(3, np.int32), 1, 1, 0), "bias must be"),
+    ((np.zeros((1, 3, 4, 4), np.int8), np.zeros((4, 3, 3, 3), np.int8), None, 3, 1, 0), "stride 3"),
+    ((np.zeros((1, 3, 4, 4), np.int8), np.zeros((4, 3, 3, 3), np.int8), None, 1, 3, 0), "pad 3"),
+    ((np.zeros((1, 3, 4, 4), np.int8), np.zeros((4, 3, 3, 3), np.int8), None, 1, 1, 16), "shift 16"),
+    ((np.zeros((1, 3, 2, 2), np.int8), np.zeros((4, 3, 5, 5), np.int8), None, 1, 1, 0), "larger than"),
+])
+def test_bad_arguments_are_named(args, msg):
+    with pytest.raises(ConfigError, match=msg):
+        conv2d(load_config("tiny"), *args, executor=run_program)
+
+
+def test_bad_tiles_and_single_entry_output_are_named():
+    cfg, x, w = load_config("tiny"), np.zeros((1, 4, 4, 4), np.int8), np.zeros((4, 4, 3, 3), np.int8)
+    with pytest.raises(ConfigError, match="tiles"):
+        build_conv2d(cfg, x, w, tiles=(1, 0, 1))
+    with pytest.raises(ConfigError, match="one accumulator entry"):
+        build_conv2d(cfg, np.zeros((1, 4, 3, 3), np.int8), w)
+
+
+def test_layer_too_wide_for_the_buffers_is_refused():
+    # 300 padded columns x 3 rows do not fit the tiny config's 256-entry input buffer
+    x = np.zeros((1, 4, 4, 298), np.int8)
+    with pytest.raises(ConfigError, match="no tiling"):
+        build_conv2d(load_config("tiny"), x, np.zeros((4, 4, 3, 3), np.int8), pad=1)
+
+
+@pytest.mark.parametrize("h,c,o,k,s,min_util", [
+    (7, 512, 512, 3, 1, 0.9),      # ResNet-18 C12
+    (224, 3, 64, 7, 2, 0.5),       # ResNet-18 C1: C=3 padded to 16, 7x7 kernel, pad 3
+])
+def test_resnet18_layers_default(h, c, o, k, s, min_util):
+    cfg = load_config("default")
+    x, wt, bias = _case(cfg, 1, c, h, h, o, k, True, h + c)
+    y, res = conv2d(cfg, x, wt, bias, s, k // 2, 10, True, executor=run_program)
+    np.testing.assert_array_equal(y, conv2d_reference(x, wt, bias, s, k // 2, 10, True))
+    assert res.warning_count == 0
+    assert min_util < res.stats["gemm_utilization"] <= 1.0

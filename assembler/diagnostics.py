@@ -15,21 +15,6 @@ from vta.isa import BundleError, ConfigError
 
 from .errors import AsmError
 
-SHOWN = 200   # characters of one value an error message shows
-
-
-def shorten(value, limit=SHOWN):
-    """``value`` as text, at most about ``limit`` characters: a long name, number or
-    string from the input is cut in the middle and says how long it was.
-
-    (Local to the assembler until vta.isa.errors has the shared one.)"""
-    s = value if isinstance(value, str) else str(value)
-    if len(s) <= limit:
-        return s
-    half = limit // 2
-    return f"{s[:half]}...[{len(s):,} characters]...{s[-(limit - half - 20):]}"
-
-
 def _yaml_key_pos(text, dotted):
     """(line, col) of ``a.b`` in a YAML text, or of its deepest existing parent."""
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .diagnostics import shorten
+from vta.isa.errors import shorten
 from .errors import AsmError, Loc
 
 # ---- tree ---------------------------------------------------------------------

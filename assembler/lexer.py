@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from .diagnostics import shorten
+from vta.isa.errors import shorten
 from .errors import AsmError, Loc
 
 # Longest operators first so "<<" wins over "<".

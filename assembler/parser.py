@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import shorten
+from vta.isa.errors import shorten
 from .errors import AsmError, Loc
 from .expr import Env, Sym, evaluate, parse_expr, parse_value
 from .lexer import Cursor, Token, tokenize

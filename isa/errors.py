@@ -14,6 +14,16 @@ _repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 16
 _repr.maxlevel = 4
 
 
+def shorten(value, limit=SHOWN_CHARS):
+    """``value`` as text (``str``), at most about ``limit`` characters: a long name, number
+    or string from the input is cut in the middle and says how long it was."""
+    s = value if isinstance(value, str) else str(value)
+    if len(s) <= limit:
+        return s
+    half = limit // 2
+    return f"{s[:half]}...[{len(s):,} characters]...{s[-(limit - half - 20):]}"
+
+
 def shown(value, limit=SHOWN_CHARS):
     """``repr(value)`` cut to about ``limit`` characters, for messages.
 
@@ -21,10 +31,7 @@ def shown(value, limit=SHOWN_CHARS):
     the text is cut, so a huge value from a crafted file never fills the terminal."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
         return f"<an integer of {value.bit_length()} bits>"   # its decimal text costs time
-    text = _repr.repr(value)
-    if len(text) > limit:
-        text = text[:limit] + f"... ({len(text)} characters in all)"
-    return text
+    return shorten(_repr.repr(value), limit)
 
 
 class VTAError(Exception):

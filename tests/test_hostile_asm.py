@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from vta.assembler import AsmError, Limits, assemble_text
-from vta.assembler.diagnostics import shorten
+from vta.isa.errors import shorten
 
 GiB = 1 << 30
 WALL_LIMIT = 20.0

@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
-from vta.isa.semantics import wrap_signed
+from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 
 from .builder import dtype_for
-from .dense import clip_bounds
+from .requant import check_bias_and_shift, describe, emit_shift_and_clip, requantize
 from .runtime import Runtime, outputs_of
 
 MAX_PAD = 15      # LOAD pad fields are 4 bits
@@ -56,34 +55,22 @@ def conv2d_reference(x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, a
         for j in range(kw):
             win = xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
             acc += np.einsum("nchw,oc->nohw", win, w[:, :, i, j])
-    acc = wrap_signed(acc, acc_bits)
-    if bias is not None:
-        acc = wrap_signed(acc + np.asarray(bias, np.int64)[None, :, None, None], acc_bits)
-    lo, hi = clip_bounds(out_bits, relu)
-    return np.clip(acc >> shift, lo, hi).astype(dtype_for(out_bits, "output"))
-
-
-def _what(a):
-    return f"{getattr(a, 'dtype', type(a).__name__)}{list(getattr(a, 'shape', []))}"
+    return requantize(acc, bias, shift, relu, acc_bits=acc_bits, out_bits=out_bits)
 
 
 def _check(cfg, x, w, bias, stride, pad, shift):
     """One clear message per wrong argument."""
     inp_dt, wgt_dt = dtype_for(cfg.inp_bits, "input"), dtype_for(cfg.wgt_bits, "weight")
     if not isinstance(x, np.ndarray) or x.ndim != 4 or x.dtype != inp_dt:
-        raise ConfigError(f"conv2d: input must be a 4-D {np.dtype(inp_dt).name} array (N, C, H, W), got {_what(x)}")
+        raise ConfigError(f"conv2d: input must be a 4-D {np.dtype(inp_dt).name} array (N, C, H, W), got {describe(x)}")
     if not isinstance(w, np.ndarray) or w.ndim != 4 or w.dtype != wgt_dt:
         raise ConfigError(f"conv2d: weight must be a 4-D {np.dtype(wgt_dt).name} array (O, C, KH, KW), "
-                          f"got {_what(w)}")
+                          f"got {describe(w)}")
     if 0 in x.shape or 0 in w.shape:
         raise ConfigError(f"conv2d: empty operand (input {list(x.shape)}, weight {list(w.shape)})")
     if x.shape[1] != w.shape[1]:
         raise ConfigError(f"conv2d: input has C={x.shape[1]} channels, weight has C={w.shape[1]}")
-    if bias is not None:
-        acc_dt = dtype_for(cfg.acc_bits, "accumulator")
-        if not isinstance(bias, np.ndarray) or bias.shape != (w.shape[0],) or bias.dtype != acc_dt:
-            raise ConfigError(f"conv2d: bias must be a {np.dtype(acc_dt).name} array of shape "
-                              f"[{w.shape[0]}], got {_what(bias)}")
+    check_bias_and_shift("conv2d", cfg, bias, w.shape[0], shift)
     if isinstance(stride, bool) or stride not in (1, 2):
         raise ConfigError(f"conv2d: stride {stride!r} must be 1 or 2")
     kh, kw = w.shape[2:]
@@ -94,10 +81,6 @@ def _check(cfg, x, w, bias, stride, pad, shift):
     if x.shape[2] + 2 * pad < kh or x.shape[3] + 2 * pad < kw:
         raise ConfigError(f"conv2d: the {kh}x{kw} kernel is larger than the padded "
                           f"{x.shape[2] + 2 * pad}x{x.shape[3] + 2 * pad} input")
-    max_shift = cfg.acc_bits // 2 - 1      # SHR reads a signed log_acc_width-bit amount
-    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or not 0 <= shift <= max_shift:
-        raise ConfigError(f"conv2d: shift {shift!r} must be an integer in 0..{max_shift} "
-                          f"({cfg.acc_bits}-bit accumulators)")
 
 
 def _inner_axis(bo, boh, bow):
@@ -194,7 +177,6 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     yb = rt.alloc("output", np.zeros((nb, ob, oh, ow, b, bo_), out_dt), "output")
 
     inp_r, wgt_r, acc_r = rt.regions(MEM_INP, vt), rt.regions(MEM_WGT, vt), rt.regions(MEM_ACC, vt)
-    lo, hi = clip_bounds(cfg.out_bits, relu)
     t = blk = 0
     for n0 in range(nb):
         for o0 in range(0, ob, to):
@@ -226,10 +208,7 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
                     rt.load(bb, bias_at, offset=o0, y_size=1, x_size=bo)
                     rt.alu(rt.kernel([(acc, bias_at, 0)]), ALU_ADD, iter_out=bo, iter_in=boh * bow,
                            dst_factor_out=boh * bow, dst_factor_in=1, src_factor_out=1, src_factor_in=0)
-                if shift:
-                    rt.alu(whole, ALU_SHR, imm=shift, **loop)
-                rt.alu(whole, ALU_MAX, imm=lo, **loop)
-                rt.alu(whole, ALU_MIN, imm=hi, **loop)
+                emit_shift_and_clip(rt, whole, shift, relu, cfg.out_bits, loop)
                 for oi in range(bo):
                     rt.store(yb, acc + oi * boh * bow, offset=((n0 * ob + o0 + oi) * oh + h0) * ow,
                              y_size=boh, x_size=bow, x_stride=ow)

@@ -15,25 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
-from vta.isa.semantics import wrap_signed
+from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 
 from .builder import dtype_for, tile_inp, tile_wgt
+from .requant import check_bias_and_shift, emit_shift_and_clip, requantize
 from .runtime import Runtime, outputs_of
-
-
-def clip_bounds(out_bits, relu):
-    hi = (1 << (out_bits - 1)) - 1
-    return (0 if relu else -hi - 1), hi
 
 
 def dense_reference(x, w, bias=None, shift=0, relu=False, *, acc_bits=32, out_bits=8):
     """The numpy oracle: clip((x @ w.T + bias) >> shift, lo, hi) with acc_bits wrap."""
-    acc = wrap_signed(np.asarray(x, np.int64) @ np.asarray(w, np.int64).T, acc_bits)
-    if bias is not None:
-        acc = wrap_signed(acc + np.asarray(bias, np.int64)[None, :], acc_bits)
-    lo, hi = clip_bounds(out_bits, relu)
-    return np.clip(acc >> shift, lo, hi).astype(dtype_for(out_bits, "output"))
+    acc = np.asarray(x, np.int64) @ np.asarray(w, np.int64).T
+    return requantize(acc, bias, shift, relu, acc_bits=acc_bits, out_bits=out_bits)
 
 
 def _pad_to(a, shape):
@@ -55,16 +47,7 @@ def _check(cfg, x, w, bias, shift):
         raise ConfigError(f"dense: input has K={x.shape[1]} columns, weight has K={w.shape[1]}")
     if 0 in x.shape or 0 in w.shape:
         raise ConfigError(f"dense: empty operand (input {list(x.shape)}, weight {list(w.shape)})")
-    if bias is not None:
-        acc_dt = dtype_for(cfg.acc_bits, "accumulator")
-        if not isinstance(bias, np.ndarray) or bias.shape != (w.shape[0],) or bias.dtype != acc_dt:
-            raise ConfigError(f"dense: bias must be a {np.dtype(acc_dt).name} array of shape "
-                              f"[{w.shape[0]}], got {getattr(bias, 'dtype', type(bias).__name__)}"
-                              f"{list(getattr(bias, 'shape', []))}")
-    max_shift = cfg.acc_bits // 2 - 1      # SHR reads a signed log_acc_width-bit amount
-    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or not 0 <= shift <= max_shift:
-        raise ConfigError(f"dense: shift {shift!r} must be an integer in 0..{max_shift} "
-                          f"({cfg.acc_bits}-bit accumulators)")
+    check_bias_and_shift("dense", cfg, bias, w.shape[0], shift)
 
 
 def choose_tiles(cfg, nt, mt, kt, vt):
@@ -109,7 +92,6 @@ def build_dense(cfg, x, w, bias=None, shift=0, relu=False, *, vt=2, tiles=None, 
 
     inp_r, wgt_r = rt.regions(MEM_INP, vt), rt.regions(MEM_WGT, vt)
     acc_r = rt.regions(MEM_ACC, vt)           # each: tn*tm outputs, then tm bias entries
-    lo, hi = clip_bounds(cfg.out_bits, relu)
     t = 0                                     # K-block counter: inp/wgt region = t % vt
     for blk, (m0, n0) in enumerate((m0, n0) for m0 in range(0, mt, tm) for n0 in range(0, nt, tn)):
         bn, bm = min(tn, nt - n0), min(tm, mt - m0)
@@ -130,10 +112,7 @@ def build_dense(cfg, x, w, bias=None, shift=0, relu=False, *, vt=2, tiles=None, 
             bias_at = acc + tn * tm
             rt.load(bb, bias_at, offset=m0, y_size=1, x_size=bm)
             rt.alu(rt.kernel([(acc, bias_at, 0)]), ALU_ADD, src_factor_in=1, **out_loop)
-        if shift:
-            rt.alu(whole, ALU_SHR, imm=shift, **out_loop)
-        rt.alu(whole, ALU_MAX, imm=lo, **out_loop)
-        rt.alu(whole, ALU_MIN, imm=hi, **out_loop)
+        emit_shift_and_clip(rt, whole, shift, relu, cfg.out_bits, out_loop)
         rt.store(yb, acc, offset=n0 * mt + m0, y_size=bn, x_size=bm, x_stride=mt)
     prog = rt.finish()
 

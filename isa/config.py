@@ -74,6 +74,9 @@ SECTION_DEFAULTS = MappingProxyType({
         "size_mib": 64,          # DRAM size in MiB
         "latency": 32,           # cycles from request to first data beat
         "bytes_per_cycle": None,  # None: one bus beat per cycle
+        "max_outstanding_reads": 8,    # AXI read bursts in flight (1: wait out each round trip)
+        "max_outstanding_writes": 8,   # AXI write bursts awaiting their B response
+        "max_burst_beats": 256,        # longest INCR burst the port takes (AXI3 HP ports: 16)
     },
     # TLM cost model (cycles); documented in tlm/README.md and calibrated against the RTL.
     "timing": {
@@ -207,6 +210,12 @@ class Config:
     def dram_latency(self): return self.sections["dram"]["latency"]
     @property
     def dram_bytes_per_cycle(self): return self.sections["dram"]["bytes_per_cycle"]
+    @property
+    def dram_max_outstanding_reads(self): return self.sections["dram"]["max_outstanding_reads"]
+    @property
+    def dram_max_outstanding_writes(self): return self.sections["dram"]["max_outstanding_writes"]
+    @property
+    def dram_max_burst_beats(self): return self.sections["dram"]["max_burst_beats"]
     @property
     def timing(self): return self.sections["timing"]
     @property
@@ -365,6 +374,10 @@ def _build(data, path):
     if dram["bytes_per_cycle"] is None:
         dram["bytes_per_cycle"] = bus_bytes
     _check_number(path, "dram.bytes_per_cycle", dram["bytes_per_cycle"], 1 << 20, "bytes per cycle")
+    for key in ("max_outstanding_reads", "max_outstanding_writes"):
+        _check_int(path, f"dram.{key}", dram[key], 1, 64, "bursts in flight")
+    _check_int(path, "dram.max_burst_beats", dram["max_burst_beats"], 1, 256,
+               "AXI4 INCR bursts are 1..256 beats, AXI3 1..16")
     for key, v in sections["timing"].items():
         _check_int(path, f"timing.{key}", v, 0, 100000, "cycles")
     for key in ("gemm_ii", "alu_ii", "alu_imm_ii"):

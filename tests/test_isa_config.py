@@ -80,6 +80,9 @@ def write(tmp_path, doc):
      "arch.log_bus_width", "multiple of the 128-bit bus width"),
     ({"queues": {"cmd_depth": 3}}, "queues.cmd_depth", "power of two"),
     ({"dram": {"latency": -1}}, "dram.latency", "must be in"),
+    ({"dram": {"max_outstanding_reads": 0}}, "dram.max_outstanding_reads", "must be in 1..64"),
+    ({"dram": {"max_outstanding_writes": 65}}, "dram.max_outstanding_writes", "must be in 1..64"),
+    ({"dram": {"max_burst_beats": 257}}, "dram.max_burst_beats", "AXI4 INCR bursts"),
     ({"clock": {"mhz": 0}}, "clock.mhz", "positive"),
     ({"fpga": {"part": 5}}, "fpga.part", "must be an FPGA part name string"),
     ({"fpga": {"part": ""}}, "fpga.part", "must be an FPGA part name string"),
@@ -109,5 +112,7 @@ def test_unknown_config_name_lists_the_bundled_ones():
 def test_replace_makes_a_validated_variant():
     c = load_config("default").replace(dram={"latency": 64})
     assert c.dram_latency == 64 and c.fingerprint == load_config("default").fingerprint
+    assert (c.dram_max_outstanding_reads, c.dram_max_outstanding_writes) == (8, 8)
+    assert c.dram_max_burst_beats == 16 and load_config("tiny").dram_max_burst_beats == 256
     with pytest.raises(ConfigError):
         load_config("default").replace(arch={"log_batch": 9})

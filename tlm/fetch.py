@@ -2,9 +2,9 @@
 
 As in the RTL, fetch reads into its own prefetch FIFO of ``queues.cmd_depth``
 instructions, so it never holds the shared read port while a command queue is full.
-Reader: with no request outstanding and at least min(remaining, depth/2) free slots,
-it requests n = min(remaining, free slots) instructions in one DRAM request; each
-instruction becomes available when its last beat arrives. Dispatcher: pops the FIFO
+Reader: with no data of its previous request in flight and at least min(remaining,
+depth/2) free slots, it requests n = min(remaining, free slots) instructions in one DRAM
+request; each instruction becomes available when its last beat arrives. Dispatcher: pops the FIFO
 in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
 by opcode (docs/isa.md): STORE -> store; LOAD of INP or WGT -> load; everything else
 (LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.
@@ -47,37 +47,35 @@ class Fetch(Unit):
     def read(self):
         top, cfg, env, dram = self.top, self.cfg, self.env, self.top.dram
         count = top.insn_count
-        beat_cycles = dram.data_cycles(INSN_BYTES // dram.bus_bytes)  # per instruction
+        ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         pc = 0
+        data_end = 0     # cycle after the last beat of the previous request
         while pc < count:
             need = min(count - pc, max(1, self.depth // 2))
             while self.credits < need:
                 self._credit = env.event()
                 yield self._credit
+            if data_end > env.now:   # as the RTL: one request's beats in flight at a time
+                yield env.timeout(data_end - env.now)
             n = min(count - pc, self.credits)
             self.credits -= n
             addr = top.insn_base + pc * INSN_BYTES
-
-            def arrive(grant, pc=pc, n=n, addr=addr):
-                # The instruction words are in DRAM already; each becomes usable when
-                # its last beat arrives.
-                raw = dram.mem[addr:addr + n * INSN_BYTES].tobytes()
-                first = dram.data_start(grant)
-                for i in range(n):
-                    try:
-                        insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i)
-                    except EncodingError as e:
-                        raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
-                    self.fifo.append((pc + i, insn, first + (i + 1) * beat_cycles))
-                if self._data is not None and not self._data.triggered:
-                    self._data.succeed()
-
             t0 = env.now
-            yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self, on_grant=arrive)
-            self.busy_cycles += env.now - t0
+            raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self)
+            # Each instruction becomes usable when its last beat arrives.
+            for i in range(n):
+                try:
+                    insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i)
+                except EncodingError as e:
+                    raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
+                self.fifo.append((pc + i, insn, dram.beat_done(bursts, (i + 1) * ipb - 1)))
+            if self._data is not None and not self._data.triggered:
+                self._data.succeed()
+            data_end = bursts[-1].end
+            self.busy_cycles += data_end - t0
             if self.tracer is not None:
                 self.tracer.slice(self.name, f"read instructions {pc}..{pc + n - 1}", t0,
-                                  env.now - t0, cat="fetch")
+                                  data_end - t0, cat="fetch")
             pc += n
 
     # ---- dispatcher -----------------------------------------------------------------

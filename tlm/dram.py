@@ -171,12 +171,13 @@ class Dram:
         return bursts
 
     # ---- timed accesses (SimPy generators) --------------------------------------
-    def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0):
+    def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True):
         """Timed read; ``yield from`` it to get (a copy of the bytes, its bursts).
 
         Returns once the request's last AR has gone out (the arbiter is free for the next
         request); the data arrive later: bursts[-1].end is the cycle after the last beat.
-        ``ready``/``min_cycles``: the requester's pace (see ``_schedule_read``).
+        ``ready``/``min_cycles``: the requester's pace (see ``_schedule_read``). The wait
+        for the grant is a stall of ``unit`` if ``stall``.
         """
         self.check(addr, nbytes, f"{who} read")
         if self.watch is not None and unit is not None:
@@ -196,7 +197,7 @@ class Dram:
         st.bytes_read += nbytes
         st.busy_cycles += busy
         st.wait_cycles += waited
-        if unit is not None:
+        if unit is not None and stall:
             unit.stall_cycles += waited
         if self.tracer is not None and bursts:
             self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", bursts[0].start, busy,

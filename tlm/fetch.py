@@ -29,6 +29,10 @@ def route(insn):
 
 
 class Fetch(Unit):
+    """Busy and stall cycles are the dispatcher's (a sequential process): busy while the
+    next instruction's beats are on the way or it is dispatched, stalled on a full
+    command queue. The reader's wait for the DRAM arbiter is in the DRAM statistics."""
+
     name = "fetch"
 
     def __init__(self, top):
@@ -61,7 +65,8 @@ class Fetch(Unit):
             self.credits -= n
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env.now
-            raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self)
+            raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
+                                               stall=False)
             # Each instruction becomes usable when its last beat arrives.
             for i in range(n):
                 try:
@@ -72,7 +77,6 @@ class Fetch(Unit):
             if self._data is not None and not self._data.triggered:
                 self._data.succeed()
             data_end = bursts[-1].end
-            self.busy_cycles += data_end - t0
             if self.tracer is not None:
                 self.tracer.slice(self.name, f"read instructions {pc}..{pc + n - 1}", t0,
                                   data_end - t0, cat="fetch")
@@ -87,12 +91,14 @@ class Fetch(Unit):
                 self._data = env.event()
                 yield self._data
             index, insn, ready = self.fifo[0]
-            if ready > env.now:
+            if ready > env.now:   # its beats are on the way: busy
+                self.busy_cycles += ready - env.now
                 yield env.timeout(ready - env.now)
             self.fifo.popleft()
             self.current = (index, insn)
             t0 = env.now
             if per_insn:
+                self.busy_cycles += per_insn
                 yield env.timeout(per_insn)
             qname = route(insn)
             q = top.cmd[qname]

@@ -6,8 +6,8 @@ has one request waiting). A granted request is widened to whole bus beats and sp
 INCR bursts of at most min(``dram.max_burst_beats``, 256) beats that never cross a 4 KiB
 page. Its ARs go out back to back, one per cycle, the first ``AR_CYCLES`` after the grant;
 each AR needs one of ``dram.max_outstanding_reads`` slots, freed by the RLAST of a burst
-(``AR_CYCLES`` later the slot's next AR can go). The arbiter grants the next request the
-cycle after the last AR (not after the data). R data come back in order (one AXI ID): a
+(the next AR can go in the cycle after it). The arbiter can grant the next request in the
+cycle of the last AR (not after the data). R data come back in order (one AXI ID): a
 burst's first beat no earlier than ``latency`` + (``axi_req_cycles`` - ``AR_CYCLES``) after
 its AR, and after the previous burst's last beat, one beat per ceil(bus_bytes /
 ``dram.bytes_per_cycle``) cycle at most; a requester that accepts beats slower (``ready``,
@@ -16,11 +16,13 @@ its AR, and after the previous burst's last beat, one beat per ceil(bus_bytes /
 The timing of a request is computed in closed form at its grant (its bursts, their AR
 cycles and data windows), so a read costs a few Python operations per burst, not a
 process per beat. With max_outstanding_reads = 1 and single-burst requests this is the
-model before outstanding reads: grant + axi_req_cycles + latency + beats per request.
+model before outstanding reads (grant + axi_req_cycles + latency + beats per request)
+but for the grant: AR_CYCLES earlier, as the slot frees (rtl/axi.py does the same).
 
 Writes (store) use the separate AW/W/B channels: the W beats of successive requests
-stream back to back; a burst's W needs one of ``dram.max_outstanding_writes`` slots,
-freed by the burst's B response, ``latency`` + ``write_resp_cycles`` after its last W beat.
+stream back to back; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
+freed by a B response, which comes ``latency`` + ``write_resp_cycles`` after the later of
+the burst's last W beat and its AW; W does not wait for AW (the AXI rule).
 See tlm/README.md for the cost table.
 """
 from __future__ import annotations
@@ -37,7 +39,7 @@ from .errors import ProgramError
 REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
 AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
-AR_CYCLES = 1       # arbiter grant (or freed slot) to the AR handshake
+AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
 
 
 @dataclass
@@ -158,7 +160,7 @@ class Dram:
         for n in sizes:
             ar += 1
             if len(slots) == self.max_reads:
-                ar = max(ar, slots[0] + AR_CYCLES)   # wait for the oldest burst's RLAST
+                ar = max(ar, slots[0])   # the oldest burst's RLAST frees a slot for the next cycle
             start = max(ar + lag, r_free)
             if take is None:
                 take = max(start, ready)
@@ -189,8 +191,8 @@ class Dram:
             grant = self.env.now
             bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
             if bursts:
-                # the next request is granted the cycle after this one's last AR
-                yield self.env.timeout(bursts[-1].ar + 1 - grant)
+                # the next request can be granted in the cycle of this one's last AR
+                yield self.env.timeout(bursts[-1].ar - grant)
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
         st.read_requests += 1
@@ -230,14 +232,20 @@ class Dram:
             waited = now - t0
             slots = self._b_done
             w = max(now, self._w_free)
+            aw = w - 1
             resp = self.latency + self.resp_cycles
             b_last = now
             for n in self.split(addr, nbytes):
+                # AW waits for a slot (freed by the oldest burst's B); W beats stream on
+                # without waiting for AW (the memory queues them), so a burst is answered
+                # after both its last W beat and its AW
+                aw += 1
                 if len(slots) == self.max_writes:
-                    w = max(w, slots[0])     # wait for the oldest burst's B
+                    aw = max(aw, slots[0])
                 w += self.data_cycles(n)
-                b_last = w + resp
+                b_last = max(w, aw + 1) + resp
                 slots.append(b_last)
+            w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
             self._w_free = w
             if w > now:
                 yield self.env.timeout(w - now)

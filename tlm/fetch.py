@@ -2,9 +2,10 @@
 
 As in the RTL, fetch reads into its own prefetch FIFO of ``queues.cmd_depth``
 instructions, so it never holds the shared read port while a command queue is full.
-Reader: with no data of its previous request in flight and at least min(remaining,
-depth/2) free slots, it requests n = min(remaining, free slots) instructions in one DRAM
-request; each instruction becomes available when its last beat arrives. Dispatcher: pops the FIFO
+Reader: with at least min(remaining, depth/2) free slots not yet requested (credits), it
+requests n = min(remaining, credits) instructions in one DRAM request, without waiting
+for the data of earlier requests; each instruction becomes available when its last beat
+arrives. Dispatcher: pops the FIFO
 in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
 by opcode (docs/isa.md): STORE -> store; LOAD of INP or WGT -> load; everything else
 (LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.
@@ -53,14 +54,11 @@ class Fetch(Unit):
         count = top.insn_count
         ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         pc = 0
-        data_end = 0     # cycle after the last beat of the previous request
         while pc < count:
             need = min(count - pc, max(1, self.depth // 2))
             while self.credits < need:
                 self._credit = env.event()
                 yield self._credit
-            if data_end > env.now:   # as the RTL: one request's beats in flight at a time
-                yield env.timeout(data_end - env.now)
             n = min(count - pc, self.credits)
             self.credits -= n
             addr = top.insn_base + pc * INSN_BYTES

@@ -210,3 +210,22 @@ def test_stats_json_has_the_roofline_keys(tmp_path, default_cfg):
     for key in ("roofline_cycles", "dram_bytes_read", "dram_bytes_written", "roofline_fraction"):
         assert key in st
     assert st["roofline_cycles"] == 69632
+
+
+def test_rtl_check_reports_the_same_roofline(default_cfg):
+    # vta-rtl check prints these lines; the bound comes from the program, the fraction
+    # from each model's cycles
+    from types import SimpleNamespace
+
+    from vta.cosim.crosscheck import CheckResult
+    prog = build_workload("gemm_blocked_vt2", default_cfg)
+    tlm = run_program(prog)
+    rtl = SimpleNamespace(cycles=2 * tlm.cycles, outputs={}, sim="x", dram_latency=32,
+                          counters={}, wall_seconds=0.0)
+    res = CheckResult(prog, tlm, rtl)
+    lines = dict(res.report_lines())
+    half = 100 * 69632 / (2 * tlm.cycles)
+    assert lines["GEMM-core utilization"].startswith(f"RTL {half:.1f} %")
+    assert lines["roofline (RTL)"].startswith(f"{half:.1f} % of the bound 69,632 cycles (compute-bound")
+    st = res.stats()
+    assert st["roofline_cycles"] == 69632 and st["rtl_roofline_fraction"] == 69632 / rtl.cycles

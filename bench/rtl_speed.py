@@ -1,12 +1,15 @@
 """Verilator (and optionally Icarus) simulation speed of vta_top, in clock cycles per second.
 
-Runs a GEMM-heavy program through the full cocotb harness (AXI RAM model, AXI-Lite host
-polling done every 50 cycles), so the figure includes the Python bus models; it is what
-`vta-rtl run` and the cross-checks see. Two GEMM lengths also give the GEMM issue rate
-(cycles per extra micro-op; the target is 1.0).
+Runs a GEMM-heavy and a DRAM-bound program in each mode: ``cocotb`` (the full cocotb harness:
+Python AXI RAM model, AXI-Lite host polling done every 50 cycles, so the figure includes the
+Python bus models; what `vta-rtl run` and the cross-checks see by default) and ``fast``
+(vta.cosim.fastsim: the AXI RAM inside the simulator, Verilator's own main; `--fast`). Both
+modes must give the same cycles (checked here too). Two GEMM lengths also give the GEMM issue
+rate (cycles per extra micro-op; the target is 1.0). In fast mode "run s" is the whole
+simulator process (start-up, DRAM image load, run, dump).
 
-    python bench/rtl_speed.py                 # tiny and default on Verilator
-    python bench/rtl_speed.py --sim icarus --configs tiny
+    python bench/rtl_speed.py                 # tiny and default on Verilator, both modes
+    python bench/rtl_speed.py --sim icarus --configs tiny --modes fast
 """
 from __future__ import annotations
 
@@ -65,21 +68,30 @@ def main(argv=None):
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     ap.add_argument("--iter", type=int, default=256, help="iter_out of the long GEMM")
     ap.add_argument("--loads", type=int, default=64, help="LOAD instructions of the DRAM-bound run")
+    ap.add_argument("--modes", nargs="+", choices=("cocotb", "fast"), default=["cocotb", "fast"])
     a = ap.parse_args(argv)
     from vta.cosim.sim import run_on_rtl
-    print(f"{'config':<8} {'sim':<9} {'workload':<10} {'cycles':>9} {'run s':>7} {'cycles/s':>10}"
-          f" {'GEMM cycles/uop':>16}")
+    print(f"{'config':<8} {'sim':<9} {'mode':<6} {'workload':<10} {'cycles':>9} {'run s':>7} "
+          f"{'cycles/s':>10} {'GEMM cycles/uop':>16}")
+    status = 0
     for name in a.configs:
         cfg = load_config(name)
-        short = run_on_rtl(gemm_program(cfg, a.iter // 2), sim=a.sim)
-        long = run_on_rtl(gemm_program(cfg, a.iter), sim=a.sim)
-        extra_uops = (a.iter - a.iter // 2) * 16 * 16
-        per_uop = (long.cycles - short.cycles) / extra_uops
-        mem = run_on_rtl(load_program_(cfg, a.loads), sim=a.sim)
-        for label, r, extra in (("gemm", long, f"{per_uop:16.3f}"), ("dram-load", mem, "")):
-            print(f"{name:<8} {a.sim:<9} {label:<10} {r.cycles:>9} {r.run_seconds:>7.2f} "
-                  f"{r.cycles_per_second:>10.0f} {extra}", flush=True)
-    return 0
+        seen = {}
+        for mode in a.modes:
+            fast = mode == "fast"
+            short = run_on_rtl(gemm_program(cfg, a.iter // 2), sim=a.sim, fast=fast)
+            long = run_on_rtl(gemm_program(cfg, a.iter), sim=a.sim, fast=fast)
+            extra_uops = (a.iter - a.iter // 2) * 16 * 16
+            per_uop = (long.cycles - short.cycles) / extra_uops
+            mem = run_on_rtl(load_program_(cfg, a.loads), sim=a.sim, fast=fast)
+            for label, r, extra in (("gemm", long, f"{per_uop:16.3f}"), ("dram-load", mem, "")):
+                print(f"{name:<8} {a.sim:<9} {mode:<6} {label:<10} {r.cycles:>9} "
+                      f"{r.run_seconds:>7.2f} {r.cycles_per_second:>10.0f} {extra}", flush=True)
+                if seen.setdefault(label, r.cycles) != r.cycles:
+                    print(f"  MISMATCH: {label} takes {r.cycles} cycles in {mode} mode, "
+                          f"{seen[label]} in {a.modes[0]} mode")
+                    status = 1
+    return status
 
 
 if __name__ == "__main__":

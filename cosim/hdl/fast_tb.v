@@ -91,34 +91,41 @@ module vta_fast_tb;
             credit_beat <= 1'b0;
     end
 
+    // The host works on falling edges: the design's outputs are settled then, and a valid
+    // set there meets the ready that the next rising edge samples (no race between the
+    // simulators' orderings of a rising edge's processes).
     task axil_write(input [11:0] a, input [31:0] d);
-        reg aw_done, w_done;
+        reg aw_hs, w_hs;
         begin
-            @(posedge clk);
-            s_awaddr <= a; s_awvalid <= 1'b1; s_wdata <= d; s_wvalid <= 1'b1; s_bready <= 1'b1;
-            aw_done = 1'b0; w_done = 1'b0;
-            while (!(aw_done && w_done)) begin
-                @(posedge clk);
-                if (s_awvalid && s_awready) begin aw_done = 1'b1; s_awvalid <= 1'b0; end
-                if (s_wvalid && s_wready) begin w_done = 1'b1; s_wvalid <= 1'b0; end
+            @(negedge clk);
+            s_awaddr = a; s_awvalid = 1'b1; s_wdata = d; s_wvalid = 1'b1; s_bready = 1'b1;
+            while (s_awvalid || s_wvalid) begin
+                aw_hs = s_awvalid && s_awready;   // handshakes at the coming rising edge
+                w_hs = s_wvalid && s_wready;
+                @(negedge clk);
+                if (aw_hs) s_awvalid = 1'b0;
+                if (w_hs) s_wvalid = 1'b0;
             end
-            @(posedge clk);
-            while (!s_bvalid) @(posedge clk);
-            s_bready <= 1'b0;
+            while (!s_bvalid) @(negedge clk);
+            @(negedge clk);
+            s_bready = 1'b0;
         end
     endtask
 
     task axil_read(input [11:0] a, output [31:0] d);
+        reg ar_hs;
         begin
-            @(posedge clk);
-            s_araddr <= a; s_arvalid <= 1'b1; s_rready <= 1'b1;
-            @(posedge clk);
-            while (!s_arready) @(posedge clk);
-            s_arvalid <= 1'b0;
-            @(posedge clk);
-            while (!s_rvalid) @(posedge clk);
+            @(negedge clk);
+            s_araddr = a; s_arvalid = 1'b1; s_rready = 1'b1;
+            while (s_arvalid) begin
+                ar_hs = s_arready;
+                @(negedge clk);
+                if (ar_hs) s_arvalid = 1'b0;
+            end
+            while (!s_rvalid) @(negedge clk);
             d = s_rdata;
-            s_rready <= 1'b0;
+            @(negedge clk);
+            s_rready = 1'b0;
         end
     endtask
 
@@ -144,16 +151,16 @@ module vta_fast_tb;
             $display("fast_tb: +vta_out=FILE missing");
             $finish;
         end
-        repeat (8) @(posedge clk);
-        rst <= 1'b0;
-        repeat (2) @(posedge clk);
+        repeat (8) @(negedge clk);
+        rst = 1'b0;
+        repeat (2) @(negedge clk);
         axil_write(12'h08, insn_addr);
         axil_write(12'h0C, insn_count);
         axil_write(12'h00, 32'd1);
         waited = 0;
         done = 1'b0;
         while (!done && waited < max_cycles) begin
-            repeat (POLL) @(posedge clk);
+            repeat (POLL) @(negedge clk);
             waited = waited + POLL;
             axil_read(12'h00, v);
             done = v[1];

@@ -89,10 +89,9 @@ def write_image(program, path, bus_bytes):
     """``$readmemh`` file of the program's DRAM image: bus words (little-endian lanes), one
     ``@word`` record per run of chunks. Chunks are applied in order, as the cocotb path's
     ``ram.write`` calls are; bytes between nearby chunks are written as the zeros they hold."""
-    chunks = sorted(((int(base), bytes(data)) for base, data in program.dram_image()),
-                    key=lambda c: c[0])
-    runs = []   # [first_byte, end_byte, [(base, data), ...]] in address order
-    for base, data in chunks:
+    order = [(int(base), bytes(data)) for base, data in program.dram_image()]
+    runs = []   # [first_byte, end_byte] of runs of nearby chunks, in address order
+    for base, data in sorted(order, key=lambda c: c[0]):
         if not data:
             continue
         lo = base - base % bus_bytes
@@ -101,13 +100,11 @@ def write_image(program, path, bus_bytes):
             runs[-1][1] = max(runs[-1][1], hi)
         else:
             runs.append([lo, hi])
-    order = list(program.dram_image())   # later writes win where chunks overlap
     with open(path, "w") as f:
         for lo, hi in runs:
             buf = np.zeros(hi - lo, np.uint8)
-            for base, data in order:
-                base = int(base)
-                if lo <= base < hi:
+            for base, data in order:   # in program order: later writes win where they overlap
+                if data and lo <= base < hi:
                     buf[base - lo:base - lo + len(data)] = np.frombuffer(bytes(data), np.uint8)
             words = buf.reshape(-1, bus_bytes)[:, ::-1]   # most significant lane first
             text = words.tobytes().hex()

@@ -73,6 +73,7 @@ def test_fast_mode_throttled_bandwidth(tmp_path, tiny_cfg):
     b = run_on_rtl(p, cfg, sim="icarus", fast=True)
     full = run_on_rtl(p, tiny_cfg, sim="icarus", fast=True)
     assert b.mismatches(p.expect) == {} and b.cycles > full.cycles
+    # the one place where the modes may differ: the pause phase (cosim/hdl/axi_ram.v)
     assert abs(b.cycles - a.cycles) <= 2, (a.cycles, b.cycles)
 
 

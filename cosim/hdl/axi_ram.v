@@ -13,6 +13,7 @@
 //    driven one edge later (B queue of 2).
 //  - bytes_per_cycle below a beat per cycle: a credit counter (same float arithmetic as
 //    add_bandwidth's generator) pauses R and W in the cycles without a full beat of credit.
+//    Only here the two modes may differ by a few cycles (see the counter below).
 //  - out-of-range addresses answer SLVERR (reads return zeros), as AxiRam does.
 // Latency, limit and bandwidth are run-time inputs, so one build serves every dram setting.
 `timescale 1ns / 1ps
@@ -24,8 +25,6 @@ module vta_axi_ram #(
     input  wire                   clk,
     input  wire                   rst,
     input  wire [31:0]            latency,      // cycles (cfg dram.latency)
-    input  wire                   throttle,     // bytes_per_cycle < bus bytes
-    input  wire                   credit_beat,  // from the bandwidth credit counter (tb)
     // AW
     input  wire [ADDR_BITS-1:0]   awaddr,
     input  wire [7:0]             awlen,
@@ -101,7 +100,18 @@ module vta_axi_ram #(
     reg [1:0]  bq_n;
 
     wire [31:0] ar_limit = latency != 0 ? ARQ : 2;
-    wire        pause = throttle && !credit_beat;
+    // bandwidth (+vta_bpc=bytes per cycle): simtb.add_bandwidth's credit counter, one value
+    // per cycle from time 0 on; `paused` is the value after the last edge, `pause_next` the
+    // one this edge makes. Which of the two each channel sees depends on the order in which
+    // cocotb runs the pause generator and the channel at an edge: R the older and W the newer
+    // fits best (measured: equal cycles on most programs, a cycle or two off on some)
+    real bpc, credit;
+    reg  throttle = 1'b0, paused = 1'b0, pause_next;
+    initial begin
+        if ($value$plusargs("vta_bpc=%f", bpc)) throttle = bpc < BB;
+        credit = 0.0;
+        if (throttle) paused = credit_step(0);
+    end
 
     // blocking temporaries of one edge
     integer k, i;
@@ -197,7 +207,20 @@ module vta_axi_ram #(
         end
     endtask
 
+    function credit_step;   // one value of the generator: 1 = pause this cycle
+        input dummy;
+        begin
+            credit = credit + bpc;
+            if (credit >= BB) begin
+                credit = credit - BB;
+                credit_step = 1'b0;
+            end else
+                credit_step = 1'b1;
+        end
+    endfunction
+
     always @(posedge clk) begin
+        pause_next = throttle ? credit_step(0) : 1'b0;
         if (rst) begin
             cyc <= 0;
             arready <= 1'b0; awready <= 1'b0; wready <= 1'b0;
@@ -235,9 +258,9 @@ module vta_axi_ram #(
                 wq_strb[wq_rp ^ wq_n[0]] = wstrb;
                 wq_n = wq_n + 1;
             end
-            wready <= !(wq_n >= 2 || pause);
+            wready <= !(wq_n >= 2 || pause_next);
             if ((rvalid && rready) || !rvalid) begin
-                if (rq_n != 0 && !pause) begin
+                if (rq_n != 0 && !paused) begin
                     rdata <= rq_data[rq_rp];
                     rlast <= rq_last[rq_rp];
                     rresp <= rq_resp[rq_rp];
@@ -294,5 +317,6 @@ module vta_axi_ram #(
             // -- without latency B goes out at once; others wait for B queue space
             bq_fill;
         end
+        paused <= pause_next;
     end
 endmodule

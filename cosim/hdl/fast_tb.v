@@ -8,7 +8,7 @@
 //   +vta_out=FILE       result: register values, then the dumped words
 //   +vta_insn_addr=N +vta_insn_count=N   the program (decimal)
 //   +vta_latency=N      dram latency in cycles
-//   +vta_bpc=R          dram bytes per cycle (real); below a beat per cycle it throttles R and W
+//   +vta_bpc=R          dram bytes per cycle (real; read by vta_axi_ram)
 //   +vta_max_cycles=N   watchdog: give up after N cycles without done
 `timescale 1ns / 1ps
 module vta_fast_tb;
@@ -45,9 +45,6 @@ module vta_fast_tb;
     assign m_rid = 1'b0;
 
     reg [31:0] latency = 0;
-    reg        throttle = 0;
-    reg        credit_beat = 1'b1;
-    real       bpc, credit;
 
     vta_top dut (
         .clk(clk), .rst(rst),
@@ -73,7 +70,7 @@ module vta_fast_tb;
     );
 
     vta_axi_ram #(.DATA_BITS(DATA_BITS), .WORDS(WORDS)) ram (
-        .clk(clk), .rst(rst), .latency(latency), .throttle(throttle), .credit_beat(credit_beat),
+        .clk(clk), .rst(rst), .latency(latency),
         .awaddr(m_awaddr), .awlen(m_awlen), .awvalid(m_awvalid), .awready(m_awready),
         .wdata(m_wdata), .wstrb(m_wstrb), .wlast(m_wlast), .wvalid(m_wvalid), .wready(m_wready),
         .bresp(m_bresp), .bvalid(m_bvalid), .bready(m_bready),
@@ -81,15 +78,12 @@ module vta_fast_tb;
         .rdata(m_rdata), .rresp(m_rresp), .rlast(m_rlast), .rvalid(m_rvalid), .rready(m_rready)
     );
 
-    // simtb.add_bandwidth's credit counter: one value per cycle from time 0 on
-    always @(posedge clk) if (throttle) begin
-        credit = credit + bpc;
-        if (credit >= BB) begin
-            credit = credit - BB;
-            credit_beat <= 1'b1;
-        end else
-            credit_beat <= 1'b0;
-    end
+    always @(posedge clk) if (ram.trace && (s_awvalid && s_awready || s_wvalid && s_wready ||
+                                           s_bvalid && s_bready || s_arvalid && s_arready ||
+                                           s_rvalid && s_rready))
+        $display("%0d%s%s%s%s%s", $time / 10, s_awvalid && s_awready ? " LAW" : "",
+                 s_wvalid && s_wready ? " LW" : "", s_bvalid && s_bready ? " LB" : "",
+                 s_arvalid && s_arready ? " LAR" : "", s_rvalid && s_rready ? " LR" : "");
 
     // The host works on falling edges: the design's outputs are settled then, and a valid
     // set there meets the ready that the next rising edge samples (no race between the
@@ -141,12 +135,6 @@ module vta_fast_tb;
         if (!$value$plusargs("vta_insn_count=%d", insn_count)) insn_count = 0;
         if (!$value$plusargs("vta_latency=%d", latency)) latency = 0;
         if (!$value$plusargs("vta_max_cycles=%d", max_cycles)) max_cycles = 1000000;
-        if ($value$plusargs("vta_bpc=%f", bpc)) throttle = bpc < BB;
-        credit = bpc;   // the generator's first value is due before the first edge
-        if (throttle) begin
-            credit_beat = credit >= BB;
-            if (credit_beat) credit = credit - BB;
-        end
         if (!$value$plusargs("vta_out=%s", out_file)) begin
             $display("fast_tb: +vta_out=FILE missing");
             $finish;

@@ -194,7 +194,11 @@ def run_fast_doc(program, cfg, sim, work, max_cycles, dram_latency):
     wall = time.perf_counter() - t0
     (work / "sim.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0 or not out.exists():
-        raise SimError(f"the fast harness failed (exit {proc.returncode}); log: {work / 'sim.log'}")
+        # the harness's own messages name the cause (e.g. too many pending write responses)
+        said = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines()
+                if ln.startswith(("vta_axi_ram:", "fast_tb:", "%Error"))]
+        raise SimError(f"the fast harness failed (exit {proc.returncode})"
+                       + (f": {said[0]}" if said else "") + f"; log: {work / 'sim.log'}")
     doc = read_result(out, program, bb)
     doc.update(run_seconds=wall, dram_latency=latency)
     return doc

@@ -307,6 +307,10 @@ module vta_axi_ram #(
                     wr_left = wr_left - 1;
                     if (wr_left == 0) begin
                         wr_busy = 1'b0;
+                        if (bp_n == BQ) begin   // more than BQ bursts inside one latency
+                            $display("vta_axi_ram: more than %0d write responses pending", BQ);
+                            $finish;
+                        end
                         bp_due[bp_wp[7:0]] = cyc + latency;
                         bp_resp[bp_wp[7:0]] = wr_resp;
                         bp_wp = bp_wp + 1;

@@ -1,7 +1,7 @@
 """Random differential testing: random valid programs on the TLM and the RTL, bit for bit.
 
     python bench/fuzz_rtl.py --count 1000 --seed 0 [--config tiny] [--sim verilator]
-                             [--batch 100] [--out build/fuzz_rtl] [--stall P]
+                             [--batch 100] [--out build/fuzz_rtl] [--stall P] [--fast]
 
 Programs come from vta.compiler.fuzz.random_program(cfg, seed + i, rounds=1..5) and run in
 batches, one simulator session per batch (vta.cosim.crosscheck.check_many). Each program's
@@ -12,6 +12,8 @@ A program that breaks either (or on which the RTL hangs) is shrunk with
 vta.compiler.fuzz.shrink, whose predicate re-runs both models, and the reproducer is written
 as a bundle OUT/<program>-shrunk.vtab (expected outputs = the reference's), next to the
 unshrunk OUT/<program>.vtab; rerun it with `vta-rtl check CONFIG OUT/<program>-shrunk.vtab`.
+--fast runs the RTL in the fast harness (vta.cosim.fastsim: AXI RAM inside the simulator, one
+short simulator process per program; same cycles; no --stall there).
 Exit status: 0 no mismatch, 1 mismatches found, 2 error.
 """
 from __future__ import annotations
@@ -77,12 +79,12 @@ def failure(entry, timing=True):
     return None
 
 
-def reproducer(program, cfg, sim, out, console, stall=0.0):
+def reproducer(program, cfg, sim, out, console, stall=0.0, fast=False):
     """Shrink a failing program and write both bundles; returns the shrunk bundle path."""
     out.mkdir(parents=True, exist_ok=True)
 
     def fails(p):
-        (r,) = check_many([with_reference(p)], cfg, sim=sim, axi_stall=stall)
+        (r,) = check_many([with_reference(p)], cfg, sim=sim, axi_stall=stall, fast=fast)
         return failure(r, timing=not stall) is not None
 
     write_bundle(program, out / f"{program.name}.vtab")
@@ -105,7 +107,13 @@ def main(argv=None):
     ap.add_argument("--stall", type=float, default=0.0, metavar="P",
                     help="random AXI back-pressure with probability P per channel and cycle")
     ap.add_argument("--no-shrink", action="store_true", help="only write the failing programs")
+    ap.add_argument("--fast", action="store_true",
+                    help="RTL in the fast harness (AXI RAM inside the simulator; no --stall)")
     a = ap.parse_args(argv)
+    if a.fast and a.stall:
+        print("fuzz_rtl: error: --stall needs the cocotb testbench: leave out --fast",
+              file=sys.stderr)
+        return 2
     console = Console(stderr=False, highlight=False)
     try:
         cfg = load_config(a.config)
@@ -128,7 +136,7 @@ def main(argv=None):
             seeds = range(a.seed + start, a.seed + min(start + a.batch, a.count))
             programs = [make_program(cfg, s) for s in seeds]
             try:
-                results = check_many(programs, cfg, sim=a.sim, axi_stall=a.stall)
+                results = check_many(programs, cfg, sim=a.sim, axi_stall=a.stall, fast=a.fast)
             except VTAError as e:   # the simulator could not build/run at all
                 print(f"fuzz_rtl: error: {e}", file=sys.stderr)
                 return 2
@@ -152,9 +160,10 @@ def main(argv=None):
         if a.no_shrink:
             paths.append(write_bundle(p, out / f"{p.name}.vtab"))
         else:
-            paths.append(reproducer(p, cfg, a.sim, out, console, a.stall))
+            paths.append(reproducer(p, cfg, a.sim, out, console, a.stall, a.fast))
 
-    t = Table(title=f"TLM vs RTL random programs: config {cfg.name}, {a.sim}, seeds "
+    t = Table(title=f"TLM vs RTL random programs: config {cfg.name}, {a.sim}"
+                    f"{' fast mode' if a.fast else ''}, seeds "
                     f"{a.seed}..{a.seed + a.count - 1}")
     t.add_column("what")
     t.add_column("value", justify="right")

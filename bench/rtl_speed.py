@@ -1,12 +1,17 @@
 """Verilator (and optionally Icarus) simulation speed of vta_top, in clock cycles per second.
 
-Runs a GEMM-heavy program through the full cocotb harness (AXI RAM model, AXI-Lite host
-polling done every 50 cycles), so the figure includes the Python bus models; it is what
-`vta-rtl run` and the cross-checks see. Two GEMM lengths also give the GEMM issue rate
-(cycles per extra micro-op; the target is 1.0).
+Runs a GEMM-heavy and a DRAM-bound program in each mode: ``cocotb`` (the full cocotb harness:
+Python AXI RAM model, AXI-Lite host polling done every 50 cycles, so the figure includes the
+Python bus models; what `vta-rtl run` and the cross-checks see by default) and ``fast``
+(vta.cosim.fastsim: the AXI RAM inside the simulator, Verilator's own main; `--fast`). Both
+modes must give the same cycles (checked here too). Two GEMM lengths also give the GEMM issue
+rate (cycles per extra micro-op; the target is 1.0). In fast mode "run s" is the whole
+simulator process (start-up, DRAM image load, run, dump). "cpu s" is the CPU time of the
+simulator process (cocotb mode: with its Python start-up), "cycles/cpu-s" the cycles per CPU
+second: the figure to compare on a loaded machine, where wall time mostly measures the load.
 
-    python bench/rtl_speed.py                 # tiny and default on Verilator
-    python bench/rtl_speed.py --sim icarus --configs tiny
+    python bench/rtl_speed.py                 # tiny and default on Verilator, both modes
+    python bench/rtl_speed.py --sim icarus --configs tiny --modes fast
 """
 from __future__ import annotations
 
@@ -59,27 +64,47 @@ def load_program_(cfg, repeat):
     return Program(config=cfg, insns=insns, segments=[inp], name=f"load{repeat}")
 
 
+def _cpu(fn, *args, **kw):
+    """fn's result and the CPU seconds its child processes (the simulator) used."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = fn(*args, **kw)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return res, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=["tiny", "default"])
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     ap.add_argument("--iter", type=int, default=256, help="iter_out of the long GEMM")
     ap.add_argument("--loads", type=int, default=64, help="LOAD instructions of the DRAM-bound run")
+    ap.add_argument("--modes", nargs="+", choices=("cocotb", "fast"), default=["cocotb", "fast"])
     a = ap.parse_args(argv)
     from vta.cosim.sim import run_on_rtl
-    print(f"{'config':<8} {'sim':<9} {'workload':<10} {'cycles':>9} {'run s':>7} {'cycles/s':>10}"
-          f" {'GEMM cycles/uop':>16}")
+    print(f"{'config':<8} {'sim':<9} {'mode':<6} {'workload':<10} {'cycles':>9} {'run s':>7} "
+          f"{'cycles/s':>10} {'cpu s':>6} {'cycles/cpu-s':>12} {'GEMM cycles/uop':>16}")
+    status = 0
     for name in a.configs:
         cfg = load_config(name)
-        short = run_on_rtl(gemm_program(cfg, a.iter // 2), sim=a.sim)
-        long = run_on_rtl(gemm_program(cfg, a.iter), sim=a.sim)
-        extra_uops = (a.iter - a.iter // 2) * 16 * 16
-        per_uop = (long.cycles - short.cycles) / extra_uops
-        mem = run_on_rtl(load_program_(cfg, a.loads), sim=a.sim)
-        for label, r, extra in (("gemm", long, f"{per_uop:16.3f}"), ("dram-load", mem, "")):
-            print(f"{name:<8} {a.sim:<9} {label:<10} {r.cycles:>9} {r.run_seconds:>7.2f} "
-                  f"{r.cycles_per_second:>10.0f} {extra}", flush=True)
-    return 0
+        seen = {}
+        for mode in a.modes:
+            fast = mode == "fast"
+            short = run_on_rtl(gemm_program(cfg, a.iter // 2), sim=a.sim, fast=fast)
+            long, cpu_long = _cpu(run_on_rtl, gemm_program(cfg, a.iter), sim=a.sim, fast=fast)
+            extra_uops = (a.iter - a.iter // 2) * 16 * 16
+            per_uop = (long.cycles - short.cycles) / extra_uops
+            mem, cpu_mem = _cpu(run_on_rtl, load_program_(cfg, a.loads), sim=a.sim, fast=fast)
+            for label, r, cpu, extra in (("gemm", long, cpu_long, f"{per_uop:16.3f}"),
+                                         ("dram-load", mem, cpu_mem, "")):
+                print(f"{name:<8} {a.sim:<9} {mode:<6} {label:<10} {r.cycles:>9} "
+                      f"{r.run_seconds:>7.2f} {r.cycles_per_second:>10.0f} {cpu:>6.2f} "
+                      f"{r.sim_cycles / cpu if cpu else 0:>12.0f} {extra}", flush=True)
+                if seen.setdefault(label, r.cycles) != r.cycles:
+                    print(f"  MISMATCH: {label} takes {r.cycles} cycles in {mode} mode, "
+                          f"{seen[label]} in {a.modes[0]} mode")
+                    status = 1
+    return status
 
 
 if __name__ == "__main__":

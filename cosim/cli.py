@@ -3,9 +3,10 @@
     vta-rtl export CONFIG -o DIR          vta_top.v, vta_pkg.sv, vta_top.sv, files.f, FuseSoC core
     vta-rtl lint CONFIG [-o DIR]          Verilator -Wall, pyslang, Icarus compile
     vta-rtl synth CONFIG [--part PART]    alias of `vta-fpga synth` (Yosys resource estimate)
-    vta-rtl run BUNDLE [--sim icarus|verilator] [--config CONFIG]   run a bundle under cocotb
-    vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves] [--keep]
+    vta-rtl run BUNDLE [--sim icarus|verilator] [--config CONFIG] [--fast]   run a bundle
+    vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves] [--keep] [--fast]
                                           TLM vs RTL vs expected, bit for bit, and cycles
+    --fast: the AXI memory inside the simulator, no cocotb (same cycles; no waves/--sram-init)
 
 Exit codes: 0 ok/agree, 1 check failed (lint, fit, output mismatch, RTL hang in check),
 2 bad input or a tool error (also: the RTL outran a --max-cycles the user gave).
@@ -54,8 +55,9 @@ def cmd_run(a):
     from .sim import run_on_rtl
     prog = read_bundle(a.bundle, config=a.config)
     res = run_on_rtl(prog, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                     workdir=_workdir(a, "vta-rtl-run-"))
-    print(f"{prog.name}: {res.cycles} cycles on {a.sim} ({res.wall_seconds:.1f} s wall)")
+                     workdir=_workdir(a, "vta-rtl-run-"), fast=a.fast)
+    print(f"{prog.name}: {res.cycles} cycles on {a.sim}{' (fast mode)' if a.fast else ''} "
+          f"({res.wall_seconds:.1f} s wall)")
     if res.waves:
         print(f"  waves: {res.waves}")
     for k, v in res.counters.items():
@@ -92,14 +94,16 @@ def cmd_check(a):
     console = Console(highlight=False)
     cfg = load_config(a.config)
     prog = program_from_args(a.program, a.workload, cfg)
-    console.print(f"check [bold]{escape(prog.name)}[/] on config '{escape(cfg.name)}': TLM vs RTL ({a.sim}), "
+    mode = f"{a.sim}, fast mode" if a.fast else a.sim
+    console.print(f"check [bold]{escape(prog.name)}[/] on config '{escape(cfg.name)}': TLM vs RTL ({mode}), "
                   f"AXI RAM latency {cfg.dram_latency} cycles (dram.latency)")
     if cfg.dram_bytes_per_cycle < cfg.bus_bytes:
         console.print(f"AXI RAM throttled to dram.bytes_per_cycle = {cfg.dram_bytes_per_cycle} "
                       f"(bus {cfg.bus_bytes} B per beat)")
     try:
         res = check_program(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                            workdir=_workdir(a, "vta-rtl-check-"), sram_init=a.sram_init)
+                            workdir=_workdir(a, "vta-rtl-check-"), sram_init=a.sram_init,
+                            fast=a.fast)
     except WatchdogError as e:
         if a.max_cycles:   # the user's own limit: not evidence against the RTL
             raise VTAError(f"the RTL did not finish within --max-cycles {a.max_cycles} (the "
@@ -185,6 +189,7 @@ def build_parser():
     p.add_argument("--workdir", help="keep the run's files here")
     p.add_argument("--keep", action="store_true",
                    help="keep the run's temporary folder (default: removed after the run)")
+    _add_fast(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("check", help="run a program on the TLM and the RTL and compare them")
     p.add_argument("config", help="config YAML/JSON path or bundled name (tiny, default, ...)")
@@ -200,8 +205,15 @@ def build_parser():
     p.add_argument("--sram-init", type=_sram_init, metavar="zero|random|SEED",
                    help="fill every on-chip buffer of both models with the same values before "
                         "the run: zeros, random (the seed is printed) or the values of SEED")
+    _add_fast(p)
     p.set_defaults(func=cmd_check)
     return ap
+
+
+def _add_fast(p):
+    p.add_argument("--fast", action="store_true",
+                   help="fast mode: the AXI RAM inside the simulator and no cocotb (same cycles "
+                        "and outputs; no --waves or --sram-init)")
 
 
 def _sram_init(text):

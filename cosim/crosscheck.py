@@ -153,24 +153,26 @@ def _tlm(program, cfg, sram_init=None):
 
 
 def check_program(program, config=None, sim="icarus", waves=False, workdir=None,
-                  max_cycles=None, sram_init=None):
+                  max_cycles=None, sram_init=None, fast=False):
     """Run ``program`` on both models and compare; returns a CheckResult.
 
     Raises VTAError if the TLM rejects the program (a program error, not a disagreement)
     and SimError if the RTL cannot be built or run; a hang of the RTL on a program the
     TLM finishes raises WatchdogError (with the per-stage report). ``sram_init`` (a seed)
-    fills both models' buffers with the same values before the run.
+    fills both models' buffers with the same values before the run. ``fast``: the RTL runs
+    in the fast harness (vta.cosim.fastsim).
     """
     cfg = load_config(config) if config is not None else program.config
     tlm = _tlm(program, cfg, sram_init)
     rtl = run_on_rtl(program, cfg, sim=sim, waves=waves, workdir=workdir, max_cycles=max_cycles,
-                     sram_init=sram_init)
+                     sram_init=sram_init, fast=fast)
     return CheckResult(program, tlm, rtl, compare(program, tlm, rtl))
 
 
 def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=None,
-               axi_stall=0.0):
-    """Cross-check many programs (one config) with one simulator session.
+               axi_stall=0.0, fast=False):
+    """Cross-check many programs (one config) with one simulator session (``fast``: in the
+    fast harness, one short process per program).
 
     ``axi_stall`` (0..1): random AXI back-pressure in the RTL's memory (outputs must not
     change; cycle counts then do not compare).
@@ -189,7 +191,7 @@ def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=Non
             tlms.append(e)
     runnable = [p for p, t in zip(programs, tlms) if not isinstance(t, Exception)]
     rtls = iter(run_many_on_rtl(runnable, cfg, sim=sim, workdir=workdir, max_cycles=max_cycles,
-                                 axi_stall=axi_stall))
+                                 axi_stall=axi_stall, fast=fast))
     out = []
     for p, t in zip(programs, tlms):
         if isinstance(t, Exception):

@@ -174,6 +174,12 @@ def sources(export_dir, top):
     return [export_dir / f"{top}.v"]
 
 
+def verilator_args():
+    """Verilator flags of every build of the design (cocotb path and fast mode alike)."""
+    # (waves: the runner adds --trace, i.e. VCD; FST would need the lz4 headers)
+    return ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O3", "--x-assign", "0"]
+
+
 def build(cfg, sim="icarus", top="vta_top", waves=False):
     """Build (or reuse) the simulator model of ``top``; returns (runner, build_dir)."""
     if sim not in SIMULATORS:
@@ -188,8 +194,7 @@ def build(cfg, sim="icarus", top="vta_top", waves=False):
     runner.log.setLevel(logging.ERROR)
     build_args = []
     if sim == "verilator":
-        # (waves: the runner adds --trace, i.e. VCD; FST would need the lz4 headers)
-        build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-lint", "-O3", "--x-assign", "0"]
+        build_args = verilator_args()
     log = build_dir / "build.log"
     done = build_dir / "build.ok"   # written last: a build folder without it is incomplete
     with _locked(d / f".{build_dir.name}.lock"):   # one builder at a time per folder
@@ -280,7 +285,7 @@ def failures(results_xml):
 
 
 def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None,
-               axi_stall=0.0, dram_latency=None, sram_init=None):
+               axi_stall=0.0, dram_latency=None, sram_init=None, fast=False):
     """Run ``program`` on the RTL; returns an RtlResult (raises SimError on timeout/failure).
 
     ``max_cycles`` bounds the run (default: generous, from the program size); on timeout the
@@ -293,14 +298,22 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     ``sram_init``: None (leave the buffers as the simulator starts them), "zero" or a
     seed: the testbench writes vta.tlm.watch.sram_fill(cfg, sram_init) into every buffer
     before the run, the same values ``run_program(..., sram_init=...)`` gives the TLM.
+    ``fast``: run in the fast harness (vta.cosim.fastsim: the AXI RAM inside the simulator,
+    same cycles and outputs; no waves, stalls or sram_init there).
     """
     cfg = load_config(cfg) if cfg is not None else program.config
+    if fast:
+        from .fastsim import check_fast_options
+        check_fast_options(axi_stall, sram_init, waves)
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     keep = False
     try:
-        res = _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency,
-                       sram_init)
+        if fast:
+            res = _run_fast(program, cfg, sim, work, max_cycles, dram_latency)
+        else:
+            res = _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency,
+                           sram_init)
         keep = waves   # the waveform lives in the folder
         return res
     except WatchdogError:
@@ -335,8 +348,17 @@ def _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency
     return res
 
 
+def _run_fast(program, cfg, sim, work, max_cycles, dram_latency):
+    from .fastsim import run_fast_doc
+    doc = run_fast_doc(program, cfg, sim, work, max_cycles, dram_latency)
+    res = _result(program, doc, sim, float(doc["run_seconds"]))
+    if isinstance(res, SimError):
+        raise res
+    return res
+
+
 def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=None,
-                    axi_stall=0.0, dram_latency=None, sram_init=None):
+                    axi_stall=0.0, dram_latency=None, sram_init=None, fast=False):
     """Run several programs (same config) in one simulator session.
 
     Simulator start-up costs ~1.5 s per call, more than a small program's run; here the
@@ -344,7 +366,8 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
     per program, in order: an RtlResult, or a SimError (watchdog, failed run) -- a failing
     program does not stop the others. ``wall_seconds`` of each result is its share of the
     session (its simulated run plus an equal part of the start-up). Without ``workdir`` the
-    session's files go to a temporary directory that is removed afterwards.
+    session's files go to a temporary directory that is removed afterwards. ``fast``: each
+    program runs in the fast harness (its own short process: no session to share).
     """
     programs = list(programs)
     if not programs:
@@ -354,9 +377,14 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
         if p.config.fingerprint != cfg.fingerprint:
             raise SimError(f"program '{p.name}' was built for config '{p.config.name}', "
                            f"not '{cfg.name}' (one batch runs one config)")
+    if fast:
+        from .fastsim import check_fast_options
+        check_fast_options(axi_stall, sram_init)
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     try:
+        if fast:
+            return _run_fast_batch(programs, cfg, sim, work, max_cycles, dram_latency)
         return _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sram_init)
     finally:
         if workdir is None:   # a fuzz run makes thousands of these; keep only what was asked for
@@ -391,6 +419,18 @@ def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sr
                                 + ("; ".join(bad) or _last_line(work / "sim.log"))))
             continue
         out.append(_result(p, d, sim, float(d.get("run_seconds", 0.0)) + overhead))
+    return out
+
+
+def _run_fast_batch(programs, cfg, sim, work, max_cycles, dram_latency):
+    out = []
+    for i, p in enumerate(programs):
+        d = work / f"p{i:05d}"
+        d.mkdir(exist_ok=True)
+        try:
+            out.append(_run_fast(p, cfg, sim, d, max_cycles, dram_latency))
+        except SimError as e:   # recorded per program, as in a cocotb batch
+            out.append(e)
     return out
 
 

@@ -147,7 +147,7 @@ def property_group(props_file, line):
     lines = Path(props_file).read_text().splitlines()
     src = lines[line - 1].strip() if 0 < line <= len(lines) else "?"
     for i in range(min(line, len(lines)) - 1, -1, -1):
-        m = re.match(r"\s*// (P\d+ [^:(]*)", lines[i])
+        m = re.match(r"\s*// (P\d+ [^:(,]*)", lines[i])
         if m:
             return m.group(1).strip(), src
     return "?", src

@@ -138,16 +138,17 @@ def prepare(cfg, work, depth=DEFAULT_DEPTH, verilog=None):
     return work
 
 
-_FAILED = re.compile(r"Assert failed in \S+: (\S+?\.sv):(\d+)")
+_FAILED = re.compile(r"(?:Assert failed|Unreached cover statement) (?:in|at) \S+: (\S+?\.sv):(\d+)")
 _TRACE = re.compile(r"counterexample trace(?: \[\S+\])?: (\S+)")
 
 
 def property_group(props_file, line):
-    """('P3 AR burst rules', source line) for an assertion at ``line`` of the checker."""
+    """('P3 AR burst rules', source line) for an assertion (or 'reachability' for a cover
+    statement) at ``line`` of the checker."""
     lines = Path(props_file).read_text().splitlines()
     src = lines[line - 1].strip() if 0 < line <= len(lines) else "?"
     for i in range(min(line, len(lines)) - 1, -1, -1):
-        m = re.match(r"\s*// (P\d+ [^:(,]*)", lines[i])
+        m = re.match(r"\s*// (P\d+ [^:(,]*|reachability)", lines[i])
         if m:
             return m.group(1).strip(), src
     return "?", src

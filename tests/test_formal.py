@@ -14,12 +14,33 @@ from vta.fpga import axi_formal as F
 from vta.fpga.cli import main
 
 
+def limits_cfg():
+    """tiny with tight AXI limits: 3 reads and 2 writes outstanding, 16-beat (AXI3) bursts,
+    so that the limits are reached within a short bound."""
+    from vta.isa import Config, load_config
+    d = load_config("tiny").to_dict()
+    d["name"] = "tiny-limits"
+    d["dram"].update(max_outstanding_reads=3, max_outstanding_writes=2, max_burst_beats=16)
+    return Config.from_dict(d)
+
+
 @pytest.fixture(scope="module")
-def master_v(tmp_path_factory, tiny_cfg):
-    """The tiny config's exported master (exported once for this module)."""
-    d = tmp_path_factory.mktemp("axi_master")
+def exported_master(tmp_path_factory):
+    """cfg -> the text of its exported master (each config exported once for this module)."""
     from vta.rtl.export import convert_verilog
-    return convert_verilog(tiny_cfg, d, "axi_master").read_text()
+    done = {}
+
+    def get(cfg):
+        if cfg.name not in done:
+            d = tmp_path_factory.mktemp(f"axi_master_{cfg.name}")
+            done[cfg.name] = convert_verilog(cfg, d, "axi_master").read_text()
+        return done[cfg.name]
+    return get
+
+
+@pytest.fixture(scope="module")
+def master_v(exported_master, tiny_cfg):
+    return exported_master(tiny_cfg)
 
 
 def mutant(text, pattern, repl, tmp_path):
@@ -48,6 +69,19 @@ def test_planted_bug_is_caught(master_v, tmp_path, tiny_cfg, name, pattern, repl
     assert res.status == "FAIL", res.line()
     assert {f.group for f in res.failures} & groups, res.line()
     assert res.trace is not None and res.trace.exists()
+
+
+@pytest.mark.rtl
+def test_outstanding_limit_bug_is_caught(exported_master, tmp_path):
+    # the read side lets one burst more than dram.max_outstanding_reads (3) go out (its
+    # routing FIFO has room for 4, so only the limit is wrong)
+    cfg = limits_cfg()
+    bad = mutant(exported_master(cfg), r"(\w*inflight) != 3\)", r"\1 != 4)", tmp_path)
+    env, sby = F.tool_env()
+    work = F.prepare(cfg, tmp_path / "work", depth=8, verilog=bad)
+    res = F.run_task(work, "bmc_read", env, sby, timeout=600)
+    assert res.status == "FAIL", res.line()
+    assert {f.group for f in res.failures} == {"P4 read outstanding limit"}, res.line()
 
 
 @pytest.mark.rtl

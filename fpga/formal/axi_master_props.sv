@@ -6,17 +6,18 @@
 // any implementation with these ports (one request at a time or outstanding bursts).
 //
 // Parameters (set by the generated axi_master_params.vh):
-//   BUS_BYTES  bytes per beat;  MAX_BURST  min(256, dram.max_burst_beats);
+//   BUS_BYTES  bytes per beat;  MAX_BURST  min(256, dram.max_burst_beats, beats of 4 KiB);
 //   MAX_RD / MAX_WR  dram.max_outstanding_reads / _writes;  RQ_LOG  log2 of the slave
-//   model's read-burst queue (deeper than MAX_RD and than the bound allows ARs).
+//   model's read-burst queue (deeper than MAX_RD and than the bound allows ARs);
+//   MAX_REQ  the largest request the core makes here (beats).
 //
 // Two halves, each its own SymbiYosys task (the reader and the writer are independent, and
 // each half alone is much easier for the solver): READ_SIDE (AR/R and the three read ports)
 // and WRITE_SIDE (AW/W/B and the write port). The property groups P1..P8 are named in
 // failure reports.
 //
-// Nondeterministic trackers (anyconst/anyseq) stand for "every": BMC tries each choice, so
-// following one read request, one write request and one write burst covers them all.
+// Requests are checked against scoreboards (every request, in order); the W side follows one
+// W burst and one W beat picked by an anyconst: BMC tries each choice, so that covers all.
 `default_nettype none
 `include "axi_master_params.vh"
 
@@ -37,9 +38,7 @@ module axi_master_props (
     input wire m_awready, input wire m_wready,
     input wire m_bid, input wire [1:0] m_bresp, input wire m_bvalid,
     input wire m_arready,
-    input wire m_rid, input wire [1:0] m_rresp, input wire m_rvalid,
-    // tracker choices
-    input wire pick_rd, input wire pick_wr
+    input wire m_rid, input wire [1:0] m_rresp, input wire m_rvalid
 );
     localparam integer BUS_BYTES = `BUS_BYTES;
     localparam integer DW = `DW;

@@ -32,7 +32,7 @@ BMC_TASKS = ("bmc_read", "bmc_write")
 COVER_TASKS = ("cover_read", "cover_write")
 #: Bound (cycles from reset) of the default run; the solver's time grows about 3x per cycle
 #: here (measured in docs/architecture.md), so deeper runs are for a slow machine-hour.
-DEFAULT_DEPTH = 10
+DEFAULT_DEPTH = 8
 MAX_DEPTH = 200
 #: AXI4 INCR bursts are at most 256 beats; a 4 KiB page bounds them too.
 AXI_MAX_BURST = 256

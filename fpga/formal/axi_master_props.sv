@@ -381,7 +381,7 @@ module axi_master_props (
 
     // reachability (cover task): a followed request ends with its done pulse; slots fill up
     always @(*) if (!rst) begin
-        cover(wr_done && wd_cnt == 2);
+        cover(wr_done);
         cover(aw_n - b_n >= 2);
     end
 `endif

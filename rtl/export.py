@@ -86,7 +86,8 @@ def convert_verilog(cfg, out_dir, top="vta_top"):
 
 #: Datapath blocks that convert on their own as a top of the same name (for block-level
 #: tests): each has flat ports, which become the module's ports.
-BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core", "dep_queue")
+BLOCK_TOPS = ("fifo", "sram", "load_engine", "gemm_core", "acc_update", "alu_core", "dep_queue",
+              "axi_master")
 
 
 def block_top(cfg, top):
@@ -139,6 +140,12 @@ def _block_args(cfg, top):
         from .interfaces import TokenQueue
         from .queues import dep_queue
         return dep_queue, (cfg, clk, rst, TokenQueue())
+    if top == "axi_master":  # ports rd0_*, rd1_*, rd2_*, wr_*, m_* (AXI), clear, err, *_busy, wr_pending
+        from .axi import AxiBus, axi_master
+        from .interfaces import ReadPort, WritePort
+        return axi_master, (cfg, clk, rst, ReadPort(cfg.bus_bits), ReadPort(cfg.bus_bits),
+                            ReadPort(cfg.bus_bits), WritePort(cfg.bus_bits), AxiBus(cfg.bus_bits),
+                            u(0), u(0), u(0), u(0), u(0))
     raise ValueError(f"no block top '{top}' (choose from {', '.join(BLOCK_TOPS)})")
 
 

@@ -50,6 +50,8 @@ def test_the_wheel_ships_every_bundled_config_and_package(wheel):
         assert f"vta/configs/{cfg}.yaml" in names
     for pkg in ("isa", "assembler", "compiler", "tlm", "rtl", "cosim", "fpga"):
         assert f"vta/{pkg}/__init__.py" in names
+    # vta-fpga formal's checker and SymbiYosys file
+    assert {"vta/fpga/formal/axi_master_props.sv", "vta/fpga/formal/axi_master.sby"} <= names
     assert not any(n.startswith(("vta/tests/", "vta/bench/", "vta/.venv/")) for n in names)
 
 

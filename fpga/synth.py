@@ -26,7 +26,7 @@ RESOURCES = ("LUT", "LUTRAM", "FF", "BRAM36", "DSP", "URAM")
 
 
 def part_info(part):
-    """(canonical part, family, capacity dict) for a part name such as xc7z020clg484-1."""
+    """(canonical part, family, capacity dict) for a part name such as xc7z020clg400-1."""
     p = (part or "").lower()
     for prefix, (family, lut, ff, bram, dsp, uram) in PARTS.items():
         if p.startswith(prefix):

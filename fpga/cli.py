@@ -19,6 +19,8 @@ from pathlib import Path
 from vta.cli import run_command
 from vta.isa import load_config
 
+from .synth import DEFAULT_YOSYS, YOSYS
+
 
 def cmd_synth(a):
     from vta.cosim.sim import export_dir
@@ -30,8 +32,8 @@ def cmd_synth(a):
     d = export_dir(cfg, a.out)
     print(f"synthesizing config '{cfg.name}' for {part} with yosys synth_xilinx "
           f"(the default config takes minutes; log in {d})", file=sys.stderr, flush=True)
-    res = synth(d, part, progress=None if a.quiet else stderr_progress)
-    print(f"config {cfg.name}, part {res.part}, yosys {res.seconds:.0f} s")
+    res = synth(d, part, progress=None if a.quiet else stderr_progress, yosys=a.yosys)
+    print(f"config {cfg.name}, part {res.part}, {a.yosys} yosys {res.seconds:.0f} s")
     print(res.table())
     if not res.fits():
         print("does NOT fit the part")
@@ -45,6 +47,9 @@ def add_synth_parser(sub, help="Yosys synth_xilinx and resource use"):
     p.add_argument("config", help="config YAML/JSON path or bundled name (tiny, default, ...)")
     p.add_argument("--part", help="FPGA part (default: the config's fpga.part, else xc7z020)")
     p.add_argument("-o", "--out", help="export here (default: the build cache)")
+    p.add_argument("--yosys", choices=YOSYS, default=DEFAULT_YOSYS,
+                   help=f"which Yosys: Debian's (apt) or YoWASP's (PyPI) (default {DEFAULT_YOSYS}; "
+                        "docs/architecture.md says why)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_synth)
     return p

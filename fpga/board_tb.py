@@ -105,7 +105,9 @@ async def run_driver(dut):
             doc = {"base": res.base, "counters": res.counters, "mismatches": res.mismatches,
                    "outputs": {k: v.tobytes().hex() for k, v in res.outputs.items()},
                    "calls": dict(backend.calls)}
-        except Exception as e:   # recorded per program; the others still run
+        except DriverError as e:   # recorded per program; the others still run
+            doc = {"error": str(e)}
+        except Exception as e:
             doc = {"error": f"{type(e).__name__}: {e}"}
         tmp = job["result"] + ".tmp"
         with open(tmp, "w") as f:

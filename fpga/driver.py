@@ -192,7 +192,9 @@ def run_on_rtl(programs, cfg=None, sim="icarus", base=SIM_BASE, workdir=None):
                 continue
             doc = json.loads(path.read_text())
             if "error" in doc:
-                out.append(DriverError(f"program '{p.name}': {doc['error']}"))
+                msg = doc["error"]
+                out.append(DriverError(msg if msg.startswith(f"program '{p.name}'")
+                                       else f"program '{p.name}': {msg}"))
                 continue
             outputs = {}
             for seg in p.segments:

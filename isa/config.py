@@ -14,7 +14,7 @@ YAML format::
     queues: {cmd_depth: 16, dep_depth: 64}
     dram:   {size_mib: 64, latency: 32, bytes_per_cycle: null}
     timing: {...}                              # TLM cost parameters, see tlm/README.md
-    fpga:   {part: xc7z020clg484-1}
+    fpga:   {part: xc7z020clg400-1}
 """
 from __future__ import annotations
 
@@ -55,14 +55,18 @@ ARCH_RANGES = {
     "log_bus_width": (5, 7, "the AXI bus is 32, 64 or 128 bits (an instruction is a whole number of beats)"),
 }
 
-#: Known boards: FPGA part, clock and AXI width as in Apache VTA's pkg_config.
+#: Known boards: FPGA part, clock and AXI width as in Apache VTA's pkg_config, except the
+#: PYNQ-Z1's part: Apache VTA names xc7z020clg484-1 (the ZC702's package); the board carries
+#: an XC7Z020-1CLG400C (Digilent's PYNQ-Z1 reference manual). ``ecp5``: the ULX3S board's
+#: Lattice ECP5-85F, target of the open place-and-route timing run (vta-fpga pnr).
 TARGETS = MappingProxyType({
     "sim": {"part": None, "mhz": 100.0, "log_bus_width": 6},
     "tsim": {"part": None, "mhz": 100.0, "log_bus_width": 6},
-    "pynq": {"part": "xc7z020clg484-1", "mhz": 100.0, "log_bus_width": 6},
+    "pynq": {"part": "xc7z020clg400-1", "mhz": 100.0, "log_bus_width": 6},
     "ultra96": {"part": "xczu3eg-sbva484-1-e", "mhz": 333.0, "log_bus_width": 7},
     "zcu104": {"part": "xczu7ev-ffvc1156-2-e", "mhz": 333.0, "log_bus_width": 7},
     "de10nano": {"part": "5CSEBA6U23I7", "mhz": 100.0, "log_bus_width": 6},
+    "ecp5": {"part": "LFE5U-85F-6BG381C", "mhz": 100.0, "log_bus_width": 6},
 })
 
 #: Optional sections and their defaults. ``None`` means "derived" (see Config).
@@ -387,7 +391,7 @@ def _build(data, path):
         sections["fpga"]["part"] = board["part"]
     part = sections["fpga"]["part"]  # None: no board (the "sim" target)
     if part is not None and (not isinstance(part, str) or not part):
-        raise _err(path, "fpga.part", part, "must be an FPGA part name string (e.g. xc7z020clg484-1)")
+        raise _err(path, "fpga.part", part, "must be an FPGA part name string (e.g. xc7z020clg400-1)")
 
     cfg = Config(name=name, arch=arch, target=target, description=description,
                  sections=MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()}),

@@ -31,7 +31,7 @@ def test_default_derived_values_match_the_spec():
     # buffer bytes = depth x element size: 32/256/128/32 KiB
     assert c.inp_depth * c.inp_bytes == 32 << 10 and c.wgt_depth * c.wgt_bytes == 256 << 10
     assert c.acc_depth * c.acc_bytes == 128 << 10 and c.uop_depth * 4 == 32 << 10
-    assert c.bus_bits == 64 and c.clock_mhz == 100 and c.fpga_part == "xc7z020clg484-1"
+    assert c.bus_bits == 64 and c.clock_mhz == 100 and c.fpga_part == "xc7z020clg400-1"
 
 
 def test_board_configs():

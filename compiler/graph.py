@@ -61,6 +61,9 @@ except ImportError:
 
 OPS = ("conv2d", "dense", "conv2d_transpose", "add", "relu", "max_pool", "global_avg_pool", "flatten")
 WEIGHTED = ("conv2d", "dense", "conv2d_transpose")
+#: ops that run on the host by design, and why (shown in the per-layer table)
+HOST_OPS = {"flatten": "layout change only", "relu": "a ReLU not fused into an operator",
+            "global_avg_pool": "host by design (the final pool)"}
 
 
 @dataclass
@@ -337,12 +340,13 @@ def run_reference(graph, x, *, acc_bits=32, out_bits=8, keep=False):
     return env if keep else env[graph.output]
 
 
-def run_vta(graph, x, cfg, executor, *, keep=False, progress=None):
+def run_vta(graph, x, cfg, executor, *, keep=False, progress=None, fallback=True):
     """Run the int graph with every node that has a VTA operator on ``executor`` (a callable
     Program -> result, e.g. vta.tlm.run_program) and the others on the host. Returns a
     :class:`GraphRun`; each layer dict has name, op, shape, macs, where ('vta'/'host'),
     why (host reason), the executor figures (:func:`result_figures`), zeros, saturated,
-    host_seconds. ``progress(i, n, node)`` is called before each node."""
+    host_seconds. ``progress(i, n, node)`` is called before each node. ``fallback`` False:
+    a node that cannot run on VTA is an error instead (the single-operator commands)."""
     if cfg.inp_bits != cfg.out_bits:
         raise ConfigError(f"config '{cfg.name}': a network feeds outputs back as inputs, so "
                           f"input ({cfg.inp_bits}) and output ({cfg.out_bits}) widths must match")
@@ -357,9 +361,13 @@ def run_vta(graph, x, cfg, executor, *, keep=False, progress=None):
         try:
             res = _vta_call(cfg, n, args, executor)
             if res is None:
-                why = "no VTA operator"
+                why = HOST_OPS.get(n.op, "no VTA operator in this build")
         except ConfigError as e:      # the operator refuses this shape on this config
+            if not fallback:
+                raise
             why = str(e)
+        if res is None and not fallback:
+            raise ConfigError(f"{n.op}: {why}")
         if res is None:
             y = reference_node(n, args, acc_bits=cfg.acc_bits, out_bits=cfg.out_bits)
             figs = result_figures(None)

@@ -114,6 +114,11 @@ def _write_stats(path, cfg, run, extra=None):
     Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
 
+def _console():
+    # a pipe or a log file gets the whole table rather than 80 columns of ellipses
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
 def _save_out(path, y):
     np.save(path, y)
 
@@ -181,7 +186,7 @@ def _cmd_run(args):
     t0 = time.perf_counter()
     g = prepare(args.model, calib, cfg)
     xi = quantize_input(g, x, cfg.inp_bits)
-    console = Console(highlight=False)
+    console = _console()
     run = run_vta(g, xi, cfg, _executor(args, cfg),
                   progress=None if args.quiet else
                   (lambda i, n, node: print(f"  [{i + 1}/{n}] {node.name} ({node.op})", file=sys.stderr)))
@@ -223,7 +228,7 @@ def _cmd_digits(args):
     xi = quantize_input(g, x, cfg.inp_bits)
     run = run_vta(g, xi, cfg, _executor(args, cfg))
     host = time.perf_counter() - t0
-    console = Console(highlight=False)
+    console = _console()
     if args.layers:
         console.print(layer_table(f"digits CNN on {cfg.name} ({args.backend}), batch {len(x)}", run.layers))
     pred = run.output.argmax(1)

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from vta.compiler.conv2d import build_conv2d, conv2d_reference, geometry
+from vta.compiler.conv2d import build_conv2d, conv2d_reference, lower
 from vta.compiler import tiling
 from vta.isa import load_config
 from vta.tlm import run_program
@@ -56,7 +56,7 @@ def ideal_cycles(cfg, x, w, s, p):
 def run_layer(cfg, name, confirm=1):
     x, w, b, s, p = layer_data(name)
     args = (cfg, x, w, b, s, p, 10, True)
-    g = geometry(cfg, x, w, s, p)
+    g, how = lower(cfg, x, w, s, p)[2::2]
     ranked = tiling.rank(cfg, g)
 
     def tlm_cycles(sc):
@@ -76,7 +76,7 @@ def run_layer(cfg, name, confirm=1):
     exact = bool(np.array_equal(y, conv2d_reference(x, w, b, s, p, 10, True)))
     ideal, macs = ideal_cycles(cfg, x, w, s, p)
     st = res.stats
-    return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "modeled_cycles": round(modeled),
+    return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "lowering": how, "modeled_cycles": round(modeled),
             "cycles": res.cycles, "ideal_cycles": round(ideal), "fraction_of_ideal": ideal / res.cycles,
             "gemm_utilization": st["gemm_utilization"], "macs": macs, "instructions": st["instructions"],
             "dram_bytes_read": st["dram"]["bytes_read"], "dram_bytes_written": st["dram"]["bytes_written"],
@@ -112,6 +112,8 @@ def main(argv=None):
               f"{r['modeled_cycles']:>10,} {r['ideal_cycles']:>9,} {r['fraction_of_ideal']:>8.3f} "
               f"{r['gemm_utilization']:>9.3f} {r['dram_bytes_read']:>10,} {'yes' if r['bit_exact'] else 'NO':>5} "
               f"{r['host_seconds']:>6.2f}", flush=True)
+        if r["lowering"] != "direct":
+            print(f"      lowering: {r['lowering']}")
         for sc, m, cyc in r["confirmed"]:
             print(f"      confirmed: {sc:44} model {m:>10,} TLM {cyc:>10,}")
     tot = sum(r["cycles"] for r in rows)

@@ -217,22 +217,53 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
                     tile(n0, o0, h0, w0)
 
 
+def lower(cfg, x, w, stride, pad):
+    """How conv2d runs: (input, weight, geometry, (OH, OW), description). A strided layer with
+    few input channels (C * s^2 <= block_in, e.g. ResNet's C1: 3 channels, 7x7, stride 2) is
+    rewritten by space-to-depth when that means fewer micro-ops: the input's s x s pixel
+    blocks become channels (a permutation: no data is duplicated, unlike im2col), the kernel
+    (extended by e = s*ceil(p/s) - p leading zero taps) is split the same way, and the layer
+    becomes a stride-1 conv with ceil((k + e) / s) taps and pads ceil(p/s) (before) and what
+    the output count needs (after). C1: 49 taps over one channel block become 16."""
+    g = geometry(cfg, x, w, stride, pad)
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    s, direct = stride, (x, w, g, (g.oh, g.ow), "direct")
+    if s == 1 or h % s or wd % s or c * s * s > cfg.block_in:
+        return direct
+    big_p, e = -(-pad // s), -(-pad // s) * s - pad
+    ksh, ksw = -(-(kh + e) // s), -(-(kw + e) // s)
+    after_h, after_w = g.oh + ksh - 1 - big_p - h // s, g.ow + ksw - 1 - big_p - wd // s
+    if ksh * ksw >= kh * kw or max(big_p, after_h, after_w) > MAX_PAD:
+        return direct
+    x2 = x.reshape(n, c, h // s, s, wd // s, s).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * s * s, h // s, wd // s)
+    wq = np.zeros((o, c, ksh * s, ksw * s), w.dtype)
+    wq[:, :, e:e + kh, e:e + kw] = w
+    w2 = wq.reshape(o, c, ksh, s, ksw, s).transpose(0, 1, 3, 5, 2, 4).reshape(o, c * s * s, ksh, ksw)
+    # negative after-pads: the stride-1 conv gives extra outputs, cut by the unpack
+    g2 = tiling.Geometry(g.nb, -(-(c * s * s) // cfg.block_in), h // s, wd // s, g.ob, ksh, ksw, 1,
+                         (big_p, max(after_h, 0), big_p, max(after_w, 0)))
+    return (np.ascontiguousarray(x2), np.ascontiguousarray(w2), g2, (g.oh, g.ow),
+            f"space-to-depth {s}: {kh}x{kw} stride {s} -> {ksh}x{ksw} stride 1 over {c * s * s} channels")
+
+
 def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, vt=None, tiles=None,
                  name="conv2d"):
     """The Program computing conv2d on ``cfg``; returns (program, unpack, runtime) where
     ``unpack(outputs)`` turns the output segment into the (N, O, OH, OW) result. ``tiles``:
-    see :func:`as_schedule`; the schedule used is ``runtime.schedule``."""
+    see :func:`as_schedule` (for the geometry :func:`lower` gives); the schedule used is
+    ``runtime.schedule``, the lowering ``runtime.lowering``."""
     _check(cfg, x, w, bias, stride, pad, shift)
     if vt is not None and vt not in (1, 2):
         raise ConfigError(f"conv2d: vt must be 1 or 2, got {vt!r}")
     n, o = x.shape[0], w.shape[0]
-    g = geometry(cfg, x, w, stride, pad)
+    x, w, g, (oh, ow), how = lower(cfg, x, w, stride, pad)
     if g.ob == g.oh == g.ow == 1:
         raise ConfigError(f"conv2d: a 1x1 output of at most {cfg.block_out} channels is one accumulator "
                           "entry; its GEMM would write it on consecutive micro-ops (use dense)")
     sc = as_schedule("conv2d", cfg, g, tiles, vt)
     rt = Runtime(cfg, name)
-    rt.schedule = sc
+    rt.schedule, rt.lowering = sc, how
     xb = rt.alloc("input", _pack(x, cfg.batch, cfg.block_in), "input")            # (nb, cb, h, w, b, bi)
     wb = rt.alloc("weight", _pack(w, cfg.block_out, cfg.block_in), "weight")       # (ob, cb, kh, kw, bo, bi)
     bb = None if bias is None else alloc_bias(rt, bias, g.ob)
@@ -242,7 +273,7 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     prog = rt.finish()
 
     def unpack(outputs):
-        return unpack_activation(np.asarray(outputs["output"]), n, o)
+        return unpack_activation(np.asarray(outputs["output"]), n, o)[:, :, :oh, :ow]
 
     return prog, unpack, rt
 

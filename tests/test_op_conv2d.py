@@ -167,3 +167,27 @@ def test_resnet18_layers_default(h, c, o, k, s, min_util):
     np.testing.assert_array_equal(y, conv2d_reference(x, wt, bias, s, k // 2, 10, True))
     assert res.warning_count == 0
     assert min_util < res.stats["gemm_utilization"] <= 1.0
+
+
+@pytest.mark.parametrize("config", ["tiny", "default"])
+@pytest.mark.parametrize("c,h,w,k,s,p", [
+    (1, 8, 6, 3, 2, 1), (2, 6, 8, 2, 2, 0), (3, 12, 12, 7, 2, 3), (1, 10, 14, 5, 2, 2), (3, 16, 10, 5, 2, 2), (4, 8, 8, 3, 2, 2),
+])
+def test_space_to_depth_lowering_bit_exact(config, c, h, w, k, s, p):
+    cfg = load_config(config)
+    x, wt, bias = _case(cfg, 2, c, h, w, 6, k, True, c * 100 + k)
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, s, p, 6, False)
+    if c * s * s <= cfg.block_in:
+        assert rt.lowering.startswith(f"space-to-depth {s}")
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, s, p, 6, False))
+
+
+def test_space_to_depth_cuts_c1_micro_ops():
+    from vta.compiler.conv2d import lower
+    cfg = load_config("default")
+    x, w = np.zeros((1, 3, 224, 224), np.int8), np.zeros((64, 3, 7, 7), np.int8)
+    x2, w2, g, out, how = lower(cfg, x, w, 2, 3)
+    assert x2.shape == (1, 12, 112, 112) and w2.shape == (64, 12, 4, 4) and out == (112, 112)
+    assert (g.kh, g.kw, g.s, g.pads) == (4, 4, 1, (2, 1, 2, 1)) and g.oh == g.ow == 112
+    # a layer with many channels stays direct (more micro-ops otherwise)
+    assert lower(cfg, np.zeros((1, 64, 56, 56), np.int8), np.zeros((128, 64, 3, 3), np.int8), 2, 1)[4] == "direct"

@@ -21,11 +21,12 @@ global_avg_pool     shift (int graph: output exponent - input)  --
 flatten             --                                          --
 ==================  ==========================================  =====================
 
-Int semantics (the oracle, :func:`run_reference`): conv2d/dense/conv2d_transpose are the
-operators' requantization ``clip((acc + bias) >> shift, lo, hi)``; add is
-``clip(((a << shift_a) + (b << shift_b)) >> shift, lo, hi)``; max_pool pads with the type's
-minimum; global_avg_pool is ``clip(floor(sum * 2**shift / (H*W)))`` (host); relu, flatten
-are exact. :func:`run_vta` runs the same graph with every node that has a VTA operator on
+Int semantics (the oracle, :func:`run_reference`, built on the operators' numpy
+``*_reference`` functions): conv2d/dense/conv2d_transpose are the requantization
+``clip((acc + bias) >> shift, lo, hi)``; add is ``clip(((a << shift_a) + (b << shift_b)) >>
+shift, lo, hi)``; max_pool pads with the type's minimum; global_avg_pool is
+``clip(floor(sum * 2**shift / (H*W)))`` on the host (the shift keeps the finer scale an
+average allows; pool.global_avg_pool_reference has none); relu, flatten are exact. :func:`run_vta` runs the same graph with every node that has a VTA operator on
 the executor it is given (it imports no simulator: the caller passes one in) and the rest
 on the host, recording per-layer figures; a node whose VTA operator is missing or refuses
 the shape falls back to the host and says why.
@@ -42,22 +43,11 @@ from vta.isa import ConfigError
 from .builder import dtype_for
 from .conv2d import conv2d, conv2d_reference
 from .dense import dense, dense_reference
-from .requant import clip_bounds, requantize
+from .requant import clip_bounds
 
-# The pooling, residual-add and transposed-convolution operators live in their own modules;
-# until a module exists its nodes run on the host (guarded imports, shown in the report).
-try:
-    from .pool import max_pool as _vta_max_pool
-except ImportError:
-    _vta_max_pool = None
-try:
-    from .eltwise import add as _vta_add
-except ImportError:
-    _vta_add = None
-try:
-    from .conv2d_transpose import conv2d_transpose as _vta_conv2d_transpose
-except ImportError:
-    _vta_conv2d_transpose = None
+from .conv2d_transpose import conv2d_transpose, conv2d_transpose_reference
+from .eltwise import add, add_reference
+from .pool import max_pool, max_pool_reference
 
 OPS = ("conv2d", "dense", "conv2d_transpose", "add", "relu", "max_pool", "global_avg_pool", "flatten")
 WEIGHTED = ("conv2d", "dense", "conv2d_transpose")
@@ -218,12 +208,6 @@ def run_float(graph, x, *, keep=False):
 
 
 # ---- the int executors ------------------------------------------------------------------
-def _add_reference(a, b, shift_a, shift_b, shift, relu, out_bits):
-    lo, hi = clip_bounds(out_bits, relu)
-    s = (a.astype(np.int64) << shift_a) + (b.astype(np.int64) << shift_b)
-    return np.clip(s >> shift, lo, hi).astype(dtype_for(out_bits, "output"))
-
-
 def _gap_host(x, shift, out_bits):
     """Global average pool on the host: floor(sum * 2**shift / (H*W)), clipped."""
     s = x.astype(np.int64).sum(axis=(2, 3), keepdims=True)
@@ -243,15 +227,15 @@ def reference_node(node, args, *, acc_bits=32, out_bits=8):
     if node.op == "dense":
         return dense_reference(args[0], p["weight"], p.get("bias"), at["shift"], at.get("relu", False), **bits)
     if node.op == "conv2d_transpose":
-        acc = conv_transpose_acc(args[0].astype(np.int64), p["weight"].astype(np.int64), at["stride"], at["pad"])
-        return requantize(acc, p.get("bias"), at["shift"], at.get("relu", False), **bits)
+        return conv2d_transpose_reference(args[0], p["weight"], p.get("bias"), at["stride"], at["pad"],
+                                          at["shift"], at.get("relu", False), **bits)
     if node.op == "add":
-        return _add_reference(args[0], args[1], at["shift_a"], at["shift_b"], at["shift"],
-                              at.get("relu", False), out_bits)
+        return add_reference(args[0], args[1], shift_a=at["shift_a"], shift_b=at["shift_b"], shift=at["shift"],
+                             relu=at.get("relu", False), **bits)
     if node.op == "relu":
         return np.maximum(args[0], 0)
     if node.op == "max_pool":
-        return max_pool_np(args[0], at["kernel"], at["stride"], at["pad"], np.iinfo(args[0].dtype).min)
+        return max_pool_reference(args[0], at["kernel"], at["stride"], at["pad"], out_bits=out_bits)
     if node.op == "global_avg_pool":
         return _gap_host(args[0], at["shift"], out_bits)
     return args[0].reshape(args[0].shape[0], -1)    # flatten
@@ -266,14 +250,14 @@ def _vta_call(cfg, node, args, executor):
                       relu, executor=executor)
     if node.op == "dense":
         return dense(cfg, args[0], p["weight"], p.get("bias"), at["shift"], relu, executor=executor)
-    if node.op == "conv2d_transpose" and _vta_conv2d_transpose is not None:
-        return _vta_conv2d_transpose(cfg, args[0], p["weight"], p.get("bias"), at["stride"], at["pad"],
+    if node.op == "conv2d_transpose":
+        return conv2d_transpose(cfg, args[0], p["weight"], p.get("bias"), at["stride"], at["pad"],
                                      at["shift"], relu, executor=executor)
-    if node.op == "add" and _vta_add is not None:
-        return _vta_add(cfg, args[0], args[1], shift_a=at["shift_a"], shift_b=at["shift_b"],
+    if node.op == "add":
+        return add(cfg, args[0], args[1], shift_a=at["shift_a"], shift_b=at["shift_b"],
                         shift=at["shift"], relu=relu, executor=executor)
-    if node.op == "max_pool" and _vta_max_pool is not None:
-        return _vta_max_pool(cfg, args[0], at["kernel"], at["stride"], at["pad"], executor=executor)
+    if node.op == "max_pool":
+        return max_pool(cfg, args[0], at["kernel"], at["stride"], at["pad"], executor=executor)
     return None
 
 

@@ -70,12 +70,16 @@ def load_onnx(path, *, name=None):
     if size > MAX_MODEL_BYTES:
         raise ConfigError(f"{path}: {size} bytes is above the {MAX_MODEL_BYTES}-byte model limit")
     try:
-        model = onnx.load(path)
+        # external data would be read from paths the file names: never follow them
+        model = onnx.load(path, load_external_data=False)
     except Exception as e:   # protobuf's DecodeError and friends: not a model
         raise ConfigError(f"{path}: not an ONNX model ({type(e).__name__}: {str(e)[:120]})") from None
     g = model.graph
     consts = {}
     for t in g.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            raise ConfigError(f"{path}: initializer '{t.name}' keeps its data in an external file; "
+                              "only self-contained models are read")
         try:
             consts[t.name] = numpy_helper.to_array(t).astype(np.float32)
         except Exception as e:

@@ -24,6 +24,24 @@ from .builder import dtype_for
 from .graph import Graph, Node, run_float
 
 MAX_EXP = 30          # exponents beyond this mean an all-zero tensor: keep them finite
+CALIB_CHUNK = 64      # calibration images run through the float graph at a time
+MAX_SAMPLES = 4 << 20  # absolute values kept per tensor for its percentile (bounded memory)
+
+
+def calibration_ranges(fgraph, calib, percentile):
+    """Per tensor, the ``percentile``-th absolute value over the calibration inputs. The
+    float graph runs on chunks of CALIB_CHUNK images, so memory does not grow with the
+    calibration set beyond MAX_SAMPLES values per tensor (a seeded subsample past that)."""
+    rng = np.random.default_rng(0)
+    kept = {}
+    per_chunk = max(1, MAX_SAMPLES * CALIB_CHUNK // len(calib))
+    for i in range(0, len(calib), CALIB_CHUNK):
+        for t, v in run_float(fgraph, calib[i:i + CALIB_CHUNK], keep=True).items():
+            a = np.abs(v).ravel()
+            if a.size > per_chunk:
+                a = rng.choice(a, per_chunk, replace=False)
+            kept.setdefault(t, []).append(a)
+    return {t: float(np.percentile(np.concatenate(v), percentile)) for t, v in kept.items()}
 
 
 def exponent_for(absmax, bits):
@@ -64,8 +82,7 @@ def quantize(fgraph, calib, *, act_bits=8, wgt_bits=8, acc_bits=32, percentile=9
                           f"[N, {', '.join(map(str, fgraph.input_shape))}], got {calib.dtype}{list(calib.shape)}")
     if not np.all(np.isfinite(calib)):
         raise ConfigError(f"model '{fgraph.name}': calibration data holds NaN or infinity")
-    env = run_float(fgraph, calib, keep=True)
-    wanted = {t: exponent_for(float(np.percentile(np.abs(v), percentile)), act_bits) for t, v in env.items()}
+    wanted = {t: exponent_for(r, act_bits) for t, r in calibration_ranges(fgraph, calib, percentile).items()}
     max_shift = acc_bits // 2 - 1           # what the operators' SHR accepts
     wdt, bdt = dtype_for(wgt_bits, "weight"), dtype_for(acc_bits, "accumulator")
     bhi = (1 << (acc_bits - 1)) - 1

@@ -97,3 +97,25 @@ def test_not_a_model_and_bad_inputs(tmp_path):
     path = _one_node_model(tmp_path, "Relu", shape=(3, 0, 4))
     with pytest.raises(ConfigError, match="must have a fixed shape"):
         load_onnx(path)
+
+
+def test_external_data_is_refused_not_followed(tmp_path):
+    from onnx import TensorProto
+    wr = OnnxWriter("m")
+    y = wr.conv("input", np.ones((2, 1, 3, 3)), None, 1, 1)
+    m = wr.model((1, 4, 4), y, (2, 4, 4))
+    w = m.graph.initializer[0]
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    w.external_data.add(key="location", value="../../outside.bin")
+    path = _save(tmp_path, m)
+    with pytest.raises(ConfigError, match="external file"):
+        load_onnx(path)
+
+
+def test_huge_model_is_refused_before_parsing(tmp_path, monkeypatch):
+    import vta.compiler.onnx_import as imp
+    path = _one_node_model(tmp_path, "Relu")
+    monkeypatch.setattr(imp, "MAX_MODEL_BYTES", 10)
+    with pytest.raises(ConfigError, match="model limit"):
+        load_onnx(path)

@@ -94,7 +94,72 @@ class Graph:
             defined.add(n.output)
         if self.output not in defined:
             raise ConfigError(f"graph '{self.name}': output '{self.output}' is never produced")
+        self.shapes()
         return self
+
+    def shapes(self):
+        """Per tensor, its shape without the batch axis; refuses inconsistent shapes and any
+        tensor above MAX_TENSOR_ELEMENTS per image (attributes such as a huge stride must not
+        make the executors allocate without bound)."""
+        sh = {self.input: tuple(self.input_shape)}
+        for n in self.nodes:
+            a = [sh[t] for t in n.inputs]
+            try:
+                out = _node_shape(n, a)
+            except (KeyError, TypeError, ValueError, IndexError) as e:
+                raise ConfigError(f"graph '{self.name}': node '{n.name}' ({n.op}): bad attributes or "
+                                  f"params ({type(e).__name__}: {e})") from None
+            if isinstance(out, str) or min(out, default=1) < 1:
+                why = out if isinstance(out, str) else f"gives an empty output {list(out)}"
+                raise ConfigError(f"graph '{self.name}': node '{n.name}' ({n.op}) on input "
+                                  f"{[list(x) for x in a]}: {why}")
+            if int(np.prod(out)) > MAX_TENSOR_ELEMENTS:
+                raise ConfigError(f"graph '{self.name}': node '{n.name}' ({n.op}) output {list(out)} is "
+                                  f"above the {MAX_TENSOR_ELEMENTS}-element limit per image")
+            sh[n.output] = out
+        return sh
+
+
+MAX_TENSOR_ELEMENTS = 1 << 26      # per image; ResNet-18's largest activation is 0.8 M
+
+
+def _node_shape(n, a):
+    """The output shape (no batch axis) of node ``n`` on input shapes ``a``, or a message."""
+    at, w, b = n.attrs, n.params.get("weight"), n.params.get("bias")
+    if b is not None and np.shape(b) != (w.shape[1 if n.op == "conv2d_transpose" else 0],):
+        return f"bias of shape {list(np.shape(b))} is not one per output channel (weight {list(w.shape)})"
+    if n.op in ("conv2d", "conv2d_transpose", "max_pool"):
+        if len(a[0]) != 3:
+            return "needs a (C, H, W) input"
+        s, p = at["stride"], at["pad"]
+        if not (isinstance(s, (int, np.integer)) and 1 <= s <= 64 and isinstance(p, (int, np.integer)) and 0 <= p <= 64):
+            return f"stride {s} / pad {p} out of range (stride 1..64, pad 0..64)"
+    if n.op == "conv2d":
+        if w.ndim != 4 or w.shape[1] != a[0][0]:
+            return f"weight {list(w.shape)} does not take {a[0][0]} input channels"
+        return (w.shape[0], out_size(a[0][1], w.shape[2], s, p), out_size(a[0][2], w.shape[3], s, p))
+    if n.op == "conv2d_transpose":
+        if w.ndim != 4 or w.shape[0] != a[0][0]:
+            return f"weight {list(w.shape)} does not take {a[0][0]} input channels"
+        if p >= min(w.shape[2:]):
+            return f"pad {p} must be below the {w.shape[2]}x{w.shape[3]} kernel"
+        return (w.shape[1], (a[0][1] - 1) * s + w.shape[2] - 2 * p, (a[0][2] - 1) * s + w.shape[3] - 2 * p)
+    if n.op == "max_pool":
+        k = at["kernel"]
+        if not 1 <= k or p >= k:
+            return f"kernel {k} must be >= 1 and above the pad {p}"
+        return (a[0][0], out_size(a[0][1], k, s, p), out_size(a[0][2], k, s, p))
+    if n.op == "dense":
+        if len(a[0]) != 1 or w.ndim != 2 or w.shape[1] != a[0][0]:
+            return f"weight {list(w.shape)} does not take a ({a[0][0]},) input (flatten first)"
+        return (w.shape[0],)
+    if n.op == "add":
+        return a[0] if a[0] == a[1] else f"operand shapes {list(a[0])} and {list(a[1])} differ"
+    if n.op == "global_avg_pool":
+        return (a[0][0], 1, 1) if len(a[0]) == 3 else "needs a (C, H, W) input"
+    if n.op == "flatten":
+        return (int(np.prod(a[0])),)
+    return a[0]                                  # relu
 
 
 def fuse_relu(graph):

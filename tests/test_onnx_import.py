@@ -119,3 +119,16 @@ def test_huge_model_is_refused_before_parsing(tmp_path, monkeypatch):
     monkeypatch.setattr(imp, "MAX_MODEL_BYTES", 10)
     with pytest.raises(ConfigError, match="model limit"):
         load_onnx(path)
+
+
+@pytest.mark.parametrize("attrs, inits, message", [
+    ({"strides": [100000, 100000], "pads": [0] * 4}, (np.ones((2, 2, 1, 1)),), "stride 100000"),
+    ({}, (np.ones((2, 3, 3, 3)),), "does not take 2 input channels"),
+    ({}, (np.ones((2, 2, 3, 3)), np.ones(5)), "bias of shape"),
+    ({"pads": [1] * 4}, (np.ones((2, 2, 9, 9)),), "empty output"),
+])
+def test_inconsistent_shapes_are_named(tmp_path, attrs, inits, message):
+    path = _one_node_model(tmp_path, "Conv", attrs, inits)
+    with pytest.raises(ConfigError, match=message) as e:
+        load_onnx(path)
+    assert "the_node" in str(e.value)

@@ -120,7 +120,7 @@ class Graph:
         return sh
 
 
-MAX_TENSOR_ELEMENTS = 1 << 26      # per image; ResNet-18's largest activation is 0.8 M
+MAX_TENSOR_ELEMENTS = 1 << 24      # per image; ResNet-18's largest activation is 0.8 M
 
 
 def _node_shape(n, a):

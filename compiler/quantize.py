@@ -24,19 +24,23 @@ from .builder import dtype_for
 from .graph import Graph, Node, run_float
 
 MAX_EXP = 30          # exponents beyond this mean an all-zero tensor: keep them finite
-CALIB_CHUNK = 64      # calibration images run through the float graph at a time
+CALIB_CHUNK = 64      # calibration images run through the float graph at a time, at most
+CHUNK_ELEMENTS = 1 << 26  # ... and fewer when one image's tensors together are larger
 MAX_SAMPLES = 4 << 20  # absolute values kept per tensor for its percentile (bounded memory)
 
 
 def calibration_ranges(fgraph, calib, percentile):
     """Per tensor, the ``percentile``-th absolute value over the calibration inputs. The
-    float graph runs on chunks of CALIB_CHUNK images, so memory does not grow with the
-    calibration set beyond MAX_SAMPLES values per tensor (a seeded subsample past that)."""
+    float graph runs on chunks of at most CALIB_CHUNK images (and CHUNK_ELEMENTS values), so
+    memory does not grow with the calibration set beyond MAX_SAMPLES values per tensor (a
+    seeded subsample past that)."""
     rng = np.random.default_rng(0)
     kept = {}
-    per_chunk = max(1, MAX_SAMPLES * CALIB_CHUNK // len(calib))
-    for i in range(0, len(calib), CALIB_CHUNK):
-        for t, v in run_float(fgraph, calib[i:i + CALIB_CHUNK], keep=True).items():
+    per_image = sum(int(np.prod(s)) for s in fgraph.shapes().values())
+    chunk = max(1, min(CALIB_CHUNK, CHUNK_ELEMENTS // per_image))
+    per_chunk = max(1, MAX_SAMPLES * chunk // len(calib))
+    for i in range(0, len(calib), chunk):
+        for t, v in run_float(fgraph, calib[i:i + chunk], keep=True).items():
             a = np.abs(v).ravel()
             if a.size > per_chunk:
                 a = rng.choice(a, per_chunk, replace=False)

@@ -43,15 +43,16 @@ STATS_KEYS = ("cycles", "gemm_utilization", "roofline_cycles", "dram_bytes_read"
               "instructions")
 
 
-def load_npy(path, what, dtype=None, ndim=None):
+def load_npy(path, what, dtype=None, ndim=None, limit=MAX_NPY_BYTES):
     """An array from ``path`` (no pickles), checked against the expected dtype/rank; errors
     name the file and the argument."""
     try:
         head = np.load(path, mmap_mode="r", allow_pickle=False)   # reads the header only
     except (ValueError, EOFError) as e:
         raise ConfigError(f"{path}: {what} is not a readable .npy array ({str(e)[:100]})") from None
-    if head.nbytes > MAX_NPY_BYTES:
-        raise ConfigError(f"{path}: {what} holds {head.nbytes} bytes, above the {MAX_NPY_BYTES}-byte limit")
+    if head.nbytes > limit:
+        raise ConfigError(f"{path}: {what} holds {head.nbytes} bytes, above the {limit}-byte limit "
+                          "(--max-input-bytes)")
     a = np.array(head)
     if dtype is not None and a.dtype != np.dtype(dtype):
         raise ConfigError(f"{path}: {what} must be {np.dtype(dtype).name}, found {a.dtype}{list(a.shape)}")
@@ -129,9 +130,10 @@ def _cmd_op(args):
     act, wdt, bdt = (dtype_for(cfg.inp_bits, "input"), dtype_for(cfg.wgt_bits, "weight"),
                      dtype_for(cfg.acc_bits, "accumulator"))
     rank = 2 if args.cmd == "dense" else 4
-    x = load_npy(args.input, "--input", act, rank)
-    w = load_npy(args.weight, "--weight", wdt, rank)
-    b = load_npy(args.bias, "--bias", bdt, 1) if args.bias else None
+    lim = args.max_input_bytes
+    x = load_npy(args.input, "--input", act, rank, lim)
+    w = load_npy(args.weight, "--weight", wdt, rank, lim)
+    b = load_npy(args.bias, "--bias", bdt, 1, lim) if args.bias else None
     op = {"conv2d": "conv2d", "dense": "dense", "conv2d-transpose": "conv2d_transpose"}[args.cmd]
     attrs = dict(shift=args.shift, relu=args.relu)
     if rank == 4:
@@ -153,14 +155,15 @@ def _cmd_op(args):
 
 
 # ---- networks ------------------------------------------------------------------------------
-def prepare(model, calib, cfg):
-    """Import ``model`` (path) and quantize it for ``cfg`` from float ``calib``: the int Graph."""
+def prepare(model, calib, cfg, limits=None):
+    """Import ``model`` (path) and quantize it for ``cfg`` from float ``calib``: the int Graph.
+    ``limits``: load_onnx's max_bytes / max_elements."""
     from .onnx_import import load_onnx
     from .quantize import quantize
     if cfg.inp_bits != cfg.out_bits:
         raise ConfigError(f"config '{cfg.name}': a network feeds outputs back as inputs, so input "
                           f"({cfg.inp_bits}) and output ({cfg.out_bits}) widths must match")
-    return quantize(load_onnx(str(model)), calib, act_bits=cfg.inp_bits, wgt_bits=cfg.wgt_bits,
+    return quantize(load_onnx(str(model), **(limits or {})), calib, act_bits=cfg.inp_bits, wgt_bits=cfg.wgt_bits,
                     acc_bits=cfg.acc_bits)
 
 
@@ -179,12 +182,12 @@ def _float_reference(model, x):
 def _cmd_run(args):
     from .quantize import dequantize, quantize_input
     cfg = load_config(args.config)
-    x = load_npy(args.input, "--input", None, (2, 4))
-    calib = load_npy(args.calib, "--calib", None, (2, 4)) if args.calib else x
+    x = load_npy(args.input, "--input", None, (2, 4), args.max_input_bytes)
+    calib = load_npy(args.calib, "--calib", None, (2, 4), args.max_input_bytes) if args.calib else x
     if not Path(args.model).is_file():
         raise ConfigError(f"{args.model}: no such model file")
     t0 = time.perf_counter()
-    g = prepare(args.model, calib, cfg)
+    g = prepare(args.model, calib, cfg, dict(max_bytes=args.max_model_bytes, max_elements=args.max_tensor_elements))
     xi = quantize_input(g, x, cfg.inp_bits)
     console = _console()
     run = run_vta(g, xi, cfg, _executor(args, cfg),
@@ -270,6 +273,18 @@ def _positive_int(text):
     return v
 
 
+def _limit_args(p, model):
+    from .graph import MAX_TENSOR_ELEMENTS
+    from .onnx_import import MAX_MODEL_BYTES
+    p.add_argument("--max-input-bytes", type=_positive_int, default=MAX_NPY_BYTES, metavar="N",
+                   help="refuse .npy files holding more (default: %(default)s)")
+    if model:
+        p.add_argument("--max-model-bytes", type=_positive_int, default=MAX_MODEL_BYTES, metavar="N",
+                       help="refuse larger ONNX files (default: %(default)s)")
+        p.add_argument("--max-tensor-elements", type=_positive_int, default=MAX_TENSOR_ELEMENTS, metavar="N",
+                       help="refuse models with a larger tensor per image (default: %(default)s)")
+
+
 def _backend_args(p):
     p.add_argument("--backend", choices=("tlm", "rtl"), default="tlm",
                    help="tlm: the transaction-level model in-process (default); rtl: the RTL in a simulator")
@@ -294,6 +309,7 @@ def _parser():
         o.add_argument("--relu", action="store_true", help="clip at 0 instead of the type's minimum")
         o.add_argument("--out", required=True, metavar="Y.npy")
         o.add_argument("--stats", metavar="S.json")
+        _limit_args(o, model=False)
         _backend_args(o)
         o.set_defaults(func=_cmd_op)
     r = sub.add_parser("run", help="import, quantize and run a float ONNX model")
@@ -305,6 +321,7 @@ def _parser():
     r.add_argument("--stats", metavar="S.json")
     r.add_argument("--check", action="store_true", help="compare with the numpy int8 reference")
     r.add_argument("--quiet", action="store_true", help="no per-layer progress on stderr")
+    _limit_args(r, model=True)
     _backend_args(r)
     r.set_defaults(func=_cmd_run)
     d = sub.add_parser("digits", help="the shipped digits CNN classifying held-out images")

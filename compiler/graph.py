@@ -78,7 +78,7 @@ class Graph:
     def consumers(self, tensor):
         return [n for n in self.nodes if tensor in n.inputs]
 
-    def check(self):
+    def check(self, max_elements=None):
         """Ops known, every input defined before use (topological order), one producer
         per tensor, the output produced."""
         defined = {self.input}
@@ -94,13 +94,14 @@ class Graph:
             defined.add(n.output)
         if self.output not in defined:
             raise ConfigError(f"graph '{self.name}': output '{self.output}' is never produced")
-        self.shapes()
+        self.shapes(max_elements)
         return self
 
-    def shapes(self):
+    def shapes(self, max_elements=None):
         """Per tensor, its shape without the batch axis; refuses inconsistent shapes and any
-        tensor above MAX_TENSOR_ELEMENTS per image (attributes such as a huge stride must not
-        make the executors allocate without bound)."""
+        tensor above ``max_elements`` (default MAX_TENSOR_ELEMENTS) per image: attributes
+        such as a huge stride must not make the executors allocate without bound."""
+        limit = MAX_TENSOR_ELEMENTS if max_elements is None else max_elements
         sh = {self.input: tuple(self.input_shape)}
         for n in self.nodes:
             a = [sh[t] for t in n.inputs]
@@ -113,9 +114,9 @@ class Graph:
                 why = out if isinstance(out, str) else f"gives an empty output {list(out)}"
                 raise ConfigError(f"graph '{self.name}': node '{n.name}' ({n.op}) on input "
                                   f"{[list(x) for x in a]}: {why}")
-            if int(np.prod(out)) > MAX_TENSOR_ELEMENTS:
+            if int(np.prod(out)) > limit:
                 raise ConfigError(f"graph '{self.name}': node '{n.name}' ({n.op}) output {list(out)} is "
-                                  f"above the {MAX_TENSOR_ELEMENTS}-element limit per image")
+                                  f"above the {limit}-element limit per image")
             sh[n.output] = out
         return sh
 

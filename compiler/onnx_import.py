@@ -58,8 +58,10 @@ def _common_conv(ctx, node, at):
     return _uniform(ctx, node, at, "strides", 1), _uniform(ctx, node, at, "pads", 0)
 
 
-def load_onnx(path, *, name=None):
-    """Read ``path`` and return the float Graph (Relu fused)."""
+def load_onnx(path, *, name=None, max_bytes=None, max_elements=None):
+    """Read ``path`` and return the float Graph (Relu fused). ``max_bytes``: file size limit
+    (default MAX_MODEL_BYTES); ``max_elements``: per-image tensor limit (Graph.check)."""
+    max_bytes = MAX_MODEL_BYTES if max_bytes is None else max_bytes
     try:
         import onnx
         from onnx import numpy_helper
@@ -67,8 +69,8 @@ def load_onnx(path, *, name=None):
         raise ConfigError(f"reading ONNX needs the 'onnx' package ({e})") from None
     ctx = _Ctx(path)
     size = os.path.getsize(path)                  # OSError (missing file) is the caller's message
-    if size > MAX_MODEL_BYTES:
-        raise ConfigError(f"{path}: {size} bytes is above the {MAX_MODEL_BYTES}-byte model limit")
+    if size > max_bytes:
+        raise ConfigError(f"{path}: {size} bytes is above the {max_bytes}-byte model limit")
     try:
         # external data would be read from paths the file names: never follow them
         model = onnx.load(path, load_external_data=False)
@@ -218,7 +220,7 @@ def load_onnx(path, *, name=None):
     graph = Graph(name or os.path.splitext(os.path.basename(path))[0], inp.name, tuple(dims[1:]),
                   src(g.output[0].name), nodes)
     try:
-        graph.check()
+        graph.check(max_elements)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
     return fuse_relu(graph)

@@ -134,3 +134,10 @@ def test_digits_demo(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "accuracy: int8 on VTA" in r.stdout and "identical to the numpy int8 reference: yes" in r.stdout
     assert "cycles" in r.stdout and "MHz" in r.stdout and "host time" in r.stdout
+
+
+def test_limits_have_flags(tmp_path, cli):
+    x = _npy(tmp_path, "x.npy", np.zeros((1, 1, 8, 8), np.float32))
+    assert "--max-input-bytes" in _bad(cli, "run", "default", DIGITS_ONNX, "--input", x, "--max-input-bytes", 100)
+    assert "model limit" in _bad(cli, "run", "default", DIGITS_ONNX, "--input", x, "--max-model-bytes", 1000)
+    assert "element limit" in _bad(cli, "run", "default", DIGITS_ONNX, "--input", x, "--max-tensor-elements", 500)

@@ -141,3 +141,23 @@ def test_limits_have_flags(tmp_path, cli):
     assert "--max-input-bytes" in _bad(cli, "run", "default", DIGITS_ONNX, "--input", x, "--max-input-bytes", 100)
     assert "model limit" in _bad(cli, "run", "default", DIGITS_ONNX, "--input", x, "--max-model-bytes", 1000)
     assert "element limit" in _bad(cli, "run", "default", DIGITS_ONNX, "--input", x, "--max-tensor-elements", 500)
+
+
+def test_conv2d_transpose_matches_reference(tmp_path, cli):
+    from vta.compiler.conv2d_transpose import conv2d_transpose_reference
+    rng = np.random.default_rng(2)
+    x = rng.integers(-128, 128, (1, 32, 4, 4), dtype=np.int8)
+    w = rng.integers(-128, 128, (32, 16, 4, 4), dtype=np.int8)       # (I, O, KH, KW) as ONNX
+    b = rng.integers(-4000, 4000, 16, dtype=np.int32)
+    r = cli("conv2d-transpose", "default", "--input", _npy(tmp_path, "x.npy", x), "--weight",
+            _npy(tmp_path, "w.npy", w), "--bias", _npy(tmp_path, "b.npy", b), "--stride", 2, "--pad", 1,
+            "--shift", 8, "--out", tmp_path / "y.npy", "--stats", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (1, 16, 8, 8)
+    np.testing.assert_array_equal(y, conv2d_transpose_reference(x, w, b, 2, 1, 8, False))
+    st = json.loads((tmp_path / "s.json").read_text())
+    assert st["layers"][0]["macs"] == 32 * 16 * 16 * 16 and st["cycles"] > 0
+    assert "I=32 input channels, --input has C=16" in _bad(cli, "conv2d-transpose", "default", "--input", _npy(tmp_path, "x2.npy", x[:, :16]),
+                          "--weight", tmp_path / "w.npy", "--stride", 2, "--pad", 1, "--shift", 8,
+                          "--out", tmp_path / "y2.npy")

@@ -101,9 +101,10 @@ def _summary(console, cfg, run, host_seconds):
     console.print(f"VTA: {tot['vta_layers']} layers, {cyc:,} cycles = {cyc / (cfg.clock_mhz * 1e3):.3f} ms "
                   f"at {cfg.clock_mhz:g} MHz, GEMM utilization {_fmt(tot['gemm_utilization'], 'pct')}, "
                   f"{_fmt(tot['instructions'])} instructions, DRAM {_fmt(tot['dram_bytes_read'])} B read / "
-                  f"{_fmt(tot['dram_bytes_written'])} B written; host: {tot['host_layers']} layers "
-                  f"({', '.join(sorted({r['op'] for r in run.layers if r['where'] == 'host'})) or 'none'}); "
-                  f"host time {host_seconds:.2f} s")
+                  f"{_fmt(tot['dram_bytes_written'])} B written; host time {host_seconds:.2f} s")
+    reasons = sorted({(r["op"], r["why"]) for r in run.layers if r["where"] == "host"})
+    console.print(f"on the host: {tot['host_layers']} layers" + "".join(
+        f"\n  {op}: {why[:120]}" for op, why in reasons), markup=False)
     return tot
 
 

@@ -225,7 +225,7 @@ def _cmd_digits(args):
     from .quantize import quantize_input
     from .zoo import DIGITS_ONNX, digits_data
     cfg = load_config(args.config)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     x_tr, _, x_te, y_te = digits_data()
     x, y = x_te[:args.count], y_te[:args.count]
     g = prepare(DIGITS_ONNX, x_tr, cfg)

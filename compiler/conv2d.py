@@ -33,7 +33,7 @@ from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 
 from . import tiling
 from .builder import dtype_for
-from .eltwise import unpack_activation
+from .eltwise import check_dram, unpack_activation
 from .requant import check_bias_and_shift, describe, emit_shift_and_clip, requantize
 from .runtime import Runtime, outputs_of
 
@@ -269,6 +269,7 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     bb = None if bias is None else alloc_bias(rt, bias, g.ob)
     yb = rt.alloc("output", np.zeros((g.nb, g.ob, g.oh, g.ow, cfg.batch, cfg.block_out),
                                      dtype_for(cfg.out_bits, "output")), "output")
+    check_dram(rt, "conv2d")
     emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu)
     prog = rt.finish()
 

@@ -22,7 +22,7 @@ import numpy as np
 from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, MEM_ACC, MEM_INP, ConfigError
 
 from .builder import dtype_for
-from .eltwise import (check_activation, check_identity_copy, copy_to_acc, identity_weight, pack_activation,
+from .eltwise import (check_activation, check_dram, check_identity_copy, copy_to_acc, identity_weight, pack_activation,
                       unpack_activation)
 from .requant import clip_bounds
 from .runtime import Runtime, outputs_of
@@ -127,6 +127,7 @@ def build_max_pool(cfg, x, kernel, stride, pad, *, vt=None, tiles=None, name="ma
     ident = identity_weight(rt)
     yb = rt.alloc("output", np.zeros((nb, cb, oh, ow, cfg.batch, cfg.block_out), dtype_for(cfg.out_bits, "output")),
                   "output")
+    check_dram(rt, "max_pool")
     rt.load(ident, 0, x_size=1)
     inp_r, acc_r = rt.regions(MEM_INP, vt), rt.regions(MEM_ACC, vt)
     t = 0

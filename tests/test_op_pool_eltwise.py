@@ -141,3 +141,9 @@ def test_shapes_that_fit_no_tiling_are_refused():
     odd = CONFIGS["tiny"].replace(arch={"log_block_out": 3, "log_wgt_buff_size": 13, "log_acc_buff_size": 13})
     with pytest.raises(ConfigError, match="block_in 4 != block_out 8"):
         build_add(odd, np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 3, 3), np.int8))
+
+
+def test_tensors_larger_than_the_dram_are_refused_before_emission():
+    a = np.zeros((1, 8, 1024, 1024), np.int8)        # 8 MiB each, plus the output: > tiny's 16 MiB
+    with pytest.raises(ConfigError, match=r"add: its tensors need 24\.0 MiB, more than the 16 MiB DRAM"):
+        build_add(CONFIGS["tiny"], a, a)

@@ -211,7 +211,10 @@ def rank(cfg, g, vts=(2, 1)):
                     tc = next((t for t in tcs if t <= cap), None)
                     if tc is None:
                         continue
-                    found = [Schedule(to, toh, tow, tc, order, vt) for order in ("os", "so")]
+                    # the order changes the traffic only with one reduction step, several
+                    # channel groups and several spatial tiles
+                    orders = ("os", "so") if (tc >= g.cb and to < g.ob and (toh < g.oh or tow < g.ow)) else ("os",)
+                    found = [Schedule(to, toh, tow, tc, order, vt) for order in orders]
                     found = [sc for sc in found if fits(cfg, g, sc) is None]
                     out += [(model(cfg, g, sc), sc) for sc in found]
                     widths += bool(found)

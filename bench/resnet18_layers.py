@@ -34,6 +34,11 @@ LAYERS = {
 }
 
 
+# how often each layer occurs in ResNet-18 (C3, 1x1 stride 1, is in the papers' table only)
+REPEATS = {"C1": 1, "C2": 4, "C3": 0, "C4": 1, "C5": 1, "C6": 3, "C7": 1, "C8": 1, "C9": 3, "C10": 1, "C11": 1,
+           "C12": 3}
+
+
 def layer_data(name):
     hw, c, o, k, s = LAYERS[name]
     rng = np.random.default_rng(int(name[1:]))
@@ -120,6 +125,10 @@ def main(argv=None):
     ideal = sum(r["ideal_cycles"] for r in rows)
     print(f"total {tot:,} cycles = {tot / cfg.clock_mhz / 1e3:.2f} ms at {cfg.clock_mhz} MHz; ideal {ideal:,} "
           f"({ideal / tot:.3f} of ideal); all bit-exact: {'yes' if ok else 'NO'}")
+    if {r["layer"] for r in rows} >= {n for n, k in REPEATS.items() if k}:
+        net = sum(r["cycles"] * REPEATS[r["layer"]] for r in rows)
+        print(f"ResNet-18's convs with their repeats (C1 + 4 C2 + C4 + C5 + 3 C6 + C7 + C8 + 3 C9 + C10 + C11 + 3 C12): "
+              f"{net:,} cycles = {net / cfg.clock_mhz / 1e3:.2f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"config": cfg.name, "layers": rows, "cycles": tot, "ideal_cycles": ideal}, f, indent=1)

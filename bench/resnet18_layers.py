@@ -81,7 +81,8 @@ def run_layer(cfg, name, confirm=1):
     exact = bool(np.array_equal(y, conv2d_reference(x, w, b, s, p, 10, True)))
     ideal, macs = ideal_cycles(cfg, x, w, s, p)
     st = res.stats
-    return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "lowering": how, "modeled_cycles": round(modeled),
+    return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "lowering": how,
+            "modeled_cycles": round(modeled),
             "cycles": res.cycles, "ideal_cycles": round(ideal), "fraction_of_ideal": ideal / res.cycles,
             "gemm_utilization": st["gemm_utilization"], "macs": macs, "instructions": st["instructions"],
             "dram_bytes_read": st["dram"]["bytes_read"], "dram_bytes_written": st["dram"]["bytes_written"],
@@ -127,8 +128,8 @@ def main(argv=None):
           f"({ideal / tot:.3f} of ideal); all bit-exact: {'yes' if ok else 'NO'}")
     if {r["layer"] for r in rows} >= {n for n, k in REPEATS.items() if k}:
         net = sum(r["cycles"] * REPEATS[r["layer"]] for r in rows)
-        print(f"ResNet-18's convs with their repeats (C1 + 4 C2 + C4 + C5 + 3 C6 + C7 + C8 + 3 C9 + C10 + C11 + 3 C12): "
-              f"{net:,} cycles = {net / cfg.clock_mhz / 1e3:.2f} ms")
+        print("ResNet-18's convs with their repeats (C1 + 4 C2 + C4 + C5 + 3 C6 + C7 + C8 + 3 C9 + C10 + C11 "
+              f"+ 3 C12): {net:,} cycles = {net / cfg.clock_mhz / 1e3:.2f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"config": cfg.name, "layers": rows, "cycles": tot, "ideal_cycles": ideal}, f, indent=1)

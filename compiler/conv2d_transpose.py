@@ -45,7 +45,8 @@ def conv2d_transpose_reference(x, w, bias=None, stride=2, pad=1, shift=0, relu=F
     full = np.zeros((n, o, (h - 1) * s + kh, (wd - 1) * s + kw), np.int64)
     for i in range(kh):
         for j in range(kw):
-            full[:, :, i:i + s * (h - 1) + 1:s, j:j + s * (wd - 1) + 1:s] += np.einsum("nchw,co->nohw", x, w[:, :, i, j])
+            tap = np.einsum("nchw,co->nohw", x, w[:, :, i, j])
+            full[:, :, i:i + s * (h - 1) + 1:s, j:j + s * (wd - 1) + 1:s] += tap
     oh, ow = out_size(h, kh, s, pad), out_size(wd, kw, s, pad)
     return requantize(full[:, :, pad:pad + oh, pad:pad + ow], bias, shift, relu, acc_bits=acc_bits,
                       out_bits=out_bits)

@@ -115,8 +115,8 @@ def build_max_pool(cfg, x, kernel, stride, pad, *, vt=None, tiles=None, name="ma
     oh, ow = _out(h, k, s, p), _out(w, k, s, p)
     px = pack_activation(x, cfg)                 # (nb, cb, h, w, b, bi)
     nb, cb = px.shape[:2]
-    if tiles is not None and (len(tiles) not in (2, 3) or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                                                              or v < 1 for v in tiles)):
+    if tiles is not None and (len(tiles) not in (2, 3) or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in tiles)):
         raise ConfigError(f"max_pool: tiles {tiles!r} must be two or three positive integers (tc, toh[, tow])")
     if vt is None:
         try:

@@ -101,7 +101,7 @@ def test_add_reference_definition_and_many_tiles():
     np.testing.assert_array_equal(add_reference(a, b, shift_a=2, shift=2, relu=True), [[[[125, 0, 2, 0]]]])
     cfg = CONFIGS["tiny"]
     rng = np.random.default_rng(1)
-    a, b = rng.integers(-128, 128, (2, 9, 11, 13), dtype=np.int8), rng.integers(-128, 128, (2, 9, 11, 13), dtype=np.int8)
+    a, b = (rng.integers(-128, 128, (2, 9, 11, 13), dtype=np.int8) for _ in range(2))
     prog, unpack, rt = build_add(cfg, a, b, shift_a=3, shift_b=1, shift=4, tile=37)
     assert rt.schedule == {"vt": 2, "tile": 37}
     np.testing.assert_array_equal(unpack(run_program(prog).outputs), add_reference(a, b, shift_a=3, shift_b=1, shift=4))
@@ -142,7 +142,7 @@ def test_wide_inputs_tile_the_width_and_unfit_tiles_are_refused():
     np.testing.assert_array_equal(unpack(run_program(prog).outputs), max_pool_reference(x, 3, 2, 1))
     y, _ = max_pool(cfg, x[:, :, :, :50], 3, 1, 1, executor=run_program, tiles=(1, 2, 7))
     np.testing.assert_array_equal(y, max_pool_reference(x[:, :, :, :50], 3, 1, 1))
-    with pytest.raises(ConfigError, match=r"max_pool: tiles \(tc=1, toh=3, tow=10\) with vt=2 do not fit config 'tiny'"):
+    with pytest.raises(ConfigError, match=r"max_pool: tiles \(tc=1, toh=3, tow=10\) with vt=2 do not fit config"):
         build_max_pool(cfg, np.zeros((1, 4, 20, 20), np.int8), 3, 2, 1, tiles=(1, 3))
     with pytest.raises(ConfigError, match="max_pool: no tiling fits config 'tiny'.*INP buffer"):
         build_max_pool(cfg, np.zeros((1, 4, 20, 20), np.int8), 17, 1, 0)

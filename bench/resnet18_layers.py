@@ -34,6 +34,11 @@ LAYERS = {
 }
 
 
+# how often each layer occurs in ResNet-18 (C3, 1x1 stride 1, is in the papers' table only)
+REPEATS = {"C1": 1, "C2": 4, "C3": 0, "C4": 1, "C5": 1, "C6": 3, "C7": 1, "C8": 1, "C9": 3, "C10": 1, "C11": 1,
+           "C12": 3}
+
+
 def layer_data(name):
     hw, c, o, k, s = LAYERS[name]
     rng = np.random.default_rng(int(name[1:]))
@@ -76,7 +81,8 @@ def run_layer(cfg, name, confirm=1):
     exact = bool(np.array_equal(y, conv2d_reference(x, w, b, s, p, 10, True)))
     ideal, macs = ideal_cycles(cfg, x, w, s, p)
     st = res.stats
-    return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "lowering": how, "modeled_cycles": round(modeled),
+    return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "lowering": how,
+            "modeled_cycles": round(modeled),
             "cycles": res.cycles, "ideal_cycles": round(ideal), "fraction_of_ideal": ideal / res.cycles,
             "gemm_utilization": st["gemm_utilization"], "macs": macs, "instructions": st["instructions"],
             "dram_bytes_read": st["dram"]["bytes_read"], "dram_bytes_written": st["dram"]["bytes_written"],
@@ -120,6 +126,10 @@ def main(argv=None):
     ideal = sum(r["ideal_cycles"] for r in rows)
     print(f"total {tot:,} cycles = {tot / cfg.clock_mhz / 1e3:.2f} ms at {cfg.clock_mhz} MHz; ideal {ideal:,} "
           f"({ideal / tot:.3f} of ideal); all bit-exact: {'yes' if ok else 'NO'}")
+    if {r["layer"] for r in rows} >= {n for n, k in REPEATS.items() if k}:
+        net = sum(r["cycles"] * REPEATS[r["layer"]] for r in rows)
+        print("ResNet-18's convs with their repeats (C1 + 4 C2 + C4 + C5 + 3 C6 + C7 + C8 + 3 C9 + C10 + C11 "
+              f"+ 3 C12): {net:,} cycles = {net / cfg.clock_mhz / 1e3:.2f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"config": cfg.name, "layers": rows, "cycles": tot, "ideal_cycles": ideal}, f, indent=1)

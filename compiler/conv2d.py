@@ -33,7 +33,7 @@ from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 
 from . import tiling
 from .builder import dtype_for
-from .eltwise import unpack_activation
+from .eltwise import check_dram, unpack_activation
 from .requant import check_bias_and_shift, describe, emit_shift_and_clip, requantize
 from .runtime import Runtime, outputs_of
 
@@ -269,6 +269,7 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     bb = None if bias is None else alloc_bias(rt, bias, g.ob)
     yb = rt.alloc("output", np.zeros((g.nb, g.ob, g.oh, g.ow, cfg.batch, cfg.block_out),
                                      dtype_for(cfg.out_bits, "output")), "output")
+    check_dram(rt, "conv2d")
     emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu)
     prog = rt.finish()
 
@@ -305,9 +306,30 @@ def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s):
             src_factor_out=s0, src_factor_in=s1, wgt_factor_out=w0, wgt_factor_in=w1)
 
 
-def conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, executor, vt=None, tiles=None):
+def conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, executor, vt=None, tiles=None,
+           confirm=1):
     """Run conv2d on ``executor`` (a callable Program -> outputs, e.g. vta.tlm.run_program);
-    returns (y, the executor's result)."""
-    prog, unpack, _ = build_conv2d(cfg, x, w, bias, stride, pad, shift, relu, vt=vt, tiles=tiles)
-    result = executor(prog)
-    return unpack(outputs_of(result)), result
+    returns (y, the executor's result). ``confirm`` > 1 (no ``tiles``): the tiling search's
+    ``confirm`` best-modeled schedules all run on the executor (whose result must have
+    ``.cycles``, as the TLM's does) and the fewest cycles wins (ties: the better modeled)."""
+    if confirm == 1 or tiles is not None:
+        prog, unpack, _ = build_conv2d(cfg, x, w, bias, stride, pad, shift, relu, vt=vt, tiles=tiles)
+        result = executor(prog)
+        return unpack(outputs_of(result)), result
+    if isinstance(confirm, bool) or not isinstance(confirm, (int, np.integer)) or confirm < 1:
+        raise ConfigError(f"conv2d: confirm {confirm!r} must be a positive integer (schedules to run)")
+    _check(cfg, x, w, bias, stride, pad, shift)
+    g = lower(cfg, x, w, stride, pad)[2]
+    ranked = tiling.rank(cfg, g, vts=(2, 1) if vt is None else (vt,))
+    runs = {}
+
+    def cycles(sc):
+        prog, unpack, _ = build_conv2d(cfg, x, w, bias, stride, pad, shift, relu, tiles=sc)
+        result = executor(prog)
+        if not hasattr(result, "cycles"):
+            raise ConfigError("conv2d: confirm needs an executor whose result reports .cycles (the TLM's)")
+        runs[sc] = (unpack(outputs_of(result)), result)
+        return result.cycles
+
+    chosen, _ = tiling.confirm(ranked, cycles, top=confirm)
+    return runs[chosen]

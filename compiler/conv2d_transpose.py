@@ -25,7 +25,7 @@ from vta.isa import ConfigError
 from . import tiling
 from .builder import dtype_for
 from .conv2d import MAX_PAD, _pack, alloc_bias, as_schedule, emit_conv
-from .eltwise import check_activation, unpack_activation
+from .eltwise import check_activation, check_dram, unpack_activation
 from .requant import check_bias_and_shift, describe, requantize
 from .runtime import Runtime, outputs_of
 
@@ -45,7 +45,8 @@ def conv2d_transpose_reference(x, w, bias=None, stride=2, pad=1, shift=0, relu=F
     full = np.zeros((n, o, (h - 1) * s + kh, (wd - 1) * s + kw), np.int64)
     for i in range(kh):
         for j in range(kw):
-            full[:, :, i:i + s * (h - 1) + 1:s, j:j + s * (wd - 1) + 1:s] += np.einsum("nchw,co->nohw", x, w[:, :, i, j])
+            tap = np.einsum("nchw,co->nohw", x, w[:, :, i, j])
+            full[:, :, i:i + s * (h - 1) + 1:s, j:j + s * (wd - 1) + 1:s] += tap
     oh, ow = out_size(h, kh, s, pad), out_size(wd, kw, s, pad)
     return requantize(full[:, :, pad:pad + oh, pad:pad + ow], bias, shift, relu, acc_bits=acc_bits,
                       out_bits=out_bits)
@@ -118,6 +119,7 @@ def build_conv2d_transpose(cfg, x, w, bias=None, stride=2, pad=1, shift=0, relu=
     out_dt = dtype_for(cfg.out_bits, "output")
     sizes = [g.nb * g.ob * g.oh * g.ow for *_, g, _, _ in phases]
     yb = rt.alloc("output", np.zeros((sum(sizes), cfg.batch, cfg.block_out), out_dt), "output")
+    check_dram(rt, "conv2d_transpose")
     w_base = y_base = 0
     for (r, q, my, mx, g, sc, sub), p, size in zip(phases, packed, sizes):
         emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, w_base=w_base, y_base=y_base)

@@ -75,6 +75,15 @@ def unpack_activation(y, n, c):
     return y.transpose(0, 4, 1, 5, 2, 3).reshape(nb * b, cb * bo, h, w)[:n, :c]
 
 
+def check_dram(rt, op):
+    """Refuse data that cannot fit the DRAM before any instruction is emitted (a large layer
+    would otherwise spend seconds emitting a program that is refused at the end)."""
+    end = max(seg.end for seg in rt.segments)
+    if end > rt.cfg.dram_bytes:
+        raise ConfigError(f"{op}: its tensors need {end / 2**20:.1f} MiB, more than the "
+                          f"{rt.cfg.dram_bytes >> 20} MiB DRAM of config '{rt.cfg.name}'")
+
+
 def identity_weight(rt):
     """DRAM buffer of one identity weight tile (block_out x block_in), for copy_to_acc."""
     cfg = rt.cfg
@@ -129,6 +138,7 @@ def build_add(cfg, a, b, *, shift_a=0, shift_b=0, shift=0, relu=False, vt=2, til
     ident = identity_weight(rt)
     yb = rt.alloc("output", np.zeros(pa.shape[:4] + (cfg.batch, cfg.block_out), dtype_for(cfg.out_bits, "output")),
                   "output")
+    check_dram(rt, op)
     rt.load(ident, 0, x_size=1)
     inp_r, acc_r = rt.regions(MEM_INP, vt), rt.regions(MEM_ACC, vt)
     for i, e0 in enumerate(range(0, entries, t)):

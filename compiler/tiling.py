@@ -28,11 +28,13 @@ and keeps the fewest measured cycles.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vta.isa import MEM_INP, MEM_WGT, ConfigError
 
 GEMM_OVERHEAD = ALU_OVERHEAD = 6
 MAX_ITER = (1 << 14) - 1
+WIDTHS = 4      # per (to, toh) the widest fitting column tiles: narrower ones only add halo and overhead
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ def extents(n, t):
     return [min(t, n - i) for i in range(0, n, t)]
 
 
+def last_extent(n, t):
+    return n - (-(-n // t) - 1) * t
+
+
 def sizes(n):
     """Candidate tile sizes for an axis of n: every ceil(n / k), largest first."""
     return sorted({-(-n // k) for k in range(1, n + 1)}, reverse=True)
@@ -104,6 +110,7 @@ def inner_axis(bo, boh, bow):
     return None
 
 
+@lru_cache(maxsize=4096)
 def _spans(n, t, s, k, p0, real):
     """Per tile along one axis: (padded input extent, real input rows/cols it loads)."""
     out = []
@@ -111,7 +118,7 @@ def _spans(n, t, s, k, p0, real):
         b = min(t, n - o0)
         r0, r1 = o0 * s, (o0 + b - 1) * s + k
         out.append((r1 - r0, min(r1 - p0, real) - max(r0 - p0, 0)))
-    return out
+    return tuple(out)
 
 
 def fits(cfg, g, sc):
@@ -127,8 +134,8 @@ def fits(cfg, g, sc):
                 f"{cfg.acc_depth}-entry acc buffer")
     if sc.to * sc.toh > MAX_ITER or sc.tow > MAX_ITER:
         return "a loop count exceeds the 14-bit iter fields"
-    ends = [(a, b, c) for a in {sc.to, extents(g.ob, sc.to)[-1]} for b in {sc.toh, extents(g.oh, sc.toh)[-1]}
-            for c in {sc.tow, extents(g.ow, sc.tow)[-1]}]
+    ends = [(a, b, c) for a in {sc.to, last_extent(g.ob, sc.to)} for b in {sc.toh, last_extent(g.oh, sc.toh)}
+            for c in {sc.tow, last_extent(g.ow, sc.tow)}]
     for a, b, c in ends:
         ax = inner_axis(a, b, c)
         if ax is None:
@@ -147,7 +154,7 @@ def model(cfg, g, sc, *, bias=True, shift=True):
     req = _request_cycles(cfg)
     rd_out, wr_out = max(1, cfg.dram_max_outstanding_reads), max(1, cfg.dram_max_outstanding_writes)
     hs, ws = _spans(g.oh, sc.toh, g.s, g.kh, g.pads[0], g.h), _spans(g.ow, sc.tow, g.s, g.kw, g.pads[2], g.w)
-    n_ob, n_sp = len(extents(g.ob, sc.to)), len(hs) * len(ws)
+    n_ob, n_sp = -(-g.ob // sc.to), len(hs) * len(ws)
     steps = -(-g.cb // sc.tc)
     one_step = steps == 1
     # input: one LOAD row per real input row of each channel block of each tile
@@ -185,17 +192,34 @@ def _request_cycles(cfg):
 
 
 def rank(cfg, g, vts=(2, 1)):
-    """Every fitting schedule, best modeled first: [(Cost, Schedule)]. Deterministic."""
-    out = []
+    """The fitting schedules, best modeled first: [(Cost, Schedule)]. Deterministic. Per
+    (to, toh, tow) only the largest fitting tc of the form ceil(cb / k) is kept (a larger
+    reduction step never moves more data and issues fewer instructions), and per (to, toh)
+    the WIDTHS widest fitting tow."""
+    out, kk = [], g.kh * g.kw
+    tcs = sizes(g.cb)
     for vt in vts:
         for to in sizes(g.ob):
+            if vt * to * kk > cfg.wgt_depth:
+                continue
             for toh in sizes(g.oh):
+                ihp = (toh - 1) * g.s + g.kh
+                widths = 0
                 for tow in sizes(g.ow):
-                    for tc in sizes(g.cb):
-                        for order in ("os", "so"):
-                            sc = Schedule(to, toh, tow, tc, order, vt)
-                            if fits(cfg, g, sc) is None:
-                                out.append((model(cfg, g, sc), sc))
+                    iwp = (tow - 1) * g.s + g.kw
+                    cap = min(cfg.inp_depth // (vt * ihp * iwp), cfg.wgt_depth // (vt * to * kk))
+                    tc = next((t for t in tcs if t <= cap), None)
+                    if tc is None:
+                        continue
+                    # the order changes the traffic only with one reduction step, several
+                    # channel groups and several spatial tiles
+                    orders = ("os", "so") if (tc >= g.cb and to < g.ob and (toh < g.oh or tow < g.ow)) else ("os",)
+                    found = [Schedule(to, toh, tow, tc, order, vt) for order in orders]
+                    found = [sc for sc in found if fits(cfg, g, sc) is None]
+                    out += [(model(cfg, g, sc), sc) for sc in found]
+                    widths += bool(found)
+                    if widths == WIDTHS:
+                        break
         if out:
             break        # vt=1 only when no double-buffered schedule fits
     tiles = lambda sc: -(-g.ob // sc.to) * -(-g.oh // sc.toh) * -(-g.ow // sc.tow) * -(-g.cb // sc.tc)

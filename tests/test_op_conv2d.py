@@ -191,3 +191,12 @@ def test_space_to_depth_cuts_c1_micro_ops():
     assert (g.kh, g.kw, g.s, g.pads) == (4, 4, 1, (2, 1, 2, 1)) and g.oh == g.ow == 112
     # a layer with many channels stays direct (more micro-ops otherwise)
     assert lower(cfg, np.zeros((1, 64, 56, 56), np.int8), np.zeros((128, 64, 3, 3), np.int8), 2, 1)[4] == "direct"
+
+
+def test_batch2_config_with_width_tiles_and_space_to_depth():
+    cfg = load_config("tiny").replace(arch={"log_batch": 1})
+    x, wt, bias = _case(cfg, 3, 1, 8, 40, 5, 3, True, 21)          # 3 images: 2 batch groups, ragged
+    for s, tiles in ((1, (1, 2, 9, 1)), (2, None)):
+        prog, unpack, rt = build_conv2d(cfg, x, wt, bias, s, 1, 6, True, tiles=tiles)
+        np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, s, 1, 6, True))
+    assert rt.lowering.startswith("space-to-depth 2")            # 1 channel x 4 <= block_in 4

@@ -101,7 +101,7 @@ def test_add_reference_definition_and_many_tiles():
     np.testing.assert_array_equal(add_reference(a, b, shift_a=2, shift=2, relu=True), [[[[125, 0, 2, 0]]]])
     cfg = CONFIGS["tiny"]
     rng = np.random.default_rng(1)
-    a, b = rng.integers(-128, 128, (2, 9, 11, 13), dtype=np.int8), rng.integers(-128, 128, (2, 9, 11, 13), dtype=np.int8)
+    a, b = (rng.integers(-128, 128, (2, 9, 11, 13), dtype=np.int8) for _ in range(2))
     prog, unpack, rt = build_add(cfg, a, b, shift_a=3, shift_b=1, shift=4, tile=37)
     assert rt.schedule == {"vt": 2, "tile": 37}
     np.testing.assert_array_equal(unpack(run_program(prog).outputs), add_reference(a, b, shift_a=3, shift_b=1, shift=4))
@@ -132,12 +132,29 @@ def test_max_pool_bad_arguments_are_named(args, msg):
         build_max_pool(CONFIGS["tiny"], *args)
 
 
-def test_shapes_that_fit_no_tiling_are_refused():
+def test_wide_inputs_tile_the_width_and_unfit_tiles_are_refused():
+    cfg = CONFIGS["tiny"]
+    rng = np.random.default_rng(3)
     # 1200 padded columns x 3 rows: more than the tiny config's 256-entry INP buffer
-    with pytest.raises(ConfigError, match="max_pool: no tiling fits config 'tiny'.*256 available"):
-        build_max_pool(CONFIGS["tiny"], np.zeros((1, 4, 4, 1198), np.int8), 3, 1, 1)
-    with pytest.raises(ConfigError, match=r"max_pool: tiles \(tc=1, toh=2\) with vt=2 do not fit"):
-        build_max_pool(CONFIGS["tiny"], np.zeros((1, 4, 20, 20), np.int8), 3, 2, 1, tiles=(1, 2))
+    x = rng.integers(-128, 0, (1, 4, 5, 1198), dtype=np.int8)
+    prog, unpack, rt = build_max_pool(cfg, x, 3, 2, 1)
+    assert rt.schedule["tow"] < 599
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), max_pool_reference(x, 3, 2, 1))
+    y, _ = max_pool(cfg, x[:, :, :, :50], 3, 1, 1, executor=run_program, tiles=(1, 2, 7))
+    np.testing.assert_array_equal(y, max_pool_reference(x[:, :, :, :50], 3, 1, 1))
+    with pytest.raises(ConfigError, match=r"max_pool: tiles \(tc=1, toh=3, tow=10\) with vt=2 do not fit config"):
+        build_max_pool(cfg, np.zeros((1, 4, 20, 20), np.int8), 3, 2, 1, tiles=(1, 3))
+    with pytest.raises(ConfigError, match="max_pool: no tiling fits config 'tiny'.*INP buffer"):
+        build_max_pool(cfg, np.zeros((1, 4, 20, 20), np.int8), 17, 1, 0)
+
+
+def test_identity_copy_needs_equal_blocks():
     odd = CONFIGS["tiny"].replace(arch={"log_block_out": 3, "log_wgt_buff_size": 13, "log_acc_buff_size": 13})
     with pytest.raises(ConfigError, match="block_in 4 != block_out 8"):
         build_add(odd, np.zeros((1, 2, 3, 3), np.int8), np.zeros((1, 2, 3, 3), np.int8))
+
+
+def test_tensors_larger_than_the_dram_are_refused_before_emission():
+    a = np.zeros((1, 8, 1024, 1024), np.int8)        # 8 MiB each, plus the output: > tiny's 16 MiB
+    with pytest.raises(ConfigError, match=r"add: its tensors need 24\.0 MiB, more than the 16 MiB DRAM"):
+        build_add(CONFIGS["tiny"], a, a)

@@ -62,3 +62,20 @@ def test_nothing_fits_names_the_limit():
     g = tiling.Geometry(1, 1, 20, 20, 1, 17, 17, 1, (0, 0, 0, 0))
     with pytest.raises(ConfigError, match="conv2d: no tiling fits config 'tiny'.*INP buffer"):
         tiling.best(cfg, g)
+
+
+def test_conv2d_confirm_runs_the_top_schedules_on_the_executor():
+    from vta.compiler.conv2d import conv2d
+    cfg = load_config("tiny")
+    x, w, b = _layer(8, 9, 8, 3, seed=4)
+    seen = []
+
+    def tlm(prog):
+        res = run_program(prog)
+        seen.append(res.cycles)
+        return res
+    y, res = conv2d(cfg, x, w, b, 1, 1, 8, True, executor=tlm, confirm=3)
+    np.testing.assert_array_equal(y, conv2d_reference(x, w, b, 1, 1, 8, True))
+    assert len(seen) == 3 and res.cycles == min(seen)
+    with pytest.raises(ConfigError, match="reports .cycles"):
+        conv2d(cfg, x, w, b, 1, 1, 8, True, executor=lambda p: run_program(p).outputs, confirm=2)

@@ -1,8 +1,8 @@
 """DRAM: a numpy byte array behind one AXI port, with a pipelined timing model.
 
 Reads (fetch, load, compute's uop/acc loads). An arbiter grants one request (one
-contiguous run of bytes) at a time, in arrival order (round-robin while every requester
-has one request waiting). A granted request is widened to whole bus beats and split into
+contiguous run of bytes) at a time: compute's first, then fetch's and load's in arrival
+order (in turn while both have one request waiting). A granted request is widened to whole bus beats and split into
 INCR bursts of at most min(``dram.max_burst_beats``, 256) beats that never cross a 4 KiB
 page. Its ARs go out back to back, one per cycle, the first ``AR_CYCLES`` after the grant;
 each AR needs one of ``dram.max_outstanding_reads`` slots, freed by the RLAST of a burst
@@ -78,7 +78,9 @@ class Dram:
         # A beat cannot move more than the bus width per cycle.
         self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
         self._mem = None
-        self.arbiter = simpy.Resource(env, capacity=1)     # read requests, one at a time
+        # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
+        # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
+        self.arbiter = simpy.PriorityResource(env, capacity=1)
         self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
@@ -186,7 +188,7 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        with self.arbiter.request() as req:
+        with self.arbiter.request(priority=0 if who == "compute" else 1) as req:
             yield req
             grant = self.env.now
             bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)

@@ -19,6 +19,13 @@ from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, de
 from .errors import ProgramError
 from .unit import Unit
 
+# As the RTL (rtl/fetch.py): the start pulse is registered, then the first request, so the
+# first read is presented START_CYCLES after start; an instruction whose last beat came in
+# cycle c is pushed into the prefetch FIFO at c+1 and shows at its registered output at
+# c+3, i.e. PREFETCH_CYCLES after the beat_done cycle (c+1).
+START_CYCLES = 2
+PREFETCH_CYCLES = 2
+
 
 def route(insn):
     """Name of the command queue an instruction goes to."""
@@ -54,6 +61,7 @@ class Fetch(Unit):
         count = top.insn_count
         ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         pc = 0
+        yield env.timeout(START_CYCLES)
         while pc < count:
             need = min(count - pc, max(1, self.depth // 2))
             while self.credits < need:
@@ -71,7 +79,8 @@ class Fetch(Unit):
                     insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i)
                 except EncodingError as e:
                     raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
-                self.fifo.append((pc + i, insn, dram.beat_done(bursts, (i + 1) * ipb - 1)))
+                self.fifo.append((pc + i, insn,
+                                  dram.beat_done(bursts, (i + 1) * ipb - 1) + PREFETCH_CYCLES))
             if self._data is not None and not self._data.triggered:
                 self._data.succeed()
             data_end = bursts[-1].end

@@ -31,7 +31,9 @@ import numpy as np
 
 from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 
+from . import tiling
 from .builder import dtype_for
+from .eltwise import check_dram, unpack_activation
 from .requant import check_bias_and_shift, describe, emit_shift_and_clip, requantize
 from .runtime import Runtime, outputs_of
 
@@ -83,44 +85,15 @@ def _check(cfg, x, w, bias, stride, pad, shift):
                           f"{x.shape[2] + 2 * pad}x{x.shape[3] + 2 * pad} input")
 
 
-def _inner_axis(bo, boh, bow):
-    """The output axis unrolled innermost in the kernel: one with extent >= 2, so that two
-    consecutive micro-ops write different acc entries. None if the tile is one entry."""
-    for axis, ext in (("ob", bo), ("ow", bow), ("oh", boh)):
-        if ext >= 2:
-            return axis
-    return None
-
-
-def choose_tiles(cfg, shape, vt):
-    """(to, toh, tc): see the module docstring for the heuristic."""
-    nb, cb, h, w, ob, oh, ow, kh, kw, s, p = shape
-    wp, kk = w + 2 * p, kh * kw
-    inp_eb, wgt_eb = cfg.elem_bytes(MEM_INP), cfg.elem_bytes(MEM_WGT)
-    best = None
-    for to in range(1, ob + 1):
-        for toh in range(1, oh + 1):
-            ihp = (toh - 1) * s + kh
-            if vt * to * (toh * ow + 1) > cfg.acc_depth:
-                break
-            # the kernel may unroll the columns when a tile has one channel block
-            inner = to if to >= 2 and ob % to != 1 else max(to, ow)
-            tc = min(cb, cfg.inp_depth // (vt * ihp * wp), cfg.wgt_depth // (vt * to * kk),
-                     cfg.uop_depth // (2 * kk * inner))
-            if tc < 1:
-                continue
-            n_ob, n_oh = -(-ob // to), -(-oh // toh)
-            if any(_inner_axis(a, b, ow) is None for a in {to, ob - (n_ob - 1) * to}
-                   for b in {toh, oh - (n_oh - 1) * toh}):
-                continue
-            traffic = (nb * n_ob * n_oh * cb * ihp * w * inp_eb + nb * n_oh * ob * cb * kk * wgt_eb)
-            key = (traffic, nb * n_ob * n_oh * -(-cb // tc))
-            if best is None or key < best[0]:
-                best = (key, (to, toh, tc))
-    if best is None:
+def choose_tiles(cfg, g, vt=None):
+    """The tiling search's best-modeled schedule for geometry ``g`` (compiler/tiling.py)."""
+    if vt is None:
+        return tiling.best(cfg, g)
+    ranked = tiling.rank(cfg, g, vts=(vt,))
+    if not ranked:
         raise ConfigError(f"conv2d: no tiling of this layer fits config '{cfg.name}' with vt={vt} "
-                          f"(a {kh}x{kw} window over {wp} padded columns, {ow} output columns)")
-    return best[1]
+                          f"(a {g.kh}x{g.kw} window, {g.ow} output columns)")
+    return ranked[0][1]
 
 
 def _pack(a, lead, inner):
@@ -134,89 +107,174 @@ def _pack(a, lead, inner):
     return np.ascontiguousarray(out.transpose(0, 2, 4, 5, 1, 3))
 
 
+def geometry(cfg, x, w, stride, pad):
+    """The :class:`tiling.Geometry` of a conv2d with symmetric zero padding."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    return tiling.Geometry(-(-n // cfg.batch), -(-c // cfg.block_in), h, wd, -(-o // cfg.block_out), kh, kw,
+                           stride, (pad, pad, pad, pad))
+
+
+def as_schedule(op, cfg, g, tiles, vt):
+    """The schedule to use: ``tiles`` given as a Schedule, (to, toh, tc) (all columns) or
+    (to, toh, tow, tc), checked to fit; None searches (``vt`` None: 2 if possible)."""
+    if tiles is None:
+        return choose_tiles(cfg, g, vt)
+    if isinstance(tiles, tiling.Schedule):
+        sc = tiles
+    else:
+        if (not isinstance(tiles, (tuple, list)) or len(tiles) not in (3, 4)
+                or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in tiles)):
+            raise ConfigError(f"{op}: tiles {tiles!r} must be three or four positive integers "
+                              "(to, toh, tc) or (to, toh, tow, tc)")
+        to, toh, tow, tc = (tiles[0], tiles[1], g.ow, tiles[2]) if len(tiles) == 3 else tiles
+        sc = tiling.Schedule(int(to), int(toh), int(tow), int(tc), "os", 2 if vt is None else vt)
+    if sc.vt not in (1, 2) or sc.order not in ("os", "so"):
+        raise ConfigError(f"{op}: vt must be 1 or 2 and order 'os' or 'so', got {sc}")
+    why = tiling.fits(cfg, g, sc)
+    if why:
+        raise ConfigError(f"{op}: tiles ({sc}) do not fit config '{cfg.name}': {why}")
+    return sc
+
+
+def alloc_bias(rt, bias, ob):
+    """One bias entry per output channel block, the bias repeated over the batch lanes."""
+    cfg = rt.cfg
+    bpad = np.zeros(ob * cfg.block_out, np.int64)
+    bpad[:len(bias)] = bias
+    data = np.broadcast_to(bpad.reshape(ob, 1, cfg.block_out), (ob, cfg.batch, cfg.block_out))
+    return rt.alloc("bias", data.astype(dtype_for(cfg.acc_bits, "accumulator")), "bias")
+
+
+def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
+    """Emit the conv2d of geometry ``g`` with schedule ``sc``: input ``xb`` packed (nb, cb, h,
+    w, b, bi), weights at element ``w_base`` of ``wb`` packed (ob, cb, kh, kw, bo, bi), bias
+    ``bb`` (or None), output at element ``y_base`` of ``yb`` packed (nb, ob, oh, ow, b, bo)."""
+    cfg = rt.cfg
+    cb, h, wd, ob, kh, kw, s = g.cb, g.h, g.w, g.ob, g.kh, g.kw, g.s
+    pt, _, pl, _ = g.pads
+    oh, ow, kk = g.oh, g.ow, kh * kw
+    to, toh, tow, tc, vt = sc.to, sc.toh, sc.tow, sc.tc, sc.vt
+    inp_r, wgt_r, acc_r = rt.regions(MEM_INP, vt), rt.regions(MEM_WGT, vt), rt.regions(MEM_ACC, vt)
+    resident = {}                  # (buffer, region) -> what it holds: a repeated load is skipped
+    state = {"t": 0, "blk": 0}
+    spatial = [(h0, w0) for h0 in range(0, oh, toh) for w0 in range(0, ow, tow)]
+
+    def load_once(where, key, emit):
+        if resident.get(where) != key:
+            emit()
+            resident[where] = key
+
+    def tile(n0, o0, h0, w0):
+        bo, boh, bow = min(to, ob - o0), min(toh, oh - h0), min(tow, ow - w0)
+        acc = acc_r[state["blk"] % vt][0]
+        state["blk"] += 1
+        r0, r1 = h0 * s, (h0 + boh - 1) * s + kh          # padded input rows [r0, r1)
+        c0_, c1_ = w0 * s, (w0 + bow - 1) * s + kw        # padded input columns [c0_, c1_)
+        h_lo, h_hi = max(r0 - pt, 0), min(r1 - pt, h)
+        w_lo, w_hi = max(c0_ - pl, 0), min(c1_ - pl, wd)
+        ihp, iwp = r1 - r0, c1_ - c0_
+        pads = (h_lo + pt - r0, r1 - pt - h_hi, w_lo + pl - c0_, c1_ - pl - w_hi)
+        for c0 in range(0, cb, tc):
+            bc = min(tc, cb - c0)
+            r = state["t"] % vt
+            ib, wgb = inp_r[r][0], wgt_r[r][0]
+            state["t"] += 1
+
+            def load_inp():
+                for ci in range(bc):
+                    rt.load(xb, ib + ci * ihp * iwp, offset=((n0 * cb + c0 + ci) * h + h_lo) * wd + w_lo,
+                            y_size=h_hi - h_lo, x_size=w_hi - w_lo, x_stride=wd, pads=pads)
+            load_once(("inp", r), (n0, c0, bc, h0, w0, boh, bow), load_inp)
+            load_once(("wgt", r), (o0, c0, bo, bc),
+                      lambda: rt.load(wb, wgb, offset=w_base + (o0 * cb + c0) * kk, y_size=bo, x_size=bc * kk,
+                                      x_stride=cb * kk))
+            if c0 == 0:   # reset reads this region's first entries: no extra dependence
+                rt.gemm(rt.kernel([(acc, ib, wgb)]), reset=True, iter_out=bo * boh, iter_in=bow,
+                        dst_factor_out=bow, dst_factor_in=1)
+            _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, iwp, kh, kw, s)
+        loop = dict(iter_out=bo * boh, iter_in=bow, dst_factor_out=bow, dst_factor_in=1,
+                    src_factor_out=bow, src_factor_in=1)
+        whole = rt.kernel([(acc, acc, 0)])
+        if bb is not None:
+            bias_at = acc + to * toh * tow
+            rt.load(bb, bias_at, offset=o0, y_size=1, x_size=bo)
+            rt.alu(rt.kernel([(acc, bias_at, 0)]), ALU_ADD, iter_out=bo, iter_in=boh * bow,
+                   dst_factor_out=boh * bow, dst_factor_in=1, src_factor_out=1, src_factor_in=0)
+        emit_shift_and_clip(rt, whole, shift, relu, cfg.out_bits, loop)
+        for oi in range(bo):
+            rt.store(yb, acc + oi * boh * bow, offset=y_base + ((n0 * ob + o0 + oi) * oh + h0) * ow + w0,
+                     y_size=boh, x_size=bow, x_stride=ow)
+
+    for n0 in range(g.nb):
+        if sc.order == "os":
+            for o0 in range(0, ob, to):
+                for h0, w0 in spatial:
+                    tile(n0, o0, h0, w0)
+        else:
+            for h0, w0 in spatial:
+                for o0 in range(0, ob, to):
+                    tile(n0, o0, h0, w0)
+
+
+def lower(cfg, x, w, stride, pad):
+    """How conv2d runs: (input, weight, geometry, (OH, OW), description). A strided layer with
+    few input channels (C * s^2 <= block_in, e.g. ResNet's C1: 3 channels, 7x7, stride 2) is
+    rewritten by space-to-depth when that means fewer micro-ops: the input's s x s pixel
+    blocks become channels (a permutation: no data is duplicated, unlike im2col), the kernel
+    (extended by e = s*ceil(p/s) - p leading zero taps) is split the same way, and the layer
+    becomes a stride-1 conv with ceil((k + e) / s) taps and pads ceil(p/s) (before) and what
+    the output count needs (after). C1: 49 taps over one channel block become 16."""
+    g = geometry(cfg, x, w, stride, pad)
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    s, direct = stride, (x, w, g, (g.oh, g.ow), "direct")
+    if s == 1 or h % s or wd % s or c * s * s > cfg.block_in:
+        return direct
+    big_p, e = -(-pad // s), -(-pad // s) * s - pad
+    ksh, ksw = -(-(kh + e) // s), -(-(kw + e) // s)
+    after_h, after_w = g.oh + ksh - 1 - big_p - h // s, g.ow + ksw - 1 - big_p - wd // s
+    if ksh * ksw >= kh * kw or max(big_p, after_h, after_w) > MAX_PAD:
+        return direct
+    x2 = x.reshape(n, c, h // s, s, wd // s, s).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * s * s, h // s, wd // s)
+    wq = np.zeros((o, c, ksh * s, ksw * s), w.dtype)
+    wq[:, :, e:e + kh, e:e + kw] = w
+    w2 = wq.reshape(o, c, ksh, s, ksw, s).transpose(0, 1, 3, 5, 2, 4).reshape(o, c * s * s, ksh, ksw)
+    # negative after-pads: the stride-1 conv gives extra outputs, cut by the unpack
+    g2 = tiling.Geometry(g.nb, -(-(c * s * s) // cfg.block_in), h // s, wd // s, g.ob, ksh, ksw, 1,
+                         (big_p, max(after_h, 0), big_p, max(after_w, 0)))
+    return (np.ascontiguousarray(x2), np.ascontiguousarray(w2), g2, (g.oh, g.ow),
+            f"space-to-depth {s}: {kh}x{kw} stride {s} -> {ksh}x{ksw} stride 1 over {c * s * s} channels")
+
+
 def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, vt=None, tiles=None,
                  name="conv2d"):
     """The Program computing conv2d on ``cfg``; returns (program, unpack, runtime) where
-    ``unpack(outputs)`` turns the output segment into the (N, O, OH, OW) result.
-    ``vt`` None: 2 if a tiling with two regions exists, else 1."""
+    ``unpack(outputs)`` turns the output segment into the (N, O, OH, OW) result. ``tiles``:
+    see :func:`as_schedule` (for the geometry :func:`lower` gives); the schedule used is
+    ``runtime.schedule``, the lowering ``runtime.lowering``."""
     _check(cfg, x, w, bias, stride, pad, shift)
-    b, bi, bo_ = cfg.batch, cfg.block_in, cfg.block_out
-    n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    s, p = stride, pad
-    oh, ow = out_size(h, kh, s, p), out_size(wd, kw, s, p)
-    nb, cb, ob = -(-n // b), -(-c // bi), -(-o // bo_)
-    wp, kk = wd + 2 * p, kh * kw
-    shape = (nb, cb, h, wd, ob, oh, ow, kh, kw, s, p)
-    if ob == oh == ow == 1:
-        raise ConfigError(f"conv2d: a 1x1 output of at most {bo_} channels is one accumulator entry; "
-                          "its GEMM would write it on consecutive micro-ops (use dense)")
-    if tiles is not None and (len(tiles) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                                                     or v < 1 for v in tiles)):
-        raise ConfigError(f"conv2d: tiles {tiles!r} must be three positive integers (to, toh, tc)")
-    if vt is None:
-        try:
-            tiles = tiles or choose_tiles(cfg, shape, 2)
-            vt = 2
-        except ConfigError:
-            vt = 1
-    elif vt not in (1, 2):
+    if vt is not None and vt not in (1, 2):
         raise ConfigError(f"conv2d: vt must be 1 or 2, got {vt!r}")
-    to, toh, tc = tiles if tiles is not None else choose_tiles(cfg, shape, vt)
-    out_dt, acc_dt = dtype_for(cfg.out_bits, "output"), dtype_for(cfg.acc_bits, "accumulator")
-
+    n, o = x.shape[0], w.shape[0]
+    x, w, g, (oh, ow), how = lower(cfg, x, w, stride, pad)
+    if g.ob == g.oh == g.ow == 1:
+        raise ConfigError(f"conv2d: a 1x1 output of at most {cfg.block_out} channels is one accumulator "
+                          "entry; its GEMM would write it on consecutive micro-ops (use dense)")
+    sc = as_schedule("conv2d", cfg, g, tiles, vt)
     rt = Runtime(cfg, name)
-    rt.schedule = dict(vt=vt, to=to, toh=toh, tc=tc)
-    xb = rt.alloc("input", _pack(x, b, bi), "input")                   # (nb, cb, h, w, b, bi)
-    wb = rt.alloc("weight", _pack(w, bo_, bi), "weight")               # (ob, cb, kh, kw, bo, bi)
-    bb = None
-    if bias is not None:       # one bias entry per channel block, repeated over the batch lanes
-        bpad = np.zeros(ob * bo_, np.int64)
-        bpad[:o] = bias
-        bb = rt.alloc("bias", np.broadcast_to(bpad.reshape(ob, 1, bo_), (ob, b, bo_)).astype(acc_dt), "bias")
-    yb = rt.alloc("output", np.zeros((nb, ob, oh, ow, b, bo_), out_dt), "output")
-
-    inp_r, wgt_r, acc_r = rt.regions(MEM_INP, vt), rt.regions(MEM_WGT, vt), rt.regions(MEM_ACC, vt)
-    t = blk = 0
-    for n0 in range(nb):
-        for o0 in range(0, ob, to):
-            for h0 in range(0, oh, toh):
-                bo, boh, bow = min(to, ob - o0), min(toh, oh - h0), ow
-                acc = acc_r[blk % vt][0]
-                blk += 1
-                r0, r1 = h0 * s, (h0 + boh - 1) * s + kh          # padded input rows [r0, r1)
-                h_lo, h_hi = max(r0 - p, 0), min(r1 - p, h)
-                ihp = r1 - r0
-                for c0 in range(0, cb, tc):
-                    bc = min(tc, cb - c0)
-                    ib, wgb = inp_r[t % vt][0], wgt_r[t % vt][0]
-                    t += 1
-                    for ci in range(bc):
-                        rt.load(xb, ib + ci * ihp * wp, offset=((n0 * cb + c0 + ci) * h + h_lo) * wd,
-                                y_size=h_hi - h_lo, x_size=wd, x_stride=wd,
-                                pads=(h_lo + p - r0, r1 - p - h_hi, p, p))
-                    rt.load(wb, wgb, offset=(o0 * cb + c0) * kk, y_size=bo, x_size=bc * kk, x_stride=cb * kk)
-                    if c0 == 0:   # reset reads this region's first entries: no extra dependence
-                        rt.gemm(rt.kernel([(acc, ib, wgb)]), reset=True, iter_out=bo * boh, iter_in=bow,
-                                dst_factor_out=bow, dst_factor_in=1)
-                    _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s)
-                loop = dict(iter_out=bo * boh, iter_in=bow, dst_factor_out=bow, dst_factor_in=1,
-                            src_factor_out=bow, src_factor_in=1)
-                whole = rt.kernel([(acc, acc, 0)])
-                if bb is not None:
-                    bias_at = acc + to * toh * ow
-                    rt.load(bb, bias_at, offset=o0, y_size=1, x_size=bo)
-                    rt.alu(rt.kernel([(acc, bias_at, 0)]), ALU_ADD, iter_out=bo, iter_in=boh * bow,
-                           dst_factor_out=boh * bow, dst_factor_in=1, src_factor_out=1, src_factor_in=0)
-                emit_shift_and_clip(rt, whole, shift, relu, cfg.out_bits, loop)
-                for oi in range(bo):
-                    rt.store(yb, acc + oi * boh * bow, offset=((n0 * ob + o0 + oi) * oh + h0) * ow,
-                             y_size=boh, x_size=bow, x_stride=ow)
+    rt.schedule, rt.lowering = sc, how
+    xb = rt.alloc("input", _pack(x, cfg.batch, cfg.block_in), "input")            # (nb, cb, h, w, b, bi)
+    wb = rt.alloc("weight", _pack(w, cfg.block_out, cfg.block_in), "weight")       # (ob, cb, kh, kw, bo, bi)
+    bb = None if bias is None else alloc_bias(rt, bias, g.ob)
+    yb = rt.alloc("output", np.zeros((g.nb, g.ob, g.oh, g.ow, cfg.batch, cfg.block_out),
+                                     dtype_for(cfg.out_bits, "output")), "output")
+    check_dram(rt, "conv2d")
+    emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu)
     prog = rt.finish()
 
     def unpack(outputs):
-        y = np.asarray(outputs["output"])                  # (nb, ob, oh, ow, b, bo)
-        return y.transpose(0, 4, 1, 5, 2, 3).reshape(nb * b, ob * bo_, oh, ow)[:n, :o]
+        return unpack_activation(np.asarray(outputs["output"]), n, o)[:, :, :oh, :ow]
 
     return prog, unpack, rt
 
@@ -228,7 +286,7 @@ def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s):
     kk = kh * kw
     # per output axis: (extent, dst factor, src factor, wgt factor) in the tile's SRAM layouts
     axes = {"ob": (bo, boh * bow, 0, bc * kk), "oh": (boh, bow, s * wp, 0), "ow": (bow, 1, s, 0)}
-    inner = _inner_axis(bo, boh, bow)
+    inner = tiling.inner_axis(bo, boh, bow)
     if inner is None:
         raise ConfigError("conv2d: an output tile of a single accumulator entry would make "
                           "consecutive micro-ops write the same entry")
@@ -248,9 +306,30 @@ def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s):
             src_factor_out=s0, src_factor_in=s1, wgt_factor_out=w0, wgt_factor_in=w1)
 
 
-def conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, executor, vt=None, tiles=None):
+def conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, executor, vt=None, tiles=None,
+           confirm=1):
     """Run conv2d on ``executor`` (a callable Program -> outputs, e.g. vta.tlm.run_program);
-    returns (y, the executor's result)."""
-    prog, unpack, _ = build_conv2d(cfg, x, w, bias, stride, pad, shift, relu, vt=vt, tiles=tiles)
-    result = executor(prog)
-    return unpack(outputs_of(result)), result
+    returns (y, the executor's result). ``confirm`` > 1 (no ``tiles``): the tiling search's
+    ``confirm`` best-modeled schedules all run on the executor (whose result must have
+    ``.cycles``, as the TLM's does) and the fewest cycles wins (ties: the better modeled)."""
+    if confirm == 1 or tiles is not None:
+        prog, unpack, _ = build_conv2d(cfg, x, w, bias, stride, pad, shift, relu, vt=vt, tiles=tiles)
+        result = executor(prog)
+        return unpack(outputs_of(result)), result
+    if isinstance(confirm, bool) or not isinstance(confirm, (int, np.integer)) or confirm < 1:
+        raise ConfigError(f"conv2d: confirm {confirm!r} must be a positive integer (schedules to run)")
+    _check(cfg, x, w, bias, stride, pad, shift)
+    g = lower(cfg, x, w, stride, pad)[2]
+    ranked = tiling.rank(cfg, g, vts=(2, 1) if vt is None else (vt,))
+    runs = {}
+
+    def cycles(sc):
+        prog, unpack, _ = build_conv2d(cfg, x, w, bias, stride, pad, shift, relu, tiles=sc)
+        result = executor(prog)
+        if not hasattr(result, "cycles"):
+            raise ConfigError("conv2d: confirm needs an executor whose result reports .cycles (the TLM's)")
+        runs[sc] = (unpack(outputs_of(result)), result)
+        return result.cycles
+
+    chosen, _ = tiling.confirm(ranked, cycles, top=confirm)
+    return runs[chosen]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from vta.compiler.conv2d import build_conv2d, choose_tiles, conv2d, conv2d_reference
+from vta.compiler.tiling import Geometry, Schedule
 from vta.isa import MEM_UOP, ConfigError, Gemm, Load, load_config, loop_indices
 from vta.tlm import run_program
 
@@ -100,9 +101,12 @@ def test_reference_definition():
 def test_choose_tiles_fits_buffers():
     cfg = load_config("default")
     # C12-like: 7x7, 512->512, 3x3, pad 1
-    to, toh, tc = choose_tiles(cfg, (1, 32, 7, 7, 32, 7, 7, 3, 3, 1, 1), 2)
-    assert 2 * tc * ((toh - 1) + 3) * 9 <= cfg.inp_depth
-    assert 2 * to * tc * 9 <= cfg.wgt_depth and 2 * to * (toh * 7 + 1) <= cfg.acc_depth
+    g = Geometry(1, 32, 7, 7, 32, 3, 3, 1, (1, 1, 1, 1))
+    sc = choose_tiles(cfg, g)
+    assert sc == choose_tiles(cfg, g)          # reproducible
+    ihp, iwp = (sc.toh - 1) + 3, (sc.tow - 1) + 3
+    assert sc.vt * sc.tc * ihp * iwp <= cfg.inp_depth
+    assert sc.vt * sc.to * sc.tc * 9 <= cfg.wgt_depth and sc.vt * sc.to * (sc.toh * sc.tow + 1) <= cfg.acc_depth
 
 
 @pytest.mark.parametrize("args,msg", [
@@ -127,11 +131,29 @@ def test_bad_tiles_and_single_entry_output_are_named():
         build_conv2d(cfg, np.zeros((1, 4, 3, 3), np.int8), w)
 
 
-def test_layer_too_wide_for_the_buffers_is_refused():
-    # 300 padded columns x 3 rows do not fit the tiny config's 256-entry input buffer
-    x = np.zeros((1, 4, 4, 298), np.int8)
-    with pytest.raises(ConfigError, match="no tiling"):
-        build_conv2d(load_config("tiny"), x, np.zeros((4, 4, 3, 3), np.int8), pad=1)
+def test_wide_layer_tiles_the_width():
+    # 300 padded columns x 3 rows do not fit the tiny config's 256-entry input buffer: the
+    # output width is tiled (LOAD pads only on the edge tiles)
+    cfg = load_config("tiny")
+    x, wt, bias = _case(cfg, 1, 4, 4, 298, 4, 3, True, 11)
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, 1, 1, 7, False)
+    assert rt.schedule.tow < 298
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, 1, 1, 7, False))
+    # forced tiles over the width, both loop orders, ragged edges
+    for order in ("os", "so"):
+        sc = Schedule(1, 2, 11, 1, order, 2)
+        y, _ = conv2d(cfg, x[:, :, :, :100], wt, bias, 2, 1, 7, True, executor=run_program, tiles=sc)
+        np.testing.assert_array_equal(y, conv2d_reference(x[:, :, :, :100], wt, bias, 2, 1, 7, True))
+
+
+def test_layer_that_fits_no_tiling_is_refused():
+    # a 17x17 window alone is 289 input entries, more than the tiny config's 256
+    x, w = np.zeros((1, 4, 17, 20), np.int8), np.zeros((4, 4, 17, 17), np.int8)
+    with pytest.raises(ConfigError, match="conv2d: no tiling fits config 'tiny'.*256-entry INP buffer"):
+        build_conv2d(load_config("tiny"), x, w)
+    with pytest.raises(ConfigError, match="conv2d: tiles .* do not fit config 'tiny'.*acc buffer"):
+        build_conv2d(load_config("tiny"), np.zeros((1, 4, 40, 40), np.int8), np.zeros((4, 4, 1, 1), np.int8),
+                     tiles=(1, 8, 16, 1))
 
 
 @pytest.mark.parametrize("h,c,o,k,s,min_util", [
@@ -145,3 +167,36 @@ def test_resnet18_layers_default(h, c, o, k, s, min_util):
     np.testing.assert_array_equal(y, conv2d_reference(x, wt, bias, s, k // 2, 10, True))
     assert res.warning_count == 0
     assert min_util < res.stats["gemm_utilization"] <= 1.0
+
+
+@pytest.mark.parametrize("config", ["tiny", "default"])
+@pytest.mark.parametrize("c,h,w,k,s,p", [
+    (1, 8, 6, 3, 2, 1), (2, 6, 8, 2, 2, 0), (3, 12, 12, 7, 2, 3), (1, 10, 14, 5, 2, 2), (3, 16, 10, 5, 2, 2), (4, 8, 8, 3, 2, 2),
+])
+def test_space_to_depth_lowering_bit_exact(config, c, h, w, k, s, p):
+    cfg = load_config(config)
+    x, wt, bias = _case(cfg, 2, c, h, w, 6, k, True, c * 100 + k)
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, s, p, 6, False)
+    if c * s * s <= cfg.block_in:
+        assert rt.lowering.startswith(f"space-to-depth {s}")
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, s, p, 6, False))
+
+
+def test_space_to_depth_cuts_c1_micro_ops():
+    from vta.compiler.conv2d import lower
+    cfg = load_config("default")
+    x, w = np.zeros((1, 3, 224, 224), np.int8), np.zeros((64, 3, 7, 7), np.int8)
+    x2, w2, g, out, how = lower(cfg, x, w, 2, 3)
+    assert x2.shape == (1, 12, 112, 112) and w2.shape == (64, 12, 4, 4) and out == (112, 112)
+    assert (g.kh, g.kw, g.s, g.pads) == (4, 4, 1, (2, 1, 2, 1)) and g.oh == g.ow == 112
+    # a layer with many channels stays direct (more micro-ops otherwise)
+    assert lower(cfg, np.zeros((1, 64, 56, 56), np.int8), np.zeros((128, 64, 3, 3), np.int8), 2, 1)[4] == "direct"
+
+
+def test_batch2_config_with_width_tiles_and_space_to_depth():
+    cfg = load_config("tiny").replace(arch={"log_batch": 1})
+    x, wt, bias = _case(cfg, 3, 1, 8, 40, 5, 3, True, 21)          # 3 images: 2 batch groups, ragged
+    for s, tiles in ((1, (1, 2, 9, 1)), (2, None)):
+        prog, unpack, rt = build_conv2d(cfg, x, wt, bias, s, 1, 6, True, tiles=tiles)
+        np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, s, 1, 6, True))
+    assert rt.lowering.startswith("space-to-depth 2")            # 1 channel x 4 <= block_in 4

@@ -1,0 +1,245 @@
+"""Tiling search for conv2d (and conv2d_transpose, which lowers to conv2d sub-problems).
+
+A schedule is (to, toh, tow, tc, order, vt): an output tile of ``to`` channel blocks x ``toh``
+rows x ``tow`` columns, the reduction walked in steps of ``tc`` input-channel blocks, the
+tiles visited output-channel group outer ("os", weights stay resident when tc covers every
+input channel) or spatial tile outer ("so", inputs stay resident then), ``vt`` buffer regions.
+
+Cost model (per layer, closed form, no instruction is emitted):
+
+    cycles = max(compute, dram_read, dram_write)
+    compute    = sum over GEMM/ALU instructions of (micro-op executions * II + overhead):
+                 GEMM II 1, ALU vector-vector II 2, immediate II 1, overhead 6
+    dram_read  = read beats * bus_bytes / bytes_per_cycle
+                 + requests * (axi_req_cycles + dram.latency) / max_outstanding_reads
+    dram_write = written beats * bus_bytes / bytes_per_cycle + store rows * overhead / outstanding
+
+Loads run on their own stage and overlap compute (vt=2), so the slower side bounds the layer.
+Reads are counted per LOAD row (a request; beats rounded up); inputs are re-read once per
+output-channel group (per spatial tile for "so" with one reduction step), weights once per
+spatial tile (once per group for "os" with one reduction step); rows of the halo are re-read
+by each row tile. Candidates: every to, toh, tow, tc of the form ceil(n / k) that fits the
+buffers (INP vt * tc * rows * cols, WGT vt * to * tc * kh * kw, ACC vt * to * (toh * tow + 1),
+the micro-kernel at most half the uop buffer, no one-entry edge tile) for both orders; the
+model ranks them and ties go to the fewest tiles, then the tuple order, so the same layer
+always gets the same schedule. :func:`confirm` runs the best few on an executor (the TLM)
+and keeps the fewest measured cycles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vta.isa import MEM_INP, MEM_WGT, ConfigError
+
+GEMM_OVERHEAD = ALU_OVERHEAD = 6
+MAX_ITER = (1 << 14) - 1
+WIDTHS = 4      # per (to, toh) the widest fitting column tiles: narrower ones only add halo and overhead
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A conv2d problem in blocks: nb images of the batch, cb/ob channel blocks, h x w input,
+    kh x kw kernel, stride s, pads (top, bottom, left, right)."""
+    nb: int
+    cb: int
+    h: int
+    w: int
+    ob: int
+    kh: int
+    kw: int
+    s: int
+    pads: tuple
+
+    @property
+    def oh(self):
+        return (self.h + self.pads[0] + self.pads[1] - self.kh) // self.s + 1
+
+    @property
+    def ow(self):
+        return (self.w + self.pads[2] + self.pads[3] - self.kw) // self.s + 1
+
+
+@dataclass(frozen=True, order=True)
+class Schedule:
+    to: int
+    toh: int
+    tow: int
+    tc: int
+    order: str = "os"
+    vt: int = 2
+
+    def __str__(self):
+        return (f"to={self.to} toh={self.toh} tow={self.tow} tc={self.tc} order={self.order} "
+                f"vt={self.vt}")
+
+
+@dataclass(frozen=True)
+class Cost:
+    compute: float
+    dram_read: float
+    dram_write: float
+    bytes_read: int
+    bytes_written: int
+
+    @property
+    def cycles(self):
+        return max(self.compute, self.dram_read, self.dram_write)
+
+
+def extents(n, t):
+    """Extents of the tiles of size t covering n."""
+    return [min(t, n - i) for i in range(0, n, t)]
+
+
+def last_extent(n, t):
+    return n - (-(-n // t) - 1) * t
+
+
+def sizes(n):
+    """Candidate tile sizes for an axis of n: every ceil(n / k), largest first."""
+    return sorted({-(-n // k) for k in range(1, n + 1)}, reverse=True)
+
+
+def inner_axis(bo, boh, bow):
+    """The output axis the micro-kernel unrolls innermost: one with extent >= 2, so that two
+    consecutive micro-ops write different acc entries; None if the tile is one entry."""
+    for axis, ext in (("ob", bo), ("ow", bow), ("oh", boh)):
+        if ext >= 2:
+            return axis
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _spans(n, t, s, k, p0, real):
+    """Per tile along one axis: (padded input extent, real input rows/cols it loads)."""
+    out = []
+    for o0 in range(0, n, t):
+        b = min(t, n - o0)
+        r0, r1 = o0 * s, (o0 + b - 1) * s + k
+        out.append((r1 - r0, min(r1 - p0, real) - max(r0 - p0, 0)))
+    return tuple(out)
+
+
+def fits(cfg, g, sc):
+    """None if schedule ``sc`` fits ``cfg`` for ``g``, else the reason."""
+    ihp, iwp = (sc.toh - 1) * g.s + g.kh, (sc.tow - 1) * g.s + g.kw
+    kk = g.kh * g.kw
+    if sc.vt * sc.tc * ihp * iwp > cfg.inp_depth:
+        return f"{sc.vt} x {sc.tc} x {ihp} x {iwp} input entries exceed the {cfg.inp_depth}-entry INP buffer"
+    if sc.vt * sc.to * sc.tc * kk > cfg.wgt_depth:
+        return f"{sc.vt} x {sc.to} x {sc.tc} x {kk} weight tiles exceed the {cfg.wgt_depth}-entry WGT buffer"
+    if sc.vt * sc.to * (sc.toh * sc.tow + 1) > cfg.acc_depth:
+        return (f"{sc.vt} x {sc.to} x ({sc.toh} x {sc.tow} + 1) accumulator entries exceed the "
+                f"{cfg.acc_depth}-entry acc buffer")
+    if sc.to * sc.toh > MAX_ITER or sc.tow > MAX_ITER:
+        return "a loop count exceeds the 14-bit iter fields"
+    ends = [(a, b, c) for a in {sc.to, last_extent(g.ob, sc.to)} for b in {sc.toh, last_extent(g.oh, sc.toh)}
+            for c in {sc.tow, last_extent(g.ow, sc.tow)}]
+    for a, b, c in ends:
+        ax = inner_axis(a, b, c)
+        if ax is None:
+            return "a tile of one accumulator entry would make consecutive micro-ops write it"
+        if sc.tc * kk * {"ob": a, "ow": c, "oh": b}[ax] > cfg.uop_depth // 2:
+            return f"its micro-kernel exceeds half the {cfg.uop_depth}-entry uop buffer"
+    return None
+
+
+def model(cfg, g, sc, *, bias=True, shift=True):
+    """The :class:`Cost` of schedule ``sc`` (see the module docstring)."""
+    kk, bus = g.kh * g.kw, cfg.bus_bytes
+    bpc = cfg.dram_bytes_per_cycle or bus
+    inp_eb, wgt_eb = cfg.elem_bytes(MEM_INP), cfg.elem_bytes(MEM_WGT)
+    out_eb, acc_eb = cfg.out_bytes, cfg.acc_bytes
+    req = _request_cycles(cfg)
+    rd_out, wr_out = max(1, cfg.dram_max_outstanding_reads), max(1, cfg.dram_max_outstanding_writes)
+    hs, ws = _spans(g.oh, sc.toh, g.s, g.kh, g.pads[0], g.h), _spans(g.ow, sc.tow, g.s, g.kw, g.pads[2], g.w)
+    n_ob, n_sp = -(-g.ob // sc.to), len(hs) * len(ws)
+    steps = -(-g.cb // sc.tc)
+    one_step = steps == 1
+    # input: one LOAD row per real input row of each channel block of each tile
+    in_pass = n_sp if (sc.order == "so" and one_step) else n_ob * n_sp   # tiles that load inputs
+    rows = sum(r for _, r in hs) * len(ws)                                 # per channel block, all tiles
+    row_beats = sum(-(-c * inp_eb // bus) for _, c in ws) * sum(r for _, r in hs)
+    per_sp = in_pass / n_sp
+    in_req = g.nb * g.cb * rows * per_sp
+    in_beats = g.nb * g.cb * row_beats * per_sp
+    in_bytes = g.nb * g.cb * sum(r for _, r in hs) * sum(c for _, c in ws) * inp_eb * per_sp
+    # weights: one LOAD row per output channel block per step
+    w_pass = (min(sc.vt, n_sp) if (sc.order == "os" and one_step) else n_sp)
+    w_req = g.nb * w_pass * g.ob * steps
+    w_bytes = g.nb * w_pass * g.ob * g.cb * kk * wgt_eb
+    w_beats = g.nb * w_pass * g.ob * sum(-(-bc * kk * wgt_eb // bus) for bc in extents(g.cb, sc.tc))
+    tiles = g.nb * n_ob * n_sp
+    b_bytes = tiles * sc.to * acc_eb if bias else 0
+    b_req = tiles if bias else 0
+    read = (in_beats + w_beats + b_bytes / bus) * bus / bpc + (in_req + w_req + b_req) * req / rd_out
+    outs = g.nb * g.ob * g.oh * g.ow
+    st_rows = g.nb * g.ob * g.oh * len(ws)
+    wr_beats = sum(-(-c * out_eb // bus) for c in extents(g.ow, sc.tow)) * g.nb * g.ob * g.oh
+    write = wr_beats * bus / bpc + st_rows * req / wr_out
+    # compute: reset + one GEMM per step per tile, bias ADD (vector-vector), SHR, MAX, MIN
+    macs_uops = outs * g.cb * kk
+    alu = outs * ((2 if bias else 0) + (1 if shift else 0) + 2)
+    n_alu = tiles * ((1 if bias else 0) + (1 if shift else 0) + 2)
+    compute = macs_uops + outs + alu + tiles * (steps + 1) * GEMM_OVERHEAD + n_alu * ALU_OVERHEAD
+    return Cost(compute, read, write, int(in_bytes + w_bytes + b_bytes), outs * out_eb)
+
+
+def _request_cycles(cfg):
+    """Fixed cycles of one DRAM read request (AXI request + latency), from the config."""
+    return cfg.section("timing").get("axi_req_cycles", 2) + cfg.section("dram")["latency"]
+
+
+def rank(cfg, g, vts=(2, 1)):
+    """The fitting schedules, best modeled first: [(Cost, Schedule)]. Deterministic. Per
+    (to, toh, tow) only the largest fitting tc of the form ceil(cb / k) is kept (a larger
+    reduction step never moves more data and issues fewer instructions), and per (to, toh)
+    the WIDTHS widest fitting tow."""
+    out, kk = [], g.kh * g.kw
+    tcs = sizes(g.cb)
+    for vt in vts:
+        for to in sizes(g.ob):
+            if vt * to * kk > cfg.wgt_depth:
+                continue
+            for toh in sizes(g.oh):
+                ihp = (toh - 1) * g.s + g.kh
+                widths = 0
+                for tow in sizes(g.ow):
+                    iwp = (tow - 1) * g.s + g.kw
+                    cap = min(cfg.inp_depth // (vt * ihp * iwp), cfg.wgt_depth // (vt * to * kk))
+                    tc = next((t for t in tcs if t <= cap), None)
+                    if tc is None:
+                        continue
+                    # the order changes the traffic only with one reduction step, several
+                    # channel groups and several spatial tiles
+                    orders = ("os", "so") if (tc >= g.cb and to < g.ob and (toh < g.oh or tow < g.ow)) else ("os",)
+                    found = [Schedule(to, toh, tow, tc, order, vt) for order in orders]
+                    found = [sc for sc in found if fits(cfg, g, sc) is None]
+                    out += [(model(cfg, g, sc), sc) for sc in found]
+                    widths += bool(found)
+                    if widths == WIDTHS:
+                        break
+        if out:
+            break        # vt=1 only when no double-buffered schedule fits
+    tiles = lambda sc: -(-g.ob // sc.to) * -(-g.oh // sc.toh) * -(-g.ow // sc.tow) * -(-g.cb // sc.tc)
+    out.sort(key=lambda cs: (round(cs[0].cycles), tiles(cs[1]), cs[1]))
+    return out
+
+
+def best(cfg, g, op="conv2d"):
+    """The model's best schedule; a ConfigError naming the limit if nothing fits."""
+    ranked = rank(cfg, g)
+    if not ranked:
+        sc = Schedule(1, 1, min(2, g.ow), 1, "os", 1)
+        raise ConfigError(f"{op}: no tiling fits config '{cfg.name}': even the smallest tile ({sc}) "
+                          f"fails: {fits(cfg, g, sc) or 'no tile of two entries'}")
+    return ranked[0][1]
+
+
+def confirm(ranked, run, top=3):
+    """Run the ``top`` best-modeled schedules with ``run(schedule) -> cycles`` (e.g. a TLM
+    run) and return (chosen schedule, [(schedule, modeled cycles, measured cycles)])."""
+    table = [(sc, cost.cycles, run(sc)) for cost, sc in ranked[:top]]
+    chosen = min(enumerate(table), key=lambda ir: (ir[1][2], ir[0]))[1][0]   # ties: better modeled
+    return chosen, table

@@ -1,0 +1,81 @@
+"""The tiling search (compiler/tiling.py): candidates fit, the ranking is reproducible, the
+model tracks the TLM, confirm() keeps the fewest measured cycles."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vta.compiler import tiling
+from vta.compiler.conv2d import build_conv2d, conv2d_reference, geometry
+from vta.isa import ConfigError, load_config
+from vta.tlm import run_program
+
+
+def _layer(c, h, o, k, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.integers(-128, 128, (1, c, h, h), dtype=np.int8), rng.integers(-128, 128, (o, c, k, k), dtype=np.int8),
+            rng.integers(-3000, 3000, (o,), dtype=np.int32))
+
+
+def test_ranking_is_reproducible_and_every_candidate_fits():
+    cfg = load_config("default")
+    g = tiling.Geometry(1, 8, 28, 28, 16, 3, 3, 1, (1, 1, 1, 1))
+    a, b = tiling.rank(cfg, g), tiling.rank(cfg, g)
+    assert [s for _, s in a] == [s for _, s in b] and len(a) > 100
+    assert all(tiling.fits(cfg, g, s) is None for _, s in a)
+    cycles = [c.cycles for c, _ in a]
+    assert cycles == sorted(cycles, key=round) and cycles[0] < cycles[-1]
+    assert {s.order for _, s in a} == {"os", "so"}
+
+
+def test_top_candidates_are_bit_exact_and_the_model_tracks_the_tlm():
+    cfg = load_config("tiny")
+    x, w, b = _layer(12, 10, 12, 3)
+    g = geometry(cfg, x, w, 1, 1)
+    ranked = tiling.rank(cfg, g)
+    ref = conv2d_reference(x, w, b, 1, 1, 9, True)
+    # the best few and a poor one: all exact; the model orders best vs worst like the TLM
+    picks = ranked[:3] + [ranked[-1]]
+    measured = []
+    for cost, sc in picks:
+        prog, unpack, _ = build_conv2d(cfg, x, w, b, 1, 1, 9, True, tiles=sc)
+        res = run_program(prog)
+        np.testing.assert_array_equal(unpack(res.outputs), ref)
+        measured.append(res.cycles)
+        assert 0.6 < cost.cycles / res.cycles < 1.4, (sc, cost, res.cycles)
+    assert min(measured[:3]) < measured[-1]
+
+
+def test_confirm_keeps_the_fewest_measured_cycles():
+    cfg = load_config("default")
+    g = tiling.Geometry(1, 4, 14, 14, 4, 3, 3, 1, (1, 1, 1, 1))
+    ranked = tiling.rank(cfg, g)
+    fake = {s: 100 - i for i, (_, s) in enumerate(ranked[:4])}      # the 4th is fastest "on the TLM"
+    chosen, table = tiling.confirm(ranked, fake.__getitem__, top=4)
+    assert chosen == ranked[3][1] and [r[2] for r in table] == [100, 99, 98, 97]
+    chosen, _ = tiling.confirm(ranked, lambda s: 7, top=3)            # ties: the best-modeled
+    assert chosen == ranked[0][1]
+
+
+def test_nothing_fits_names_the_limit():
+    cfg = load_config("tiny")
+    g = tiling.Geometry(1, 1, 20, 20, 1, 17, 17, 1, (0, 0, 0, 0))
+    with pytest.raises(ConfigError, match="conv2d: no tiling fits config 'tiny'.*INP buffer"):
+        tiling.best(cfg, g)
+
+
+def test_conv2d_confirm_runs_the_top_schedules_on_the_executor():
+    from vta.compiler.conv2d import conv2d
+    cfg = load_config("tiny")
+    x, w, b = _layer(8, 9, 8, 3, seed=4)
+    seen = []
+
+    def tlm(prog):
+        res = run_program(prog)
+        seen.append(res.cycles)
+        return res
+    y, res = conv2d(cfg, x, w, b, 1, 1, 8, True, executor=tlm, confirm=3)
+    np.testing.assert_array_equal(y, conv2d_reference(x, w, b, 1, 1, 8, True))
+    assert len(seen) == 3 and res.cycles == min(seen)
+    with pytest.raises(ConfigError, match="reports .cycles"):
+        conv2d(cfg, x, w, b, 1, 1, 8, True, executor=lambda p: run_program(p).outputs, confirm=2)

@@ -19,8 +19,8 @@ process per beat. With max_outstanding_reads = 1 and single-burst requests this 
 model before outstanding reads (grant + axi_req_cycles + latency + beats per request)
 but for the grant: AR_CYCLES earlier, as the slot frees (rtl/axi.py does the same).
 
-Writes (store) use the separate AW/W/B channels: the W beats of successive requests
-stream back to back; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
+Writes (store) use the separate AW/W/B channels: the W beats of a request's bursts
+stream back to back, ``W_GAP`` idle cycles between requests; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
 freed by a B response, which comes ``latency`` + ``write_resp_cycles`` after the later of
 the burst's last W beat and its AW; W does not wait for AW (the AXI rule).
 See tlm/README.md for the cost table.
@@ -40,6 +40,7 @@ REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
 AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
 AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
+W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
 
 
 @dataclass
@@ -218,10 +219,11 @@ class Dram:
     def write(self, who, addr, data, unit=None, tag=None):
         """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B.
 
-        The W channel is held while the request's beats stream (each burst waits for a
-        free outstanding-write slot); the data are committed with the last beat. The B
-        responses come ``latency`` + ``write_resp_cycles`` after each burst's last beat;
-        the caller decides what waits for them."""
+        The W channel is held while the request's beats stream (``W_GAP`` cycles after
+        the previous request's); each burst's AW waits for a free outstanding-write slot;
+        the data are committed with the last beat. A burst's B comes ``latency`` +
+        ``write_resp_cycles`` after the later of its last W beat and its AW; the caller
+        decides what waits for it."""
         nbytes = int(data.size)
         self.check(addr, nbytes, f"{who} write")
         if self.watch is not None and unit is not None:
@@ -248,7 +250,7 @@ class Dram:
                 b_last = max(w, aw + 1) + resp
                 slots.append(b_last)
             w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
-            self._w_free = w
+            self._w_free = w + W_GAP
             if w > now:
                 yield self.env.timeout(w - now)
             self.mem[addr:addr + nbytes] = data

@@ -19,11 +19,9 @@ from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, de
 from .errors import ProgramError
 from .unit import Unit
 
-# As the RTL (rtl/fetch.py): the start pulse is registered, then the first request, so the
-# first read is presented START_CYCLES after start; an instruction whose last beat came in
-# cycle c is pushed into the prefetch FIFO at c+1 and shows at its registered output at
-# c+3, i.e. PREFETCH_CYCLES after the beat_done cycle (c+1).
-START_CYCLES = 2
+# As the RTL (rtl/fetch.py): an instruction whose last beat came in cycle c is pushed
+# into the prefetch FIFO at c+1 and shows at its registered output at c+3, i.e.
+# PREFETCH_CYCLES after the beat_done cycle (c+1).
 PREFETCH_CYCLES = 2
 
 
@@ -61,7 +59,6 @@ class Fetch(Unit):
         count = top.insn_count
         ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         pc = 0
-        yield env.timeout(START_CYCLES)
         while pc < count:
             need = min(count - pc, max(1, self.depth // 2))
             while self.credits < need:

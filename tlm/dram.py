@@ -55,6 +55,7 @@ class Dram:
         self.req_cycles = cfg.timing["axi_req_cycles"]
         self.write_log = []  # (start, end, tag) of every timed write, in order
         self.watch = None    # tlm.watch.Watch: warnings about the regions accessed
+        self.faults = None   # tlm.faults.TlmFaults: injected error responses (fault mode)
 
     # ---- storage ---------------------------------------------------------------
     @property
@@ -126,6 +127,8 @@ class Dram:
                 on_grant(self.env.now)
             if cyc:
                 yield self.env.timeout(cyc)
+            if self.faults is not None:
+                self.faults.check("r", addr, nbytes, self.env.now)
         st.read_requests += 1
         st.bytes_read += nbytes
         st.busy_cycles += cyc
@@ -155,6 +158,8 @@ class Dram:
                 yield self.env.timeout(beats_cyc)
             self.mem[addr:addr + nbytes] = data
             self.write_log.append((addr, addr + nbytes, tag))
+            if self.faults is not None:   # its B response comes dram.latency later
+                self.faults.check("b", addr, nbytes, self.env.now + self.latency)
         st.write_requests += 1
         st.bytes_written += nbytes
         st.busy_cycles += beats_cyc

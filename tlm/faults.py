@@ -43,7 +43,8 @@ _ROLE_READER = {"input": "load", "weight": "load", "bias": "acc", "output": "loa
 
 class AxiFaultError(ProgramError):
     """The run met an AXI error response (injected); the message names channel, address,
-    requester and cycle."""
+    requester and cycle; ``burst`` = (channel, address, beats)."""
+    burst = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,16 @@ def regions(program):
     return out
 
 
+def requester(regs, channel, addr, beats, bus_bytes):
+    """(requester, region name) of a burst, from the first of ``regions(program)`` it
+    overlaps; (None, None) outside them all."""
+    end = addr + beats * bus_bytes
+    for name, base, rend, rd, wr in regs:
+        if addr < rend and base < end:
+            return (rd if channel == "r" else wr), name
+    return None, None
+
+
 def fault_message(spec_text, channel, resp, addr, beats, bus_bytes, requester, region, cycle):
     """The one report of an error response (TLM fault mode and RTL testbench)."""
     name = RESP_NAMES.get(resp, str(resp)) if isinstance(resp, int) else resp.upper()
@@ -170,12 +181,7 @@ class FaultInjector:
         self.fired = None   # (addr, beats, requester, region) of the faulted burst
 
     def who(self, channel, addr, beats, bus_bytes):
-        """(requester, region name) of a burst, from the region it overlaps."""
-        end = addr + beats * bus_bytes
-        for name, base, rend, rd, wr in self.regions:
-            if addr < rend and base < end:
-                return (rd if channel == "r" else wr), name
-        return None, None
+        return requester(self.regions, channel, addr, beats, bus_bytes)
 
     def hit(self, channel, addr, beats, bus_bytes):
         """True for the burst that gets the error (each burst is offered once, in order)."""
@@ -209,4 +215,6 @@ class TlmFaults:
     def check(self, channel, addr, nbytes, cycle):
         for a, n in bursts(addr, nbytes, self.bus, self.max_beats):
             if self.injector.hit(channel, a, n, self.bus):
-                raise AxiFaultError(self.injector.message(cycle, self.bus), cycle=cycle)
+                err = AxiFaultError(self.injector.message(cycle, self.bus), cycle=cycle)
+                err.burst = (channel, a, n)
+                raise err

@@ -128,6 +128,10 @@ def cache_root():
     return Path(os.environ.get("VTA_RTL_CACHE") or Path.home() / ".cache" / "vta-cosim" / "rtl")
 
 
+#: dram keys that shape the AXI master (the rest is the testbench memory's business)
+HW_DRAM_KEYS = ("max_outstanding_reads", "max_outstanding_writes", "max_burst_beats")
+
+
 def source_key(cfg, top, root=None):
     """Cache folder name for ``top`` of ``cfg``: a hash of what the generated Verilog depends on.
 
@@ -141,10 +145,12 @@ def source_key(cfg, top, root=None):
     h = hashlib.sha256()
     h.update(top.encode() + b"\0")
     # timing and DRAM figures do not change the hardware (the testbench memory reads the
-    # latency at run time), so TLM calibration and latency variants reuse one build
+    # latency at run time), so TLM calibration and latency variants reuse one build; the
+    # AXI master's outstanding limits and burst cap do
     d = cfg.to_dict()
     d.pop("timing", None)
-    d.pop("dram", None)
+    dram = d.pop("dram", None) or {}
+    d["axi"] = {k: dram.get(k) for k in HW_DRAM_KEYS}
     h.update(json.dumps(d, sort_keys=True).encode() + b"\0")
     files = sorted({p for pattern in HW_SOURCES for p in root.glob(pattern)})
     if not any(p.parent.name == "rtl" for p in files):   # a wrong root would hash nothing

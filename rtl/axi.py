@@ -20,14 +20,13 @@ never cross a 4 KiB page (the AXI rule), one ID (so responses come back in order
 """
 from __future__ import annotations
 
-from myhdl import Signal, always_comb, always_seq, block, intbv
+from myhdl import Signal, always, always_comb, always_seq, block, intbv, modbv
 
 from .fields import uvec
 from .interfaces import ADDR_BITS
 
 MAX_BURST = 256      # AXI4 INCR burst limit (beats)
 PAGE_BYTES = 4096    # bursts must not cross a 4 KiB boundary
-B_FIFO_LOG = 4       # up to 16 write bursts outstanding before AW stalls
 AXCACHE = 0b0011     # normal non-cacheable bufferable: what Xilinx's HP ports expect
 
 
@@ -80,10 +79,10 @@ def const_drive(sig, value):
 
 
 @block
-def burst_len(addr, left, out, log_bb):
-    """out = min(left, 256, beats left in addr's 4 KiB page): the next legal INCR burst."""
+def burst_len(addr, left, out, log_bb, cap):
+    """out = min(left, cap, beats left in addr's 4 KiB page): the next legal INCR burst
+    (``cap`` = ``burst_cap``)."""
     page_beats = PAGE_BYTES >> log_bb
-    cap = min(page_beats, MAX_BURST)
     room = Signal(intbv(0, min=0, max=page_beats + 1))
     lim = Signal(intbv(0, min=0, max=cap + 1))
     lo, hi = log_bb, log2(PAGE_BYTES)
@@ -108,12 +107,23 @@ def burst_len(addr, left, out, log_bb):
     return c_room, c_lim, c_out
 
 
+def burst_cap(cfg):
+    """Longest burst the master issues: min(dram.max_burst_beats, 256, one 4 KiB page)."""
+    return min(cfg.dram_max_burst_beats, MAX_BURST, PAGE_BYTES // cfg.bus_bytes)
+
+
+def fifo_depth(n):
+    """Power-of-two depth (>= 2) of a FIFO that holds ``n`` entries."""
+    return max(2, 1 << (n - 1).bit_length())
+
+
 @block
 def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy, wr_pending):
     """The AXI4 master. rd0/rd1/rd2: ReadPort, wr: WritePort, m: AxiBus.
 
-    Status: ``rd_busy`` (a read request is being served), ``wr_busy`` (a write request is on
-    AW/W), ``wr_pending`` (write bursts waiting for B), ``err`` (sticky bad response).
+    Status: ``rd_busy`` (a granted read request still issuing ARs, or read bursts in flight),
+    ``wr_busy`` (a write request still issuing AWs or W beats), ``wr_pending`` (write bursts
+    waiting for B), ``err`` (sticky bad response).
     """
     bus_bits = cfg.bus_bits
     log_bb = log2(bus_bits // 8)
@@ -125,8 +135,11 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
               const_drive(m.awprot, 0), const_drive(m.arprot, 0),
               const_drive(m.wstrb, (1 << (bus_bits // 8)) - 1)]
     rd_err, wr_err = Signal(bool(0)), Signal(bool(0))
-    reader = axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, rd_busy, log_bb)
-    writer = axi_writer(clk, rst, wr, m, clear, wr_err, wr_busy, wr_pending, log_bb)
+    cap = burst_cap(cfg)
+    reader = axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, rd_busy, log_bb, cap,
+                        cfg.dram_max_outstanding_reads)
+    writer = axi_writer(clk, rst, wr, m, clear, wr_err, wr_busy, wr_pending, log_bb, cap,
+                        cfg.dram_max_outstanding_writes)
 
     @always_comb
     def status():
@@ -136,10 +149,12 @@ def axi_master(cfg, clk, rst, rd0, rd1, rd2, wr, m, clear, err, rd_busy, wr_busy
 
 
 @block
-def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb):
-    """AR/R: round-robin grant of one read request at a time, split into bursts."""
-    cap = min(PAGE_BYTES >> log_bb, MAX_BURST)
-    owner = Signal(intbv(0, min=0, max=3))
+def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slots):
+    """AR/R: round-robin grant of one request at a time, split into bursts of at most
+    ``cap`` beats; up to ``slots`` bursts in flight; R beats routed in AR order."""
+    depth = fifo_depth(slots)
+    owner = Signal(intbv(0, min=0, max=3))      # port of the request issuing ARs
+    act = Signal(bool(0))                       # that request still has ARs to issue
     last = Signal(intbv(2, min=0, max=3))       # last granted port (round-robin pointer)
     grant = Signal(intbv(0, min=0, max=3))
     any_req = Signal(bool(0))
@@ -147,9 +162,15 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb):
     req_beats = Signal(intbv(0)[32:])
     ar_next = Signal(intbv(0)[ADDR_BITS:])      # address of the next burst to request
     ar_left = Signal(intbv(0)[32:])             # beats not yet requested on AR
-    r_left = Signal(intbv(0)[32:])              # beats not yet received on R
     ar_burst = Signal(intbv(0, min=0, max=cap + 1))
-    blen_r = burst_len(ar_next, ar_left, ar_burst, log_bb)
+    blen_r = burst_len(ar_next, ar_left, ar_burst, log_bb, cap)
+    # routing FIFO: the owner of every burst in flight, oldest at rp (one ID: R in AR order)
+    own = [Signal(intbv(0, min=0, max=3)) for _ in range(depth)]
+    wp = Signal(modbv(0, min=0, max=depth))
+    rp = Signal(modbv(0, min=0, max=depth))
+    inflight = Signal(intbv(0, min=0, max=slots + 1))   # bursts whose AR went out, RLAST not yet
+    head = Signal(intbv(0, min=0, max=3))
+    issue, pop = Signal(bool(0)), Signal(bool(0))
 
     @always_comb
     def arbiter():
@@ -187,60 +208,79 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb):
 
     @always_comb
     def rd_ready():
-        rd0.req_ready.next = (not busy) and grant == 0 and rd0.req_valid
-        rd1.req_ready.next = (not busy) and grant == 1 and rd1.req_valid
-        rd2.req_ready.next = (not busy) and grant == 2 and rd2.req_valid
+        # the next grant as soon as the previous request issued its last AR
+        rd0.req_ready.next = (not act) and grant == 0 and rd0.req_valid
+        rd1.req_ready.next = (not act) and grant == 1 and rd1.req_valid
+        rd2.req_ready.next = (not act) and grant == 2 and rd2.req_valid
+
+    @always_comb
+    def r_head():
+        head.next = own[rp]
 
     @always_comb
     def r_route():
         rd0.data.next = m.rdata
         rd1.data.next = m.rdata
         rd2.data.next = m.rdata
-        rd0.data_valid.next = m.rvalid and busy and owner == 0
-        rd1.data_valid.next = m.rvalid and busy and owner == 1
-        rd2.data_valid.next = m.rvalid and busy and owner == 2
-        if owner == 0:
-            m.rready.next = busy and rd0.data_ready
-        elif owner == 1:
-            m.rready.next = busy and rd1.data_ready
+        rd0.data_valid.next = m.rvalid and inflight != 0 and head == 0
+        rd1.data_valid.next = m.rvalid and inflight != 0 and head == 1
+        rd2.data_valid.next = m.rvalid and inflight != 0 and head == 2
+        if head == 0:
+            m.rready.next = inflight != 0 and rd0.data_ready
+        elif head == 1:
+            m.rready.next = inflight != 0 and rd1.data_ready
         else:
-            m.rready.next = busy and rd2.data_ready
+            m.rready.next = inflight != 0 and rd2.data_ready
+
+    @always_comb
+    def slots_comb():
+        pop.next = m.rvalid and m.rready and m.rlast
+        # a slot freed by this cycle's RLAST can take this cycle's AR
+        issue.next = act and (m.arready or not m.arvalid) and (inflight != slots or pop)
+        busy.next = act or inflight != 0
+
+    @always(clk.posedge)
+    def own_write():
+        if issue:
+            own[wp].next = owner
 
     @always_seq(clk.posedge, reset=rst)
     def rd_seq():
-        if not busy:
-            if any_req:
-                owner.next = grant
-                last.next = grant
-                ar_next.next = req_addr
-                ar_left.next = req_beats
-                r_left.next = req_beats
-                busy.next = req_beats != 0
-        else:
-            if m.rvalid and m.rready:
-                r_left.next = r_left - 1
-                if r_left == 1:
-                    busy.next = False
-                if m.rresp != 0:
-                    rd_err.next = True
+        if not act and any_req:
+            owner.next = grant
+            last.next = grant
+            ar_next.next = req_addr
+            ar_left.next = req_beats
+            act.next = req_beats != 0
         if m.arvalid and m.arready:
             m.arvalid.next = False
-        if busy and ar_left != 0 and (m.arready or not m.arvalid):
+        if issue:
             m.araddr.next = ar_next
             m.arlen.next = ar_burst - 1
             m.arvalid.next = True
             ar_next.next = ar_next + (ar_burst << log_bb)
             ar_left.next = ar_left - ar_burst
+            wp.next = wp + 1
+            if ar_left == ar_burst:
+                act.next = False
+        if pop:
+            rp.next = rp + 1
+        if issue and not pop:
+            inflight.next = inflight + 1
+        elif pop and not issue:
+            inflight.next = inflight - 1
+        if m.rvalid and m.rready and m.rresp != 0:
+            rd_err.next = True
         if clear:
             rd_err.next = False
 
-    return arbiter, req_mux, rd_ready, r_route, rd_seq, blen_r
+    return arbiter, req_mux, rd_ready, r_head, r_route, slots_comb, own_write, rd_seq, blen_r
 
 
 @block
-def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb):
-    """AW/W/B: one write request at a time, split into bursts; ``wr.done`` per request."""
-    cap = min(PAGE_BYTES >> log_bb, MAX_BURST)
+def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, slots):
+    """AW/W/B: one write request at a time, split into bursts of at most ``cap`` beats; up
+    to ``slots`` bursts waiting for B; ``wr.done`` per request."""
     aw_next = Signal(intbv(0)[ADDR_BITS:])
     aw_left = Signal(intbv(0)[32:])
     aw_burst = Signal(intbv(0, min=0, max=cap + 1))
@@ -248,15 +288,16 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb):
     w_left = Signal(intbv(0)[32:])
     w_burst = Signal(intbv(0, min=0, max=cap + 1))
     w_cur = Signal(intbv(0, min=0, max=cap + 1))  # beats left in the W burst being sent
-    depth = 1 << B_FIFO_LOG
+    depth = fifo_depth(slots)
     flags = Signal(intbv(0)[depth:])                # per burst waiting for B: last of its request?
-    wp = Signal(intbv(0, min=0, max=depth))
-    rp = Signal(intbv(0, min=0, max=depth))
-    count = Signal(intbv(0, min=0, max=depth + 1))
+    wp = Signal(modbv(0, min=0, max=depth))
+    rp = Signal(modbv(0, min=0, max=depth))
+    count = Signal(intbv(0, min=0, max=slots + 1))  # bursts whose AW went out, B not yet
     push = Signal(bool(0))
     pop = Signal(bool(0))
-    blen_aw = burst_len(aw_next, aw_left, aw_burst, log_bb)
-    blen_w = burst_len(w_next, w_left, w_burst, log_bb)
+    fire = Signal(bool(0))
+    blen_aw = burst_len(aw_next, aw_left, aw_burst, log_bb, cap)
+    blen_w = burst_len(w_next, w_left, w_burst, log_bb, cap)
 
     @always_comb
     def wr_comb():
@@ -266,8 +307,11 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb):
         wr.data_ready.next = w_cur != 0 and m.wready
         m.wlast.next = w_cur == 1
         m.bready.next = count != 0
-        push.next = wbusy and aw_left != 0 and (m.awready or not m.awvalid) and count != depth
         pop.next = m.bvalid and count != 0
+        # a slot freed by this cycle's B can take this cycle's AW
+        push.next = wbusy and aw_left != 0 and (m.awready or not m.awvalid) and (
+            count != slots or (m.bvalid and count != 0))
+        fire.next = w_cur != 0 and wr.data_valid and m.wready
 
     @always_seq(clk.posedge, reset=rst)
     def wr_seq():
@@ -290,18 +334,23 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb):
             aw_next.next = aw_next + (aw_burst << log_bb)
             aw_left.next = aw_left - aw_burst
             flags.next[wp] = aw_left == aw_burst
-            wp.next = (wp + 1) % depth
-        # W: start the next burst (one idle cycle), then stream its beats
+            wp.next = wp + 1
+        # W: bursts of the request back to back (the next one loads with the last beat)
         if wbusy and w_cur == 0 and w_left != 0:
             w_cur.next = w_burst
             w_next.next = w_next + (w_burst << log_bb)
             w_left.next = w_left - w_burst
-        elif m.wvalid and m.wready:
-            w_cur.next = w_cur - 1
+        elif fire:
+            if w_cur == 1 and w_left != 0:
+                w_cur.next = w_burst
+                w_next.next = w_next + (w_burst << log_bb)
+                w_left.next = w_left - w_burst
+            else:
+                w_cur.next = w_cur - 1
         # B: in order; the request is done with the B of its last burst
         wr.done.next = False
         if pop:
-            rp.next = (rp + 1) % depth
+            rp.next = rp + 1
             wr.done.next = flags[rp]
             if m.bresp != 0:
                 wr_err.next = True

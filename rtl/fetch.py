@@ -3,14 +3,16 @@
 Routing (as the TLM, tlm/fetch.py): STORE -> store queue; LOAD of INP or WGT -> load
 queue; every other instruction (UOP/ACC loads, GEMM, ALU, FINISH) -> compute queue.
 
-The read port is shared with the load and compute units through a one-request-at-a-
-time arbiter, so fetch must never hold the bus while it waits for a full command queue
-(that could deadlock: compute waits for a load that waits for the bus). Fetch therefore
-reads into its own prefetch FIFO (cfg.cmd_queue_depth instructions) and only requests
-what that FIFO is sure to hold: with no request outstanding, when the free space is at
-least min(remaining, depth/2), it requests n = min(remaining, free space) instructions
-(n * 16/bus_bytes beats) in one request. Dispatch pops the prefetch FIFO in order, one
-instruction per cycle, and waits while the target command queue is full.
+The read port is shared with the load and compute units, and R data come back in AR
+order on one ID, so fetch must never leave a beat it requested unaccepted while it waits for a
+full command queue (that could deadlock: compute waits for a load whose data sit behind
+fetch's). Fetch therefore reads into its own prefetch FIFO (cfg.cmd_queue_depth
+instructions) and only requests what that FIFO is sure to hold (credits = free slots not yet
+requested): whenever no request is being presented and credits >= min(remaining, depth/2),
+it requests n = min(remaining, credits) instructions (n * 16/bus_bytes beats) in one
+request, without waiting for the data of earlier requests (they stay outstanding in the AXI
+master, up to dram.max_outstanding_reads bursts). Dispatch pops the prefetch FIFO in order,
+one instruction per cycle, and waits while the target command queue is full.
 """
 from __future__ import annotations
 
@@ -45,7 +47,6 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     remaining = Signal(intbv(0)[32:])      # instructions not yet requested
     to_dispatch = Signal(intbv(0)[32:])    # instructions not yet dispatched
     credits = Signal(intbv(0, min=0, max=depth + 1))  # prefetch slots neither used nor requested
-    inflight = Signal(intbv(0)[32:])       # beats requested but not yet received
     addr = Signal(modbv(0)[32:])
     want = Signal(intbv(0)[32:])           # size of the next request (instructions)
     req_n = Signal(intbv(0)[32:])          # size of the pending request
@@ -60,7 +61,7 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
 
     @always_comb
     def plan():
-        # next request size: min(remaining, credits); issue only when no request is out
+        # next request size: min(remaining, credits)
         if remaining < credits:
             want.next = remaining
         else:
@@ -95,7 +96,6 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
             remaining.next = 0
             to_dispatch.next = 0
             credits.next = depth
-            inflight.next = 0
             req_on.next = 0
             beat.next = 0
         elif start:
@@ -107,11 +107,10 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
             if req_on:
                 if req_ready:  # handshake: the beats are now in flight
                     req_on.next = 0
-                    inflight.next = req_n << bsh
                     addr.next = addr + (req_n << ish)
                 if pf_pop:
                     credits.next = credits + 1
-            elif (inflight == 0 and remaining != 0 and credits != 0
+            elif (remaining != 0 and credits != 0
                     and (credits >= remaining or credits >= depth // 2)):
                 # reserve prefetch slots for the whole request
                 req_on.next = 1
@@ -124,7 +123,6 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
             elif pf_pop:
                 credits.next = credits + 1
             if data_valid:
-                inflight.next = inflight - 1
                 asm.next = (data << (INSN_BITS - bus)) | (asm >> bus)
                 if beat + 1 == ipb:
                     beat.next = 0

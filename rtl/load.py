@@ -11,34 +11,54 @@ beats, plus the first request's latency.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, enum, intbv, modbv
 
 from vta.isa import MEM_INP
 
 from .fields import INSN_BITS, beats, log2, views, width
-from .unit import unit_control
 
 
 @block
-def load_engine(clk, rst, start, busy,
-                sram_base, dram_addr, y_size, x_size, stride_bytes, row_beats, elem_beats,
-                y_pad_0, y_pad_1, x_pad_0, x_pad_1,
-                req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-                we, waddr, wdata):
-    """Copy a padded 2-D tile from DRAM into a banked SRAM (see the module docstring).
+def row_requests(clk, rst, start, busy, dram_addr, y_size, x_size, stride_bytes, row_beats,
+                 req_valid, req_ready, req_addr, req_beats):
+    """Request side of a tile load: y_size row requests of row_beats beats from dram_addr,
+    stride_bytes apart, back to back after the one-cycle ``start`` (none when x_size = 0);
+    ``busy`` while a request is left. Inputs are read at ``start`` and while ``busy``."""
+    rq_rows = Signal(intbv(0)[len(y_size):])
+    rq_addr = Signal(modbv(0)[32:])
 
-    Inputs must stay stable while ``busy``; ``start`` is a one-cycle pulse and ``busy``
-    rises on the next cycle (unless the tile is empty). ``we`` has one bit per bank;
-    ``elem_beats`` (<= banks) beats make one entry.
-    """
+    @always_comb
+    def req_out():
+        req_valid.next = rq_rows != 0
+        req_addr.next = rq_addr
+        req_beats.next = row_beats
+        busy.next = rq_rows != 0
+
+    @always(clk.posedge)
+    def seq():
+        if rst:
+            rq_rows.next = 0
+        elif start:
+            rq_rows.next = y_size if x_size != 0 else 0
+            rq_addr.next = dram_addr
+        elif req_ready and rq_rows != 0:
+            rq_rows.next = rq_rows - 1
+            rq_addr.next = rq_addr + stride_bytes
+
+    return req_out, seq
+
+
+@block
+def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
+                y_pad_0, y_pad_1, x_pad_0, x_pad_1, data_valid, data, data_ready,
+                we, waddr, wdata):
+    """SRAM-write side of a tile load: the padded tile in entry order, one write per cycle
+    (a zero entry: one all-bank write; a data entry: elem_beats writes as its beats arrive).
+    ``busy`` from the cycle after ``start`` to the last write (stays 0 for an empty tile)."""
     banks = len(we)
     aw = len(waddr)
     cnt_bits = max(len(y_size), len(x_size)) + 2   # rows/cols including both pads
     beat_bits = banks.bit_length() + 1
-    # Row request side.
-    rq_rows = Signal(intbv(0)[len(y_size):])
-    rq_addr = Signal(modbv(0)[32:])
-    # SRAM write side.
     w_active = Signal(bool(0))
     w_row = Signal(intbv(0)[cnt_bits:])
     w_col = Signal(intbv(0)[cnt_bits:])
@@ -59,12 +79,6 @@ def load_engine(clk, rst, start, busy,
         x_total.next = x_pad_0 + x_size + x_pad_1
         y_data_end.next = y_pad_0 + y_size
         x_data_end.next = x_pad_0 + x_size
-
-    @always_comb
-    def req_out():
-        req_valid.next = rq_rows != 0
-        req_addr.next = rq_addr
-        req_beats.next = row_beats
 
     beat_we = Signal(intbv(0)[banks:])
     e_active = Signal(bool(0))
@@ -98,12 +112,9 @@ def load_engine(clk, rst, start, busy,
     @always(clk.posedge)
     def seq():
         if rst:
-            rq_rows.next = 0
             w_active.next = 0
             busy.next = 0
         elif start:
-            rq_rows.next = y_size if x_size != 0 else 0
-            rq_addr.next = dram_addr
             w_row.next = 0
             w_col.next = 0
             w_beat.next = 0
@@ -111,9 +122,6 @@ def load_engine(clk, rst, start, busy,
             w_active.next = e_active
             busy.next = e_active
         else:
-            if req_ready and rq_rows != 0:
-                rq_rows.next = rq_rows - 1
-                rq_addr.next = rq_addr + stride_bytes
             if w_active and is_data and data_valid:
                 if w_beat + 1 == elem_beats:
                     w_beat.next = 0
@@ -131,28 +139,61 @@ def load_engine(clk, rst, start, busy,
                 else:
                     w_col.next = w_col + 1
 
-    return sizes, req_out, where, write_port, seq
+    return sizes, where, write_port, seq
+
+
+@block
+def load_engine(clk, rst, start, busy,
+                sram_base, dram_addr, y_size, x_size, stride_bytes, row_beats, elem_beats,
+                y_pad_0, y_pad_1, x_pad_0, x_pad_1,
+                req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
+                we, waddr, wdata):
+    """Copy a padded 2-D tile from DRAM into a banked SRAM (see the module docstring): the
+    request side and the write side started together.
+
+    Inputs must stay stable while ``busy``; ``start`` is a one-cycle pulse and ``busy``
+    rises on the next cycle (unless the tile is empty). ``we`` has one bit per bank;
+    ``elem_beats`` (<= banks) beats make one entry. ``busy`` follows the write side (the
+    last write comes after the last request).
+    """
+    r_busy = Signal(bool(0))
+    req = row_requests(clk, rst, start, r_busy, dram_addr, y_size, x_size, stride_bytes,
+                       row_beats, req_valid, req_ready, req_addr, req_beats)
+    wrt = tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
+                      y_pad_0, y_pad_1, x_pad_0, x_pad_1, data_valid, data, data_ready,
+                      we, waddr, wdata)
+    return req, wrt
 
 
 @block
 def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     """Executes LOAD INP/WGT from ``cmd`` (CommandQueue): pop g2l if pop_next, load through
-    ``rd`` (ReadPort) into the inp or wgt buffer (SramWrite), push l2g if push_next."""
+    ``rd`` (ReadPort) into the inp or wgt buffer (SramWrite), push l2g if push_next.
+
+    Two stages, so the row requests of the next instruction go out while the data of the
+    previous one still arrive (see the module docstring): the request stage (``insn_a``:
+    IDLE -> TOK -> REQ) pops the tokens and issues the rows, then hands the instruction to
+    the write stage (``insn_b``: IDLE -> START -> RUN), which writes the SRAM and retires
+    (pushes l2g)."""
     inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
     banks = max(inp_beats, wgt_beats)
     aw = max(cfg.log_inp_depth, cfg.log_wgt_depth)
     inp_sh, wgt_sh = log2(cfg.inp_bytes), log2(cfg.wgt_bytes)
     inp_bsh, wgt_bsh = log2(inp_beats), log2(wgt_beats)
 
-    insn = Signal(intbv(0)[INSN_BITS:])
-    f = views(insn, cfg.layout.mem)
-    mem_type, sram_base, dram_base = f["memory_type"], f["sram_base"], f["dram_base"]
-    y_size, x_size, x_stride = f["y_size"], f["x_size"], f["x_stride"]
-    y_pad_0, y_pad_1, x_pad_0, x_pad_1 = f["y_pad_0"], f["y_pad_1"], f["x_pad_0"], f["x_pad_1"]
-    e_start, e_busy, retire = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-    e_done = Signal(bool(0))
-    ctl = unit_control(clk, rst, cmd, insn, ((f["pop_next"], g2l),), ((f["push_next"], l2g),),
-                       e_done, e_start, retire, busy)
+    insn_a = Signal(intbv(0)[INSN_BITS:])   # request stage
+    insn_b = Signal(intbv(0)[INSN_BITS:])   # write stage
+    fa, fb = views(insn_a, cfg.layout.mem), views(insn_b, cfg.layout.mem)
+    st_a = enum("IDLE", "TOK", "REQ")
+    st_b = enum("IDLE", "START", "RUN")
+    a_state, b_state = Signal(st_a.IDLE), Signal(st_b.IDLE)
+    handed = Signal(bool(0))                # insn_a was taken by the write stage
+    tok_ok, go, take, retire, a_done, r_busy, w_busy = (Signal(bool(0)) for _ in range(7))
+    a_type, b_type = fa["memory_type"], fb["memory_type"]
+    a_pop, b_push = fa["pop_next"], fb["push_next"]
+    a_dram, a_stride, a_xs = fa["dram_base"], fa["x_stride"], fa["x_size"]
+    b_yp0, b_yp1, b_xp0, b_xp1 = fb["y_pad_0"], fb["y_pad_1"], fb["x_pad_0"], fb["x_pad_1"]
+
     is_inp = Signal(bool(0))
     dram_addr = Signal(modbv(0)[32:])
     stride_bytes = Signal(modbv(0)[32:])
@@ -165,34 +206,103 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     wdata = Signal(intbv(0)[banks * cfg.bus_bits:])
     wdata_inp = wdata(cfg.inp_bytes * 8, 0)
     wdata_wgt = wdata(cfg.wgt_bytes * 8, 0)
-    eng = load_engine(clk, rst, e_start, e_busy, sram_base, dram_addr, y_size,
-                      x_size, stride_bytes, row_beats, elem_beats, yp0, yp1, xp0, xp1,
-                      rd.req_valid, rd.req_ready, rd.req_addr, rd.req_beats, rd.data_valid,
-                      rd.data, rd.data_ready, we, waddr, wdata)
+    w_start = Signal(bool(0))
+    req = row_requests(clk, rst, go, r_busy, dram_addr, fa["y_size"], fa["x_size"],
+                       stride_bytes, row_beats, rd.req_valid, rd.req_ready, rd.req_addr,
+                       rd.req_beats)
+    wrt = tile_writer(clk, rst, w_start, w_busy, fb["sram_base"], fb["y_size"], fb["x_size"],
+                      elem_beats, yp0, yp1, xp0, xp1, rd.data_valid, rd.data, rd.data_ready,
+                      we, waddr, wdata)
     inp_mask, wgt_mask = (1 << inp_beats) - 1, (1 << wgt_beats) - 1
 
     @always_comb
-    def decode():
-        e_done.next = not e_busy
-        is_inp.next = mem_type == MEM_INP
-        if mem_type == MEM_INP:
-            dram_addr.next = (dram_base << inp_sh)
-            stride_bytes.next = x_stride << inp_sh
-            row_beats.next = x_size << inp_bsh
+    def decode_a():
+        if a_type == MEM_INP:
+            dram_addr.next = (a_dram << inp_sh)
+            stride_bytes.next = a_stride << inp_sh
+            row_beats.next = a_xs << inp_bsh
+        else:
+            dram_addr.next = (a_dram << wgt_sh)
+            stride_bytes.next = a_stride << wgt_sh
+            row_beats.next = a_xs << wgt_bsh
+
+    @always_comb
+    def decode_b():
+        is_inp.next = b_type == MEM_INP
+        if b_type == MEM_INP:
             elem_beats.next = inp_beats
-            yp0.next = y_pad_0
-            yp1.next = y_pad_1
-            xp0.next = x_pad_0
-            xp1.next = x_pad_1
+            yp0.next = b_yp0
+            yp1.next = b_yp1
+            xp0.next = b_xp0
+            xp1.next = b_xp1
         else:  # WGT loads ignore padding
-            dram_addr.next = (dram_base << wgt_sh)
-            stride_bytes.next = x_stride << wgt_sh
-            row_beats.next = x_size << wgt_bsh
             elem_beats.next = wgt_beats
             yp0.next = 0
             yp1.next = 0
             xp0.next = 0
             xp1.next = 0
+
+    b_free = Signal(bool(0))
+    push_ok = Signal(bool(0))
+
+    @always_comb
+    def conditions():
+        # Deadlock rule: rows go out only if their data will be accepted without waiting on
+        # another unit. The write stage's one l2g push cannot block if the queue has room
+        # now (only this unit pushes l2g), so the next rows wait for that room.
+        tok_ok.next = (a_pop == 0 or g2l.nonempty) and (
+            b_state == st_b.IDLE or b_push == 0 or l2g.notfull)
+        push_ok.next = b_push == 0 or l2g.notfull
+
+    @always_comb
+    def control():
+        go.next = a_state == st_a.TOK and tok_ok
+        g2l.pop.next = a_state == st_a.TOK and tok_ok and a_pop == 1
+        retire.next = b_state == st_b.RUN and not w_busy and push_ok
+        # the write stage is free now, or frees up in this cycle
+        b_free.next = b_state == st_b.IDLE or (b_state == st_b.RUN and not w_busy and push_ok)
+        w_start.next = b_state == st_b.START
+        busy.next = a_state != st_a.IDLE or b_state != st_b.IDLE
+
+    @always_comb
+    def handoff():
+        l2g.push.next = retire and b_push == 1
+        # the write stage takes a started instruction when it is free
+        take.next = (go or (a_state == st_a.REQ and not handed)) and b_free
+
+    @always_comb
+    def next_insn():
+        # the request stage is free once its rows went out and the write stage has it
+        a_done.next = a_state == st_a.REQ and not r_busy and (handed or take)
+        cmd.pop.next = (a_state == st_a.IDLE or (a_state == st_a.REQ and not r_busy
+                                                  and (handed or take))) and cmd.valid
+
+    @always(clk.posedge)
+    def fsm():
+        if rst:
+            a_state.next = st_a.IDLE
+            b_state.next = st_b.IDLE
+            handed.next = 0
+        else:
+            if a_state == st_a.IDLE or a_done:
+                if cmd.valid:
+                    insn_a.next = cmd.insn
+                    a_state.next = st_a.TOK
+                else:
+                    a_state.next = st_a.IDLE
+            elif a_state == st_a.TOK:
+                if tok_ok:
+                    a_state.next = st_a.REQ
+                    handed.next = take
+            elif take:
+                handed.next = 1
+            if take:
+                insn_b.next = insn_a
+                b_state.next = st_b.START
+            elif b_state == st_b.START:
+                b_state.next = st_b.RUN
+            elif retire:
+                b_state.next = st_b.IDLE
 
     @always_comb
     def route():
@@ -207,7 +317,7 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
             inp_w.we.next = 0
             wgt_w.we.next = we & wgt_mask
 
-    return ctl, eng, decode, route
+    return req, wrt, decode_a, decode_b, conditions, control, handoff, next_insn, fsm, route
 
 
 @block

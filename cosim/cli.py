@@ -137,6 +137,8 @@ def cmd_check(a):
     c.add_row(str(res.rtl_cycles), str(res.tlm_cycles), f"{err:+.2%}",
               f"{res.rtl.wall_seconds:.1f}", f"{res.tlm.wall_seconds:.2f}")
     console.print(c)
+    for label, text in res.report_lines():
+        console.print(f"{label}: {text}")
     if res.rtl.waves:
         console.print(f"waves: {res.rtl.waves}")
     if a.out:

@@ -82,12 +82,33 @@ class CheckResult:
     def cycle_error(self):
         return cycle_error(self.tlm.cycles, self.rtl.cycles)
 
+    @property
+    def roofline(self):
+        """The program's roofline bound (vta.tlm.stats.roofline, the same for both models)."""
+        st = self.tlm.stats
+        return {k: st[k] for k in ("roofline_cycles", "bound", "compute_cycles",
+                                   "dram_bytes_read", "dram_bytes_written")}
+
+    def report_lines(self):
+        """(label, text) lines for GEMM-core utilization and the roofline, RTL then TLM."""
+        from vta.tlm.stats import roofline_line
+        uops, roof = self.tlm.stats["gemm_uops"], self.roofline
+        util = "  ".join(f"{who} {100 * uops / c:.1f} %" if c else f"{who} -"
+                         for who, c in (("RTL", self.rtl.cycles), ("TLM", self.tlm.cycles)))
+        return [("GEMM-core utilization", util),
+                ("roofline (RTL)", roofline_line(roof, self.rtl.cycles)),
+                ("roofline (TLM)", roofline_line(roof, self.tlm.cycles))]
+
     def stats(self):
         """What ``--out`` writes to stats.json."""
         return {"program": self.program.name, "config": self.tlm.config.name,
                 "sim": self.rtl.sim, "dram_latency": self.rtl.dram_latency,
                 "rtl_cycles": self.rtl.cycles, "tlm_cycles": self.tlm.cycles,
-                "cycle_error": self.cycle_error, "agree": self.agree,
+                "cycle_error": self.cycle_error, "agree": self.agree, **self.roofline,
+                "rtl_roofline_fraction": (self.roofline["roofline_cycles"] / self.rtl.cycles
+                                          if self.rtl.cycles else 0.0),
+                "rtl_gemm_utilization": (self.tlm.stats["gemm_uops"] / self.rtl.cycles
+                                         if self.rtl.cycles else 0.0),
                 "differences": [str(d) for d in self.differences],
                 "rtl_counters": self.rtl.counters,
                 "tlm_wall_seconds": self.tlm.wall_seconds, "rtl_wall_seconds": self.rtl.wall_seconds}

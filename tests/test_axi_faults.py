@@ -15,7 +15,7 @@ from vta.compiler import build_workload
 from vta.isa import load_config, write_bundle
 from vta.tlm import run_program
 from vta.tlm.errors import ProgramError
-from vta.tlm.faults import AxiFaultError, bursts, parse_fault
+from vta.tlm.faults import AxiFaultError, parse_fault
 
 CASES = {   # spec -> (channel, requester words in the report, region)
     "r:fetch": ("r", "fetch (instruction read)", "insns"),
@@ -59,13 +59,6 @@ def test_tlm_fault_nth_burst_and_decerr(prog):
     assert third.burst[1] > first.burst[1] and third.cycle > first.cycle
     by_name = tlm_fault(prog, "r:inp")   # a segment name selects its own range
     assert "region 'inp'" in str(by_name)
-
-
-def test_bursts_split_at_4k_pages_and_the_burst_limit():
-    assert bursts(0xff0, 0x40, 16, 256) == [(0xff0, 1), (0x1000, 3)]
-    assert bursts(0x1004, 8, 8, 256) == [(0x1000, 2)]          # widened to whole beats
-    assert bursts(0, 8 * 40, 8, 16) == [(0, 16), (128, 16), (256, 8)]
-    assert bursts(0, 0, 8, 16) == []
 
 
 @pytest.mark.parametrize("text, words", [

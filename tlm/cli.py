@@ -25,6 +25,7 @@ from rich.table import Table
 from vta.cli import program_from_args
 from vta.isa import VTAError, load_config
 
+from .stats import roofline_line
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, parse_sram_init
 
 EXIT_FAIL, EXIT_ERROR = 1, 2
@@ -116,6 +117,7 @@ def _summary(console, result):
               f"{st['gops']:.3f} GOPS")
     t.add_row("GEMM-core utilization", f"{100 * st['gemm_utilization']:.1f} %")
     t.add_row("ALU", f"{_fmt_int(st['alu_uops'])} uops ({100 * st['alu_utilization']:.1f} % of cycles)")
+    t.add_row("roofline", roofline_line(st, st["cycles"]))
     d = st["dram"]
     t.add_row("DRAM read / written", f"{_fmt_int(d['bytes_read'])} B / {_fmt_int(d['bytes_written'])} B")
     t.add_row("DRAM bandwidth", f"{d['bytes_per_cycle']:.2f} B/cycle = {d['bandwidth_gbs']:.3f} GB/s "

@@ -130,10 +130,12 @@ class Compute(Unit):
         if not n:
             return
         # One micro-op is written per sram_write_cycles as the beats arrive; a slower
-        # writer back-pressures the read (the port stays held).
+        # writer back-pressures the read (R waits for it).
         per = self.timing["sram_write_cycles"]
-        raw = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
-                                   hold=lambda g, c: dram.data_start(g) + n * per - g)
+        raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
+                                           min_cycles=n * per)
+        if bursts[-1].end > self.env.now:
+            yield self.env.timeout(bursts[-1].end - self.env.now)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
         self.top.watch.wrote("uop", idx)

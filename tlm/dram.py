@@ -1,19 +1,34 @@
-"""DRAM: a numpy byte array behind one AXI port, with a timing model.
+"""DRAM: a numpy byte array behind one AXI port, with a pipelined timing model.
 
-Reads (fetch, load, compute's uop/acc loads) are granted one request at a time by an
-arbiter (a SimPy resource of capacity 1: requests are served in arrival order, which
-is round-robin while every requester has at most one request outstanding). Writes
-(store) use the separate AW/W/B channels and do not wait for reads.
+Reads (fetch, load, compute's uop/acc loads). An arbiter grants one request (one
+contiguous run of bytes) at a time, in arrival order (round-robin while every requester
+has one request waiting). A granted request is widened to whole bus beats and split into
+INCR bursts of at most min(``dram.max_burst_beats``, 256) beats that never cross a 4 KiB
+page. Its ARs go out back to back, one per cycle, the first ``AR_CYCLES`` after the grant;
+each AR needs one of ``dram.max_outstanding_reads`` slots, freed by the RLAST of a burst
+(the next AR can go in the cycle after it). The arbiter can grant the next request in the
+cycle of the last AR (not after the data). R data come back in order (one AXI ID): a
+burst's first beat no earlier than ``latency`` + (``axi_req_cycles`` - ``AR_CYCLES``) after
+its AR, and after the previous burst's last beat, one beat per ceil(bus_bytes /
+``dram.bytes_per_cycle``) cycle at most; a requester that accepts beats slower (``ready``,
+``min_cycles``) holds R up for everybody (RREADY low).
 
-A request is one contiguous run of bytes. It is widened to whole bus beats (a micro-op
-load may start mid-beat); in hardware it is split into AXI INCR bursts (<= 256 beats,
-within a 4 KiB page) issued back to back, so a read costs ``axi_req_cycles`` (grant to
-first AR) + ``latency`` + one cycle per ``bytes_per_cycle`` bytes (at most one beat per
-cycle), and the read port is held for all of it. See tlm/README.md for the cost table.
+The timing of a request is computed in closed form at its grant (its bursts, their AR
+cycles and data windows), so a read costs a few Python operations per burst, not a
+process per beat. With max_outstanding_reads = 1 and single-burst requests this is the
+model before outstanding reads (grant + axi_req_cycles + latency + beats per request)
+but for the grant: AR_CYCLES earlier, as the slot frees (rtl/axi.py does the same).
+
+Writes (store) use the separate AW/W/B channels: the W beats of successive requests
+stream back to back; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
+freed by a B response, which comes ``latency`` + ``write_resp_cycles`` after the later of
+the burst's last W beat and its AW; W does not wait for AW (the AXI rule).
+See tlm/README.md for the cost table.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +37,9 @@ import simpy
 from .errors import ProgramError
 
 REQUESTERS = ("fetch", "load", "compute", "store")
+PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
+AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
+AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
 
 
 @dataclass
@@ -31,11 +49,22 @@ class PortStats:
     write_requests: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
-    busy_cycles: int = 0    # cycles the port was transferring for this requester
+    busy_cycles: int = 0    # cycles its data occupied the R (or W) channel
     wait_cycles: int = 0    # cycles spent waiting for the arbiter
 
     def as_dict(self):
         return dict(self.__dict__)
+
+
+@dataclass
+class Burst:
+    """One AXI burst of a request: ``beats`` beats from beat ``first`` of the request,
+    AR (or W start) at cycle ``ar``, data on the bus in cycles [start, end)."""
+    first: int
+    beats: int
+    ar: int
+    start: int
+    end: int
 
 
 class Dram:
@@ -49,10 +78,20 @@ class Dram:
         # A beat cannot move more than the bus width per cycle.
         self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
         self._mem = None
-        self.read_port = simpy.Resource(env, capacity=1)
-        self.write_port = simpy.Resource(env, capacity=1)
+        self.arbiter = simpy.Resource(env, capacity=1)     # read requests, one at a time
+        self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
+        self.resp_cycles = cfg.timing["write_resp_cycles"]
+        self.max_beats = min(cfg.dram_max_burst_beats, AXI_MAX_BEATS)
+        self.max_reads = cfg.dram_max_outstanding_reads
+        self.max_writes = cfg.dram_max_outstanding_writes
+        # RLAST + 1 of the last max_reads read bursts / B cycle of the last max_writes
+        # write bursts, in issue order (responses are in order, so these are sorted).
+        self._r_done = deque(maxlen=self.max_reads)
+        self._b_done = deque(maxlen=self.max_writes)
+        self._r_free = 0     # first cycle R is free after every granted burst's data
+        self._w_free = 0     # same for W
         self.write_log = []  # (start, end, tag) of every timed write, in order
         self.watch = None    # tlm.watch.Watch: warnings about the regions accessed
         self.faults = None   # tlm.faults.TlmFaults: injected error responses (fault mode)
@@ -84,64 +123,106 @@ class Dram:
         return self.mem[addr:addr + nbytes].copy()
 
     # ---- timing ----------------------------------------------------------------
-    def transfer_cycles(self, addr, nbytes):
-        """Cycles the read port is held for one request of ``nbytes`` at ``addr``:
-        grant-to-AR overhead + latency + the beats (its AXI bursts are issued back to
-        back, so the latency is paid once per request)."""
-        if nbytes <= 0:
-            return 0
-        return self.req_cycles + self.latency + self.data_cycles(self.beats(addr, nbytes))
-
     def beats(self, addr, nbytes):
         bus = self.bus_bytes
         return -(-(addr + nbytes) // bus) - addr // bus if nbytes > 0 else 0
-
-    # ---- timed accesses (SimPy generators) --------------------------------------
-    def data_start(self, grant):
-        """Cycle the first beat of a read granted at ``grant`` arrives."""
-        return grant + self.req_cycles + self.latency
 
     def data_cycles(self, beats):
         """Cycles ``beats`` beats take on the bus."""
         return math.ceil(beats * self.bus_bytes / self.bytes_per_cycle)
 
-    def read(self, who, addr, nbytes, unit=None, hold=None, on_grant=None):
-        """Timed read; ``yield from`` it to get a copy of the bytes.
+    def split(self, addr, nbytes):
+        """Beats of each AXI burst of a request (from the aligned beat of ``addr``)."""
+        bus = self.bus_bytes
+        a = addr - addr % bus
+        left = self.beats(addr, nbytes)
+        out = []
+        while left:
+            n = min(left, self.max_beats, (PAGE_BYTES - a % PAGE_BYTES) // bus)
+            out.append(n)
+            a += n * bus
+            left -= n
+        return out
 
-        ``hold(grant_cycle, cycles)`` may lengthen the transfer when the reader accepts
-        beats slower than they come (back-pressure keeps the port held); ``on_grant``
-        is called with the grant cycle (fetch uses it to time each instruction's arrival).
+    def _schedule_read(self, grant, addr, nbytes, ready, min_cycles):
+        """Bursts of a read granted at ``grant`` (closed form, see the module docstring).
+
+        The requester takes its first beat no earlier than ``ready`` and needs at least
+        ``min_cycles`` from then for all of them (its SRAM writer's pace)."""
+        sizes = self.split(addr, nbytes)
+        total = sum(sizes)
+        lag = self.latency + self.req_cycles - AR_CYCLES   # AR handshake to first beat
+        slots = self._r_done
+        bursts = []
+        ar = grant + AR_CYCLES - 1
+        r_free = self._r_free
+        take = None      # the requester's first beat
+        done = 0
+        for n in sizes:
+            ar += 1
+            if len(slots) == self.max_reads:
+                ar = max(ar, slots[0])   # the oldest burst's RLAST frees a slot for the next cycle
+            start = max(ar + lag, r_free)
+            if take is None:
+                take = max(start, ready)
+            done += n
+            end = max(start + self.data_cycles(n), take + -(-min_cycles * done // total))
+            bursts.append(Burst(done - n, n, ar, start, end))
+            slots.append(end)
+            r_free = end
+        self._r_free = r_free
+        return bursts
+
+    # ---- timed accesses (SimPy generators) --------------------------------------
+    def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True):
+        """Timed read; ``yield from`` it to get (a copy of the bytes, its bursts).
+
+        Returns once the request's last AR has gone out (the arbiter is free for the next
+        request); the data arrive later: bursts[-1].end is the cycle after the last beat.
+        ``ready``/``min_cycles``: the requester's pace (see ``_schedule_read``). The wait
+        for the grant is a stall of ``unit`` if ``stall``.
         """
         self.check(addr, nbytes, f"{who} read")
         if self.watch is not None and unit is not None:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        with self.read_port.request() as req:
+        with self.arbiter.request() as req:
             yield req
-            waited = self.env.now - t0
-            cyc = self.transfer_cycles(addr, nbytes)
-            if hold is not None and nbytes > 0:
-                cyc = max(cyc, hold(self.env.now, cyc))
-            if on_grant is not None:
-                on_grant(self.env.now)
-            if cyc:
-                yield self.env.timeout(cyc)
-            if self.faults is not None:
-                self.faults.check("r", addr, nbytes, self.env.now)
+            grant = self.env.now
+            bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+            if self.faults is not None:   # (beats, first beat's cycle) of each burst
+                self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
+            if bursts:
+                # the next request can be granted in the cycle of this one's last AR
+                yield self.env.timeout(bursts[-1].ar - grant)
+        waited = grant - t0
+        busy = bursts[-1].end - bursts[0].start if bursts else 0
         st.read_requests += 1
         st.bytes_read += nbytes
-        st.busy_cycles += cyc
+        st.busy_cycles += busy
         st.wait_cycles += waited
-        if unit is not None:
+        if unit is not None and stall:
             unit.stall_cycles += waited
-        if self.tracer is not None:
-            self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", t0 + waited, cyc, cat="dram")
-        return self.mem[addr:addr + nbytes].copy()
+        if self.tracer is not None and bursts:
+            self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", bursts[0].start, busy,
+                              cat="dram", args={"grant": grant, "bursts": len(bursts)})
+        return self.mem[addr:addr + nbytes].copy(), bursts
+
+    def beat_done(self, bursts, k):
+        """Cycle after beat ``k`` (0-based, of the request) was delivered."""
+        for b in bursts:
+            if k < b.first + b.beats:
+                return min(b.end, b.start + self.data_cycles(k - b.first + 1))
+        raise ValueError(f"beat {k} past the request")
 
     def write(self, who, addr, data, unit=None, tag=None):
-        """Timed write of a uint8 array: W beats on the write channel (held), data
-        committed when the last beat is sent. The B response latency is the caller's."""
+        """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B.
+
+        The W channel is held while the request's beats stream (each burst waits for a
+        free outstanding-write slot); the data are committed with the last beat. The B
+        responses come ``latency`` + ``write_resp_cycles`` after each burst's last beat;
+        the caller decides what waits for them."""
         nbytes = int(data.size)
         self.check(addr, nbytes, f"{who} write")
         if self.watch is not None and unit is not None:
@@ -150,25 +231,43 @@ class Dram:
         t0 = self.env.now
         with self.write_port.request() as req:
             yield req
-            waited = self.env.now - t0
-            # Write bursts: same splitting, but the request latency is paid once at the
-            # end (B response), by the store unit, not per burst on the W channel.
-            beats_cyc = math.ceil(self.beats(addr, nbytes) * self.bus_bytes / self.bytes_per_cycle)
-            if beats_cyc:
-                yield self.env.timeout(beats_cyc)
+            now = self.env.now
+            waited = now - t0
+            slots = self._b_done
+            w = max(now, self._w_free)
+            aw = w - 1
+            resp = self.latency + self.resp_cycles
+            b_last = now
+            answered = []   # (beats, B cycle) per burst, for the fault mode
+            for n in self.split(addr, nbytes):
+                # AW waits for a slot (freed by the oldest burst's B); W beats stream on
+                # without waiting for AW (the memory queues them), so a burst is answered
+                # after both its last W beat and its AW
+                aw += 1
+                if len(slots) == self.max_writes:
+                    aw = max(aw, slots[0])
+                w += self.data_cycles(n)
+                b_last = max(w, aw + 1) + resp
+                slots.append(b_last)
+                answered.append((n, b_last))
+            w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
+            self._w_free = w
+            if w > now:
+                yield self.env.timeout(w - now)
             self.mem[addr:addr + nbytes] = data
             self.write_log.append((addr, addr + nbytes, tag))
-            if self.faults is not None:   # its B response comes dram.latency later
-                self.faults.check("b", addr, nbytes, self.env.now + self.latency)
+            if self.faults is not None:
+                self.faults.check("b", addr, answered)
+        busy = w - now
         st.write_requests += 1
         st.bytes_written += nbytes
-        st.busy_cycles += beats_cyc
+        st.busy_cycles += busy
         st.wait_cycles += waited
         if unit is not None:
             unit.stall_cycles += waited
         if self.tracer is not None:
-            self.tracer.slice("dram write", f"{who} {nbytes} B @{addr:#x}", t0 + waited, beats_cyc,
-                              cat="dram")
+            self.tracer.slice("dram write", f"{who} {nbytes} B @{addr:#x}", now, busy, cat="dram")
+        return b_last
 
     def last_writer(self, addr):
         """Tag (the instruction index, for stores) of the last timed write covering a byte."""

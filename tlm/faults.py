@@ -14,8 +14,8 @@ A fault is given as ``CHANNEL:TARGET[:RESP][:N]``, e.g. ``r:uop``, ``r:load:dece
 
 Requesters are told apart by address only (what a memory sees): the program's regions say
 who reads them (vta.isa.Program.regions and segment roles). Bursts are the AXI master's:
-INCR bursts of at most min(dram.max_burst_beats, 256) beats that never cross a 4 KiB page,
-so the TLM (which models requests) counts the same bursts as the RTL's testbench.
+INCR bursts of at most min(dram.max_burst_beats, 256) beats that never cross a 4 KiB page
+(the TLM's Dram.split), so the TLM counts the same bursts as the RTL's testbench.
 The run then ends with the error (``AxiFaultError``; the RTL: CTRL's error bit) and one
 message, :func:`fault_message`, that both models share.
 """
@@ -25,8 +25,6 @@ from dataclasses import dataclass
 
 from .errors import ProgramError
 
-PAGE_BYTES = 4096
-MAX_BURST = 256
 RESP_CODES = {"slverr": 2, "decerr": 3}
 RESP_NAMES = {0: "OKAY", 1: "EXOKAY", 2: "SLVERR", 3: "DECERR"}
 #: requester -> (channel, what it is called in reports)
@@ -96,23 +94,6 @@ def parse_fault(text):
         if not 1 <= nth <= 1 << 30:
             raise ValueError(f"fault {raw[:60]!r}: burst number {nth} must be >= 1")
     return FaultSpec(channel, target, resp, nth, raw)
-
-
-def bursts(addr, nbytes, bus_bytes, max_beats):
-    """(address, beats) of the AXI INCR bursts of a request of ``nbytes`` at ``addr``
-    (widened to whole beats): at most min(max_beats, 256) beats, never across 4 KiB."""
-    if nbytes <= 0:
-        return []
-    cap = min(max_beats, MAX_BURST)
-    a = addr - addr % bus_bytes
-    end = -(-(addr + nbytes) // bus_bytes) * bus_bytes
-    out = []
-    while a < end:
-        room = (PAGE_BYTES - a % PAGE_BYTES) // bus_bytes
-        n = min(cap, room, (end - a) // bus_bytes)
-        out.append((a, n))
-        a += n * bus_bytes
-    return out
 
 
 def regions(program):
@@ -203,18 +184,28 @@ class FaultInjector:
 
 
 class TlmFaults:
-    """Fault mode of the TLM's Dram: offers each request's bursts to a FaultInjector and
-    raises AxiFaultError when the chosen one completes (R: its data arrived; B: its
-    response, dram.latency after the last W beat)."""
+    """Fault mode of the TLM's Dram: each request's bursts (as Dram.split cuts them) are
+    offered to a FaultInjector; the chosen one ends the run with AxiFaultError at the cycle
+    its response arrives (R: its first beat; B: its B)."""
 
-    def __init__(self, spec, program, cfg):
+    def __init__(self, spec, program, dram):
         self.injector = FaultInjector(spec, program)
-        self.bus = cfg.bus_bytes
-        self.max_beats = cfg.dram_max_burst_beats
+        self.dram = dram
 
-    def check(self, channel, addr, nbytes, cycle):
-        for a, n in bursts(addr, nbytes, self.bus, self.max_beats):
-            if self.injector.hit(channel, a, n, self.bus):
-                err = AxiFaultError(self.injector.message(cycle, self.bus), cycle=cycle)
+    def check(self, channel, addr, bursts):
+        """``bursts``: (beats, response cycle) of each burst of a request at ``addr``."""
+        bus = self.dram.bus_bytes
+        a = addr - addr % bus
+        for n, cycle in bursts:
+            if self.injector.hit(channel, a, n, bus):
+                err = AxiFaultError(self.injector.message(cycle, bus), cycle=cycle)
                 err.burst = (channel, a, n)
-                raise err
+                self.dram.env.process(self._fail(err, cycle))
+                return
+            a += n * bus
+
+    def _fail(self, err, cycle):
+        env = self.dram.env
+        if cycle > env.now:
+            yield env.timeout(cycle - env.now)
+        raise err

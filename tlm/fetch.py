@@ -2,9 +2,10 @@
 
 As in the RTL, fetch reads into its own prefetch FIFO of ``queues.cmd_depth``
 instructions, so it never holds the shared read port while a command queue is full.
-Reader: with no request outstanding and at least min(remaining, depth/2) free slots,
-it requests n = min(remaining, free slots) instructions in one DRAM request; each
-instruction becomes available when its last beat arrives. Dispatcher: pops the FIFO
+Reader: with at least min(remaining, depth/2) free slots not yet requested (credits), it
+requests n = min(remaining, credits) instructions in one DRAM request, without waiting
+for the data of earlier requests; each instruction becomes available when its last beat
+arrives. Dispatcher: pops the FIFO
 in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
 by opcode (docs/isa.md): STORE -> store; LOAD of INP or WGT -> load; everything else
 (LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.
@@ -29,6 +30,10 @@ def route(insn):
 
 
 class Fetch(Unit):
+    """Busy and stall cycles are the dispatcher's (a sequential process): busy while the
+    next instruction's beats are on the way or it is dispatched, stalled on a full
+    command queue. The reader's wait for the DRAM arbiter is in the DRAM statistics."""
+
     name = "fetch"
 
     def __init__(self, top):
@@ -47,7 +52,7 @@ class Fetch(Unit):
     def read(self):
         top, cfg, env, dram = self.top, self.cfg, self.env, self.top.dram
         count = top.insn_count
-        beat_cycles = dram.data_cycles(INSN_BYTES // dram.bus_bytes)  # per instruction
+        ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         pc = 0
         while pc < count:
             need = min(count - pc, max(1, self.depth // 2))
@@ -57,27 +62,22 @@ class Fetch(Unit):
             n = min(count - pc, self.credits)
             self.credits -= n
             addr = top.insn_base + pc * INSN_BYTES
-
-            def arrive(grant, pc=pc, n=n, addr=addr):
-                # The instruction words are in DRAM already; each becomes usable when
-                # its last beat arrives.
-                raw = dram.mem[addr:addr + n * INSN_BYTES].tobytes()
-                first = dram.data_start(grant)
-                for i in range(n):
-                    try:
-                        insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i)
-                    except EncodingError as e:
-                        raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
-                    self.fifo.append((pc + i, insn, first + (i + 1) * beat_cycles))
-                if self._data is not None and not self._data.triggered:
-                    self._data.succeed()
-
             t0 = env.now
-            yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self, on_grant=arrive)
-            self.busy_cycles += env.now - t0
+            raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
+                                               stall=False)
+            # Each instruction becomes usable when its last beat arrives.
+            for i in range(n):
+                try:
+                    insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i)
+                except EncodingError as e:
+                    raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
+                self.fifo.append((pc + i, insn, dram.beat_done(bursts, (i + 1) * ipb - 1)))
+            if self._data is not None and not self._data.triggered:
+                self._data.succeed()
+            data_end = bursts[-1].end
             if self.tracer is not None:
                 self.tracer.slice(self.name, f"read instructions {pc}..{pc + n - 1}", t0,
-                                  env.now - t0, cat="fetch")
+                                  data_end - t0, cat="fetch")
             pc += n
 
     # ---- dispatcher -----------------------------------------------------------------
@@ -89,12 +89,14 @@ class Fetch(Unit):
                 self._data = env.event()
                 yield self._data
             index, insn, ready = self.fifo[0]
-            if ready > env.now:
+            if ready > env.now:   # its beats are on the way: busy
+                self.busy_cycles += ready - env.now
                 yield env.timeout(ready - env.now)
             self.fifo.popleft()
             self.current = (index, insn)
             t0 = env.now
             if per_insn:
+                self.busy_cycles += per_insn
                 yield env.timeout(per_insn)
             qname = route(insn)
             q = top.cmd[qname]

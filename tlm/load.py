@@ -2,7 +2,7 @@
 
 Also home of the 2-D strided load with zero padding that compute's ACC load reuses
 (the same engine in hardware). Per instruction: pop tokens; then one DRAM request per
-data row, back to back, while the SRAM is written in entry order: y_pad_0 zero rows,
+data row, back to back (rows' data may still be in flight), while the SRAM is written in entry order: y_pad_0 zero rows,
 per data row x_pad_0 zero entries, the x_size entries (one cycle per beat, as they
 arrive), x_pad_1 zero entries; then y_pad_1 zero rows (a zero entry costs
 ``sram_write_cycles``); then push tokens.
@@ -51,25 +51,21 @@ def load_2d(unit, index, insn, mem_type, padded):
                              f"{dram.size >> 20} MiB DRAM", index, insn)
     block = np.zeros((yp0 + ys + yp1, width, elem), dtype=np.uint8)
     # Two sides run concurrently, as in the RTL engine: row requests go out back to back
-    # on the read port, while the SRAM writer walks the entries in order (a zero entry
-    # costs sram_write_cycles, a data entry one cycle per beat as its beats arrive).
-    # ``w`` is the writer's time; a writer that is behind holds the port (back-pressure).
+    # (each as soon as the arbiter takes it, without waiting for earlier rows' data),
+    # while the SRAM writer walks the entries in order: a zero entry costs
+    # sram_write_cycles, a data entry one cycle per beat as its beats arrive. ``w`` is
+    # the writer's time; a row's beats are taken no earlier than ``w`` (a writer that
+    # is behind holds up R: back-pressure), and its last beat sets ``w`` for the next.
     env = unit.env
-    eb = elem // dram.bus_bytes          # beats per element
-    row_beats = xs * eb
-    row_bus = dram.data_cycles(row_beats)
+    row_beats = xs * (elem // dram.bus_bytes)
     w = env.now + yp0 * width * swc
     for r in range(ys if xs else 0):
         w += xp0 * swc
-
-        def hold(grant, _cyc, w=w):
-            first = dram.data_start(grant)
-            return max(max(w, first) + row_beats, first + row_bus) - grant
-
         addr = (insn.dram_base + r * stride) * elem
-        raw = yield from dram.read(unit.name, addr, xs * elem, unit=unit, hold=hold)
+        raw, bursts = yield from dram.read(unit.name, addr, xs * elem, unit=unit, ready=w,
+                                           min_cycles=row_beats)
         block[yp0 + r, xp0:xp0 + xs] = raw.reshape(xs, elem)
-        w = env.now + xp1 * swc
+        w = bursts[-1].end + xp1 * swc
     if not xs:
         w += ys * width * swc
     w += yp1 * width * swc

@@ -2,8 +2,11 @@
 
 Per row: the x_size out entries are read (one per cycle, never slower than the bus
 since an out element is at least one beat) and sent as one write request on the W
-channel; after the last row the unit waits ``dram.latency`` + ``timing.write_resp_cycles``
-cycles for the B response, then pushes its token.
+channel; rows stream back to back while earlier bursts wait for their B responses (up
+to ``dram.max_outstanding_writes`` bursts). The instruction retires, and pushes its
+token, only when the B of its last burst has come (``dram.latency`` +
+``timing.write_resp_cycles`` after its last W beat): a token to compute therefore means
+the data are in DRAM, and FINISH (which waits for that token or comes after it) too.
 """
 from __future__ import annotations
 
@@ -45,10 +48,9 @@ class Store(Unit):
                     rows = out[idx[r * xs:(r + 1) * xs]]
                     data = elements.pack(rows, cfg.out_bits)
                     addr = (insn.dram_base + r * insn.x_stride) * elem
-                    yield from dram.write(self.name, addr, data, unit=self, tag=index)
-                resp = dram.latency + self.timing["write_resp_cycles"]
-                if resp:
-                    yield self.env.timeout(resp)  # B response of the last burst
+                    b_last = yield from dram.write(self.name, addr, data, unit=self, tag=index)
+                if b_last > self.env.now:
+                    yield self.env.timeout(b_last - self.env.now)  # B of the last burst
             if insn.push_prev:
                 yield from self.push_token("s2g")
             self.end(index, insn)

@@ -120,7 +120,7 @@ class Tlm:
         self.units = (self.fetch, self.load, self.compute, self.store)
         self.watch = self.dram.watch = Watch(self, max_cycles, timeout, strict)
         if inject_fault:   # fault mode: tlm/faults.py
-            self.dram.faults = TlmFaults(inject_fault, program, cfg)
+            self.dram.faults = TlmFaults(inject_fault, program, self.dram)
         if sram_init is not None:
             self._fill_srams(sram_init)
         self._detail = detail   # f(text): what a long instruction is doing (progress)

@@ -24,7 +24,7 @@ import tempfile
 
 from vta.cli import program_from_args, run_command
 from vta.isa import load_config
-from vta.isa.errors import VTAError
+from vta.isa.errors import VTAError, shorten
 
 
 
@@ -59,7 +59,7 @@ def cmd_run(a):
     res = run_on_rtl(prog, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
                      workdir=_workdir(a, "vta-rtl-run-"), inject_fault=a.inject_fault)
     if a.inject_fault:   # reaching here: the injected response never went out
-        print(f"vta-rtl: warning: --inject-fault {a.inject_fault.text}: no matching burst in this "
+        print(f"vta-rtl: warning: --inject-fault {shorten(a.inject_fault.text)}: no matching burst in this "
               "run; no error response was injected", file=sys.stderr)
     print(f"{prog.name}: {res.cycles} cycles on {a.sim} ({res.wall_seconds:.1f} s wall)")
     if res.waves:

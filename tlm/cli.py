@@ -24,6 +24,7 @@ from rich.table import Table
 
 from vta.cli import program_from_args
 from vta.isa import VTAError, load_config
+from vta.isa.errors import shorten
 
 from .stats import roofline_line
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, parse_sram_init
@@ -174,7 +175,7 @@ def _cmd_run(args, console):
         print(f"vta-tlm: warning: {w}", file=sys.stderr)
     if args.inject_fault and result.dram.faults.injector.fired is None:
         seen = result.dram.faults.injector.seen
-        print(f"vta-tlm: warning: --inject-fault {args.inject_fault.text}: the run had only {seen} "
+        print(f"vta-tlm: warning: --inject-fault {shorten(args.inject_fault.text)}: the run had only {seen} "
               "matching burst(s); no error response was injected", file=sys.stderr)
     if result.warning_count > len(result.warnings):
         print(f"vta-tlm: warning: {result.warning_count - len(result.warnings)} more warnings "

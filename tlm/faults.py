@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vta.isa.errors import shorten
+
 from .errors import ProgramError
 
 RESP_CODES = {"slverr": 2, "decerr": 3}
@@ -65,15 +67,16 @@ def parse_fault(text):
     usage = ("expected CHANNEL:TARGET[:slverr|decerr][:N], e.g. r:uop, r:load:decerr, b:store "
              f"(targets: {', '.join(REQUESTERS)} or a region name)")
     if len(parts) < 2 or len(parts) > 4 or not all(parts):
-        raise ValueError(f"fault {raw[:60]!r}: {usage}")
+        raise ValueError(f"fault '{shorten(raw)}': {usage}")
     channel, target = parts[0].lower(), parts[1]
     if channel not in ("r", "b"):
-        raise ValueError(f"fault {raw[:60]!r}: channel {channel[:20]!r} is not r or b; {usage}")
+        raise ValueError(f"fault '{shorten(raw)}': channel '{shorten(channel)}' is not r or b; "
+                         f"{usage}")
     if target.lower() in REQUESTERS:
         target = target.lower()
         want = REQUESTERS[target][0]
         if want != channel:
-            raise ValueError(f"fault {raw[:60]!r}: {target} answers on {want.upper()}, not on "
+            raise ValueError(f"fault '{shorten(raw)}': {target} answers on {want.upper()}, not on "
                              f"{channel.upper()}")
     resp, nth = "slverr", 1
     seen = set()
@@ -81,7 +84,7 @@ def parse_fault(text):
         low = p.lower()
         kind = "resp" if low in RESP_CODES else "n"
         if kind in seen:
-            raise ValueError(f"fault {raw[:60]!r}: {p[:20]!r} given twice; {usage}")
+            raise ValueError(f"fault '{shorten(raw)}': '{shorten(p)}' given twice; {usage}")
         seen.add(kind)
         if kind == "resp":
             resp = low
@@ -89,10 +92,10 @@ def parse_fault(text):
         try:
             nth = int(p)
         except ValueError:
-            raise ValueError(f"fault {raw[:60]!r}: {p[:20]!r} is neither slverr/decerr nor a "
+            raise ValueError(f"fault '{shorten(raw)}': '{shorten(p)}' is neither slverr/decerr nor a "
                              f"burst number; {usage}") from None
         if not 1 <= nth <= 1 << 30:
-            raise ValueError(f"fault {raw[:60]!r}: burst number {nth} must be >= 1")
+            raise ValueError(f"fault '{shorten(raw)}': burst number {nth} must be >= 1")
     return FaultSpec(channel, target, resp, nth, raw)
 
 
@@ -126,7 +129,7 @@ def fault_message(spec_text, channel, resp, addr, beats, bus_bytes, requester, r
     name = RESP_NAMES.get(resp, str(resp)) if isinstance(resp, int) else resp.upper()
     who = REQUESTERS.get(requester, (None, requester or "unknown requester"))[1]
     where = f"region '{region}'" if region else "no program region"
-    injected = f" (injected by --inject-fault {spec_text})" if spec_text else ""
+    injected = f" (injected by --inject-fault {shorten(spec_text)})" if spec_text else ""
     return (f"AXI {name} response on {channel.upper()}{injected}: {who}, burst "
             f"[{addr:#x}, {addr + beats * bus_bytes:#x}) ({beats} beat{'s' if beats != 1 else ''}, "
             f"{where}), at cycle {cycle}; the AXI master set its error bit and the run stopped")
@@ -145,18 +148,19 @@ class FaultInjector:
         if spec.target in REQUESTERS:
             self.ranges = [(r[1], r[2], r[0]) for r in regs if r[col] == spec.target]
             if not self.ranges:
-                raise ProgramError(f"--inject-fault {spec.text}: the program has no region "
+                raise ProgramError(f"--inject-fault {shorten(spec.text)}: the program has no region "
                                    f"that {REQUESTERS[spec.target][1]} accesses")
         elif spec.target in names:
             r = regs[names.index(spec.target)]
             if r[col] is None:
-                raise ProgramError(f"--inject-fault {spec.text}: region '{spec.target}' is never "
+                raise ProgramError(f"--inject-fault {shorten(spec.text)}: region "
+                                   f"'{shorten(spec.target)}' is never "
                                    f"{'written (only outputs are)' if col == 4 else 'read'}")
             self.ranges = [(r[1], r[2], r[0])]
         else:
-            raise ProgramError(f"--inject-fault {spec.text}: no requester or region named "
-                               f"'{spec.target}' (requesters: {', '.join(REQUESTERS)}; regions: "
-                               f"{', '.join(names)})")
+            raise ProgramError(f"--inject-fault {shorten(spec.text)}: no requester or region named "
+                               f"'{shorten(spec.target)}' (requesters: {', '.join(REQUESTERS)}; regions: "
+                               f"{shorten(', '.join(names))})")
         self.regions = regs
         self.seen = 0
         self.fired = None   # (addr, beats, requester, region) of the faulted burst

@@ -5,17 +5,21 @@ read ports (0 fetch, 1 load, 2 compute) and one write port, each a request hands
 address aligned to the bus, number of beats >= 1) followed by a data stream of that many
 bus beats, in order.
 
-AXI side: data width = cfg.bus_bits, 32-bit addresses, INCR bursts of at most 256 beats that
-never cross a 4 KiB page (the AXI rule), one ID (so responses come back in order).
+AXI side: data width = cfg.bus_bits, 32-bit addresses, INCR bursts of at most
+``burst_cap(cfg)`` = min(dram.max_burst_beats, 256) beats that never cross a 4 KiB page (the
+AXI rule), one ID (so responses come back in order). Cycle-level timing: rtl/README.md
+"AXI master".
 
-- Reads (``axi_reader``): a round-robin arbiter grants one request at a time (the port after
-  the last granted one first); the request is split into bursts, all issued back to back on
-  AR, and the next request is granted after its last R beat. R beats go straight to the
-  owner (no buffering: the owner's data_ready is RREADY).
-- Writes (``axi_writer``): one request at a time on AW/W; W does not wait for AW (AXI forbids a master to make
-  WVALID wait for AWREADY). B responses are matched to requests through a small FIFO of
-  "last burst of its request" flags, so wr_done pulses once per request, in order, after the
-  last B of that request; up to B_FIFO bursts may be waiting for B.
+- Reads (``axi_reader``): the arbiter grants one request at a time (compute first, fetch
+  and load in turn); the request is split into bursts issued back to back on AR, each
+  taking one of dram.max_outstanding_reads slots until its RLAST; the next request is
+  granted once the previous one issued its last AR. A FIFO of burst owners routes R beats
+  (in AR order) to their port, whose data_ready is RREADY (no buffering).
+- Writes (``axi_writer``): one request at a time on AW/W (the next is accepted when every
+  AW and W beat of the previous one went out); W does not wait for AW (AXI forbids a
+  master to make WVALID wait for AWREADY); up to dram.max_outstanding_writes bursts wait
+  for B. A FIFO of "last burst of its request" flags makes wr_done pulse once per request,
+  in order, with the B of its last burst.
 - Any SLVERR/DECERR response sets the sticky ``err`` flag (cleared by ``clear``).
 """
 from __future__ import annotations
@@ -155,7 +159,7 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     depth = fifo_depth(slots)
     owner = Signal(intbv(0, min=0, max=3))      # port of the request issuing ARs
     act = Signal(bool(0))                       # that request still has ARs to issue
-    last = Signal(intbv(2, min=0, max=3))       # last granted port (round-robin pointer)
+    load_last = Signal(bool(1))                 # of fetch and load, load was granted last
     grant = Signal(intbv(0, min=0, max=3))
     any_req = Signal(bool(0))
     req_addr = Signal(intbv(0)[ADDR_BITS:])
@@ -174,25 +178,14 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
 
     @always_comb
     def arbiter():
-        # Round robin: the port after the last granted one has priority.
+        # Compute (2) first: its UOP/ACC loads stall the GEMM core, whereas the load unit
+        # prefetches ahead of it. Fetch (0) and load (1) take turns.
         any_req.next = rd0.req_valid or rd1.req_valid or rd2.req_valid
         grant.next = 0
-        if last == 0:
-            if rd1.req_valid:
-                grant.next = 1
-            elif rd2.req_valid:
-                grant.next = 2
-        elif last == 1:
-            if rd2.req_valid:
-                grant.next = 2
-            elif not rd0.req_valid and rd1.req_valid:
-                grant.next = 1
-        else:
-            if not rd0.req_valid:
-                if rd1.req_valid:
-                    grant.next = 1
-                elif rd2.req_valid:
-                    grant.next = 2
+        if rd2.req_valid:
+            grant.next = 2
+        elif rd1.req_valid and (not load_last or not rd0.req_valid):
+            grant.next = 1
 
     @always_comb
     def req_mux():
@@ -248,7 +241,8 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     def rd_seq():
         if not act and any_req:
             owner.next = grant
-            last.next = grant
+            if grant != 2:
+                load_last.next = grant == 1
             ar_next.next = req_addr
             ar_left.next = req_beats
             act.next = req_beats != 0

@@ -8,6 +8,11 @@ write per cycle: a zero entry (padding) costs one cycle, a data entry costs elem
 cycles (one beat per cycle into its bank). So a padded tile costs
 (y_pad_0 + y_size + y_pad_1) * x_pad_total zero cycles + y_size*x_size*elem_beats data
 beats, plus the first request's latency.
+
+The load unit runs the two sides as two stages (rtl/README.md "Load unit"): the request
+stage pops the instruction's tokens and issues its rows, then moves on to the next LOAD
+while the write stage still writes the previous one's data, so DRAM latency is paid once
+per stream of LOADs rather than once per LOAD.
 """
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
 """cocotb tests of the AXI4 master and the AXI4-Lite registers (top: axi_harness).
 
 The core's side of the shell is driven from Python (``core_*`` ports); DRAM is cocotbext-axi's
-AxiRam. Checked: data read/written equals the RAM, every AR/AW burst is a legal INCR burst
-(<= 256 beats, inside one 4 KiB page), the arbiter serves the three readers round robin,
-wr_done pulses once per write request after its last B, the register map and counters.
+AxiRam. Checked: data read/written equals the RAM (each port issuing its requests back to
+back, the master keeping them outstanding), every AR/AW burst is a legal INCR burst (<=
+burst_cap beats, inside one 4 KiB page), bursts in flight stay within
+dram.max_outstanding_reads/writes (and reads do overlap), every grant follows the arbitration
+rule (compute first, fetch and load in turn), wr_done pulses once per write request after
+its last B, the register map and counters.
 """
 import os
 import random
@@ -15,8 +18,9 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from vta.isa.config import Config
+from vta.rtl.axi import burst_cap
 from vta.rtl.regs import ID_VALUE, config_word, fingerprint_word, offset
-from vta.cosim.simtb import add_stalls
+from vta.cosim.simtb import add_latency, add_stalls
 
 PAGE = 4096
 
@@ -47,8 +51,11 @@ async def setup(dut, size=1 << 20):
     return ram, axil
 
 
-def burst_monitor(dut, ch, bus_bytes, log):
-    """Record (addr, beats) of every AR or AW handshake and check it is a legal burst."""
+def burst_monitor(dut, ch, cfg, log):
+    """Record (addr, beats) of every AR or AW handshake and check it is a legal burst of at
+    most burst_cap(cfg) beats (dram.max_burst_beats)."""
+    bus_bytes, cap = cfg.bus_bytes, burst_cap(cfg)
+
     async def mon():
         while True:
             await RisingEdge(dut.clk)
@@ -58,17 +65,73 @@ def burst_monitor(dut, ch, bus_bytes, log):
                 assert int(getattr(dut, f"m_axi_{ch}burst").value) == 1, "not INCR"
                 assert 1 << int(getattr(dut, f"m_axi_{ch}size").value) == bus_bytes
                 assert addr % bus_bytes == 0, f"{ch} address {addr:#x} unaligned"
-                assert beats <= 256
+                assert beats <= cap, f"{ch} burst of {beats} beats, cap {cap}"
                 assert addr // PAGE == (addr + beats * bus_bytes - 1) // PAGE, \
                     f"{ch} burst {addr:#x}+{beats} beats crosses 4 KiB"
                 log.append((addr, beats))
     return cocotb.start_soon(mon())
 
 
-async def reader(dut, port, requests, bus_bytes, rng, grants):
-    """Issue requests on read port ``port`` one after the other; return the data beats."""
+def outstanding_monitor(dut, ch, limit, peak):
+    """Bursts in flight (AR/AW handshake .. RLAST/B) never exceed ``limit``; peak[0] = max."""
+    done = "rlast" if ch == "ar" else None
+
+    async def mon():
+        n = 0
+        while True:
+            await RisingEdge(dut.clk)
+            if int(getattr(dut, f"m_axi_{ch}valid").value) and int(getattr(dut, f"m_axi_{ch}ready").value):
+                n += 1
+            resp = "r" if ch == "ar" else "b"
+            if (int(getattr(dut, f"m_axi_{resp}valid").value) and int(getattr(dut, f"m_axi_{resp}ready").value)
+                    and (done is None or int(getattr(dut, f"m_axi_{done}").value))):
+                n -= 1
+            assert n <= limit, f"{n} {ch} bursts in flight, limit {limit}"
+            peak[0] = max(peak[0], n)
+    return cocotb.start_soon(mon())
+
+
+def grant_monitor(dut, grants):
+    """Record every read grant and check the arbitration rule: compute (2) whenever it
+    requests, else fetch (0) and load (1) in turn."""
+    async def mon():
+        load_last = True
+        while True:
+            await RisingEdge(dut.clk)
+            valid = [int(getattr(dut, f"core_rd{i}_req_valid").value) for i in range(3)]
+            ready = [int(getattr(dut, f"core_rd{i}_req_ready").value) for i in range(3)]
+            if not any(ready):
+                continue
+            assert sum(ready) == 1, ready
+            g = ready.index(1)
+            want = 2 if valid[2] else 1 if valid[1] and (not load_last or not valid[0]) else 0
+            assert g == want, f"granted {g} with requests {valid}, load granted last: {load_last}"
+            if g != 2:
+                load_last = g == 1
+            grants.append(g)
+    return cocotb.start_soon(mon())
+
+
+async def reader(dut, port, requests, bus_bytes, rng):
+    """Issue the requests on read port ``port`` back to back, without waiting for data (the
+    master keeps them outstanding); return the data beats of each."""
     p = f"core_rd{port}_"
-    got = []
+    total = sum(b for _, b in requests)
+
+    async def collect():
+        data, ready = [], 0
+        while len(data) < total:
+            if ready and int(getattr(dut, p + "data_valid").value):
+                data.append(int(getattr(dut, p + "data").value))
+            if len(data) == total:
+                break
+            ready = int(rng.random() < 0.8)
+            getattr(dut, p + "data_ready").value = ready
+            await RisingEdge(dut.clk)
+        getattr(dut, p + "data_ready").value = 0
+        return data
+
+    task = cocotb.start_soon(collect())
     for addr, beats in requests:
         getattr(dut, p + "req_addr").value = addr
         getattr(dut, p + "req_beats").value = beats
@@ -77,19 +140,13 @@ async def reader(dut, port, requests, bus_bytes, rng, grants):
             await RisingEdge(dut.clk)
             if int(getattr(dut, p + "req_ready").value):
                 break
-        grants.append(port)
         getattr(dut, p + "req_valid").value = 0
-        data, ready = [], 0
-        while len(data) < beats:
-            if ready and int(getattr(dut, p + "data_valid").value):
-                data.append(int(getattr(dut, p + "data").value))
-            if len(data) == beats:
-                break
-            ready = int(rng.random() < 0.8)
-            getattr(dut, p + "data_ready").value = ready
-            await RisingEdge(dut.clk)
-        getattr(dut, p + "data_ready").value = 0
-        got.append(b"".join(d.to_bytes(bus_bytes, "little") for d in data))
+        await ClockCycles(dut.clk, rng.choice([0, 0, 1, 3]))
+    data = await task
+    got, k = [], 0
+    for _, beats in requests:
+        got.append(b"".join(d.to_bytes(bus_bytes, "little") for d in data[k:k + beats]))
+        k += beats
     return got
 
 
@@ -99,29 +156,31 @@ async def reads_and_arbiter(dut):
     bb = cfg.bus_bytes
     rng = random.Random(1)
     ram, _ = await setup(dut)
+    add_latency(ram, 20)   # bursts overlap their latency: several in flight
     image = bytes(rng.randrange(256) for _ in range(1 << 16))
     ram.write(0, image)
-    ars = []
-    burst_monitor(dut, "ar", bb, ars)
+    ars, grants, peak = [], [], [0]
+    burst_monitor(dut, "ar", cfg, ars)
+    outstanding_monitor(dut, "ar", cfg.dram_max_outstanding_reads, peak)
+    grant_monitor(dut, grants)
     reqs = {}
     for port in range(3):
         rq = [(PAGE - 2 * bb, 5), (0x100, 1), (3 * PAGE - 7 * bb, 300)]  # page-crossing, single
         for _ in range(6):
-            beats = rng.choice([1, 2, 3, 16, 255, 256, 257, 600])
+            beats = rng.choice([1, 2, 3, 16, 17, 255, 256, 257, 600])
             addr = rng.randrange(0, (1 << 16) - beats * bb) // bb * bb
             rq.append((addr, beats))
         reqs[port] = rq
-    grants = []
-    tasks = [cocotb.start_soon(reader(dut, p, reqs[p], bb, rng, grants)) for p in range(3)]
+    tasks = [cocotb.start_soon(reader(dut, p, reqs[p], bb, rng)) for p in range(3)]
     results = [await t for t in tasks]
     for port in range(3):
         for (addr, beats), data in zip(reqs[port], results[port]):
             assert data == image[addr:addr + beats * bb], f"port {port} read {addr:#x}+{beats} wrong"
-    # Round robin: while all three ports have requests pending, grants rotate 0,1,2.
-    head = grants[:9]
-    assert sorted(head[:3]) == [0, 1, 2] and head[3:6] == head[:3] and head[6:9] == head[:3], grants
+    assert len(grants) == sum(len(rq) for rq in reqs.values())
     total = sum(b for rq in reqs.values() for _, b in rq)
     assert sum(b for _, b in ars) == total
+    # the requests were pipelined: more than one burst in flight, up to the limit
+    assert peak[0] >= min(2, cfg.dram_max_outstanding_reads), peak
 
 
 async def writer(dut, requests, bus_bytes, rng):
@@ -155,8 +214,9 @@ async def writes_and_done(dut):
     bb = cfg.bus_bytes
     rng = random.Random(2)
     ram, _ = await setup(dut)
-    aws = []
-    burst_monitor(dut, "aw", bb, aws)
+    aws, peak = [], [0]
+    burst_monitor(dut, "aw", cfg, aws)
+    outstanding_monitor(dut, "aw", cfg.dram_max_outstanding_writes, peak)
     reqs = [(PAGE - 3 * bb, 7), (0x40, 1), (5 * PAGE + 8 * bb, 700)]
     reqs += [(rng.randrange(0, 1 << 15) // bb * bb + (1 << 15), rng.choice([1, 2, 64, 256, 300]))
              for _ in range(8)]

@@ -10,6 +10,7 @@ import pytest
 from vta.compiler import ProgramBuilder, build_workload
 from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_OUT, Alu, Finish, Gemm, Load, Store, load_config
 from vta.tlm import run_program
+from vta.tlm.dram import W_GAP
 
 CONFIGS = ["default", "tiny"]
 
@@ -186,7 +187,9 @@ def test_store_costs_exactly_rows_then_latency_and_write_response(config, timing
     ys, xs = 3, 2
     beats = math.ceil(xs * cfg.out_bytes / cfg.bus_bytes)   # one row, from an aligned address
     row_cycles = math.ceil(beats * cfg.bus_bytes / cfg.dram_bytes_per_cycle)
-    want = t["insn_overhead"] + ys * row_cycles + cfg.dram_latency + t["write_resp_cycles"]
+    # the AXI writer leaves W_GAP idle W cycles between two requests (rows)
+    want = (t["insn_overhead"] + ys * row_cycles + (ys - 1) * W_GAP + cfg.dram_latency
+            + t["write_resp_cycles"])
     assert _slice_cycles(_single_store(base, ys, xs), cfg, "store", "STORE") == [want], \
-        (f"STORE of {ys} rows: insn_overhead + rows * W beats + dram.latency + write_resp_cycles "
-         f"(B response) = {want}")
+        (f"STORE of {ys} rows: insn_overhead + rows * W beats + gaps + dram.latency + "
+         f"write_resp_cycles (B response) = {want}")

@@ -1,8 +1,8 @@
 """DRAM: a numpy byte array behind one AXI port, with a pipelined timing model.
 
 Reads (fetch, load, compute's uop/acc loads). An arbiter grants one request (one
-contiguous run of bytes) at a time, in arrival order (round-robin while every requester
-has one request waiting). A granted request is widened to whole bus beats and split into
+contiguous run of bytes) at a time: compute's first, then fetch's and load's in arrival
+order (in turn while both have one request waiting). A granted request is widened to whole bus beats and split into
 INCR bursts of at most min(``dram.max_burst_beats``, 256) beats that never cross a 4 KiB
 page. Its ARs go out back to back, one per cycle, the first ``AR_CYCLES`` after the grant;
 each AR needs one of ``dram.max_outstanding_reads`` slots, freed by the RLAST of a burst
@@ -19,8 +19,8 @@ process per beat. With max_outstanding_reads = 1 and single-burst requests this 
 model before outstanding reads (grant + axi_req_cycles + latency + beats per request)
 but for the grant: AR_CYCLES earlier, as the slot frees (rtl/axi.py does the same).
 
-Writes (store) use the separate AW/W/B channels: the W beats of successive requests
-stream back to back; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
+Writes (store) use the separate AW/W/B channels: the W beats of a request's bursts
+stream back to back, ``W_GAP`` idle cycles between requests; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
 freed by a B response, which comes ``latency`` + ``write_resp_cycles`` after the later of
 the burst's last W beat and its AW; W does not wait for AW (the AXI rule).
 See tlm/README.md for the cost table.
@@ -40,6 +40,7 @@ REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
 AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
 AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
+W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
 
 
 @dataclass
@@ -78,7 +79,9 @@ class Dram:
         # A beat cannot move more than the bus width per cycle.
         self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
         self._mem = None
-        self.arbiter = simpy.Resource(env, capacity=1)     # read requests, one at a time
+        # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
+        # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
+        self.arbiter = simpy.PriorityResource(env, capacity=1)
         self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
@@ -187,7 +190,7 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        with self.arbiter.request() as req:
+        with self.arbiter.request(priority=0 if who == "compute" else 1) as req:
             yield req
             grant = self.env.now
             bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
@@ -251,7 +254,7 @@ class Dram:
                 slots.append(b_last)
                 answered.append((n, b_last))
             w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
-            self._w_free = w
+            self._w_free = w + W_GAP
             if w > now:
                 yield self.env.timeout(w - now)
             self.mem[addr:addr + nbytes] = data

@@ -19,6 +19,11 @@ from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, de
 from .errors import ProgramError
 from .unit import Unit
 
+# As the RTL (rtl/fetch.py): an instruction whose last beat came in cycle c is pushed
+# into the prefetch FIFO at c+1 and shows at its registered output at c+3, i.e.
+# PREFETCH_CYCLES after the beat_done cycle (c+1).
+PREFETCH_CYCLES = 2
+
 
 def route(insn):
     """Name of the command queue an instruction goes to."""
@@ -71,7 +76,8 @@ class Fetch(Unit):
                     insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i)
                 except EncodingError as e:
                     raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
-                self.fifo.append((pc + i, insn, dram.beat_done(bursts, (i + 1) * ipb - 1)))
+                self.fifo.append((pc + i, insn,
+                                  dram.beat_done(bursts, (i + 1) * ipb - 1) + PREFETCH_CYCLES))
             if self._data is not None and not self._data.triggered:
                 self._data.succeed()
             data_end = bursts[-1].end

@@ -2,10 +2,11 @@
 
 Also home of the 2-D strided load with zero padding that compute's ACC load reuses
 (the same engine in hardware). Per instruction: pop tokens; then one DRAM request per
-data row, back to back (rows' data may still be in flight), while the SRAM is written in entry order: y_pad_0 zero rows,
-per data row x_pad_0 zero entries, the x_size entries (one cycle per beat, as they
-arrive), x_pad_1 zero entries; then y_pad_1 zero rows (a zero entry costs
-``sram_write_cycles``); then push tokens.
+data row, back to back, without waiting for earlier rows' data, while the SRAM is
+written in entry order: y_pad_0 zero rows, per data row x_pad_0 zero entries, the x_size
+entries (one cycle per beat, as they arrive), x_pad_1 zero entries; then y_pad_1 zero
+rows (a zero entry costs ``sram_write_cycles``); then push tokens. The load unit runs
+the two sides as two stages (class Load), compute's ACC load as one.
 """
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ def sram_indices(unit, index, insn, base, count, depth, what, verb="writes"):
     return np.arange(base, base + count, dtype=np.int64)
 
 
-def load_2d(unit, index, insn, mem_type, padded):
-    """Timed 2-D load (a SimPy generator). Returns (sram indices, element values int64
-    shaped (entries, elem_bytes*8/bits)) for the caller to store into its buffer."""
+def load_2d_rows(unit, index, insn, mem_type, padded, start):
+    """Issue the row requests of a 2-D load (a SimPy generator); returns once the last
+    row's request is out: (sram indices, the raw tile (rows, width, elem bytes) uint8, the
+    cycle its SRAM writer finishes). The writer starts at cycle ``start``."""
     cfg, dram = unit.cfg, unit.top.dram
     elem = cfg.elem_bytes(mem_type)
     swc = unit.timing["sram_write_cycles"]
@@ -56,9 +58,8 @@ def load_2d(unit, index, insn, mem_type, padded):
     # sram_write_cycles, a data entry one cycle per beat as its beats arrive. ``w`` is
     # the writer's time; a row's beats are taken no earlier than ``w`` (a writer that
     # is behind holds up R: back-pressure), and its last beat sets ``w`` for the next.
-    env = unit.env
     row_beats = xs * (elem // dram.bus_bytes)
-    w = env.now + yp0 * width * swc
+    w = start + yp0 * width * swc
     for r in range(ys if xs else 0):
         w += xp0 * swc
         addr = (insn.dram_base + r * stride) * elem
@@ -69,41 +70,124 @@ def load_2d(unit, index, insn, mem_type, padded):
     if not xs:
         w += ys * width * swc
     w += yp1 * width * swc
+    return idx, block, w
+
+
+def tile_values(cfg, mem_type, block):
+    """Element values (int64, shaped (entries, elem_bytes*8/bits)) of a raw tile."""
+    bits = {MEM_INP: cfg.inp_bits, MEM_WGT: cfg.wgt_bits}.get(mem_type, cfg.acc_bits)
+    elem = cfg.elem_bytes(mem_type)
+    return elements.unpack(block.reshape(-1), bits).reshape(-1, elem * 8 // bits)
+
+
+def load_2d(unit, index, insn, mem_type, padded):
+    """Timed 2-D load, requests and writer together (a SimPy generator; compute's ACC
+    load). Returns (sram indices, element values) for the caller to store."""
+    env = unit.env
+    idx, block, w = yield from load_2d_rows(unit, index, insn, mem_type, padded, env.now)
     if w > env.now:
         yield env.timeout(w - env.now)
-    bits = {MEM_INP: cfg.inp_bits, MEM_WGT: cfg.wgt_bits}.get(mem_type, cfg.acc_bits)
-    values = elements.unpack(block.reshape(-1), bits).reshape(total, elem * 8 // bits)
-    return idx, values
+    return idx, tile_values(unit.cfg, mem_type, block)
+
+
+# The RTL load unit's write stage takes an instruction in the cycle the previous one
+# retires and starts its SRAM writer two cycles later (START state, then the writer's
+# registered start): rtl/load.py.
+WRITER_HANDOFF = 2
 
 
 class Load(Unit):
-    """Executes the load command queue: LOAD INP and LOAD WGT."""
+    """Executes the load command queue: LOAD INP and LOAD WGT.
+
+    Two stages, as the RTL: the request stage pops the tokens and issues an instruction's
+    rows, then hands it to the write stage (when that is free, i.e. has retired the
+    previous instruction), which writes the SRAM and pushes the l2g token. So the rows of
+    the next LOAD go out while the previous one's data still arrive. Deadlock rule (the
+    RTL's): rows go out only if the write stage's pending l2g push cannot block.
+    Busy = cycles with either stage active, less the request stage's stalls.
+    """
 
     name = "load"
 
     def run(self):
-        top, cfg = self.top, self.cfg
-        inp_shape = (cfg.batch, cfg.block_in)
-        wgt_shape = (cfg.block_out, cfg.block_in)
+        top, cfg, env = self.top, self.cfg, self.env
         overhead = self.timing["insn_overhead"]
+        self._active, self._since, self._union = 0, 0, 0
+        self._pushing = None  # (index, insn, what) while the write stage pushes l2g
+        writing = None        # the write stage's process (its instruction not yet retired)
+        w_end = 0             # cycle the write stage's SRAM writer finishes
+        pushes = False        # the write stage's instruction pushes l2g
         while True:
             index, insn = yield from self.next_command(top.cmd["load"])
-            self.begin(index, insn)
+            self._enter()
+            self.current = (index, insn)
+            t0 = env.now
             problems = check_insn(insn, cfg)
             if problems:
                 raise self.error("; ".join(problems), index, insn)
             if insn.pop_next:
                 yield from self.pop_token("g2l")
+            if writing is not None and writing.is_alive and pushes and top.dep["l2g"].full:
+                # deadlock rule: wait until its push has gone through
+                yield from self.blocked_on("write stage: push l2g (load->compute) token: queue "
+                                           "full", self._join(writing))
             if overhead:
-                yield self.env.timeout(overhead)
-            if insn.memory_type == MEM_INP:
-                idx, vals = yield from load_2d(self, index, insn, MEM_INP, padded=True)
-                top.inp_buf[idx] = vals.reshape(-1, *inp_shape)
-                top.watch.wrote("inp", idx)
-            else:
-                idx, vals = yield from load_2d(self, index, insn, MEM_WGT, padded=False)
-                top.wgt_buf[idx] = vals.reshape(-1, *wgt_shape)
-                top.watch.wrote("wgt", idx)
-            if insn.push_next:
-                yield from self.push_token("l2g")
-            self.end(index, insn)
+                yield env.timeout(overhead)
+            mem = MEM_INP if insn.memory_type == MEM_INP else MEM_WGT
+            # the writer starts now, or after the write stage's current tile
+            start = max(env.now, w_end + WRITER_HANDOFF) if writing is not None and \
+                writing.is_alive else env.now
+            idx, block, w_end = yield from load_2d_rows(self, index, insn, mem,
+                                                        padded=mem == MEM_INP, start=start)
+            if writing is not None and writing.is_alive:
+                yield writing     # hand-off: the write stage takes it once free
+            pushes = bool(insn.push_next)
+            writing = env.process(self._write(index, insn, mem, idx, block, w_end, t0))
+            self.current = None
+
+    def state(self):
+        """The request stage's instruction, else the write stage's if it is stuck pushing."""
+        if self.current is None and self._pushing is not None:
+            index, insn, what = self._pushing
+            return (index, self.text(index, insn), what)
+        return super().state()
+
+    def _join(self, proc):
+        yield proc
+
+    def _write(self, index, insn, mem, idx, block, w_end, t0):
+        """The write stage: the tile is in the SRAM at ``w_end``; retire."""
+        top, env = self.top, self.env
+        if w_end > env.now:
+            yield env.timeout(w_end - env.now)
+        vals = tile_values(self.cfg, mem, block)
+        if mem == MEM_INP:
+            top.inp_buf[idx] = vals.reshape(-1, self.cfg.batch, self.cfg.block_in)
+            top.watch.wrote("inp", idx)
+        else:
+            top.wgt_buf[idx] = vals.reshape(-1, self.cfg.block_out, self.cfg.block_in)
+            top.watch.wrote("wgt", idx)
+        if insn.push_next:   # not a stall: the request stage checked for room
+            q = top.dep["l2g"]
+            self._pushing = (index, insn, f"push l2g ({q.label}) token: queue full "
+                                          f"({q.capacity}/{q.capacity})")
+            yield from q.push()
+            self._pushing = None
+        self.instructions += 1
+        self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
+        if self.tracer is not None:
+            self.tracer.slice(self.name, self.text(index, insn), t0, env.now - t0, cat="insn",
+                              args={"index": index})
+        self._leave()
+        top.insn_done()
+
+    def _enter(self):
+        if not self._active:
+            self._since = self.env.now
+        self._active += 1
+
+    def _leave(self):
+        self._active -= 1
+        if not self._active:
+            self._union += self.env.now - self._since
+            self.busy_cycles = self._union - self.stall_cycles

@@ -10,7 +10,7 @@ Each (config, simulator, outstanding limit, latency) is one simulator session
 workload is its simulated run plus an equal share of the session's start-up. Outputs are
 compared bit for bit too. With several latencies or limits a summary (worst |error| per
 combination) follows. Exit status 1 if any workload disagrees or is off by more than the
-tolerance (--tolerance, default the cross-check's 5%).
+tolerance (--tolerance, default 2%: issue 11's goal; the cross-check tests allow 5%).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from vta.isa import VTAError, load_config
 from vta.cosim.crosscheck import CYCLE_TOLERANCE, check_many
 
 DEFAULT_RUNS = ("tiny:verilator", "tiny:icarus", "default:verilator")
+GOAL = 0.02   # |TLM - RTL| / RTL on every reference workload
 
 
 def variant(cfg, latency, outstanding):
@@ -96,8 +97,9 @@ def main(argv=None):
                     help="dram.latency values (default: the config's)")
     ap.add_argument("--outstanding", nargs="+", type=int, metavar="N",
                     help="dram.max_outstanding_reads values (default: the config's)")
-    ap.add_argument("--tolerance", type=float, default=CYCLE_TOLERANCE,
-                    help=f"allowed |error| as a fraction (default {CYCLE_TOLERANCE})")
+    ap.add_argument("--tolerance", type=float, default=GOAL,
+                    help=f"allowed |error| as a fraction (default {GOAL}; the cross-check "
+                         f"tests allow {CYCLE_TOLERANCE})")
     ap.add_argument("--json", metavar="FILE", help="also write every row as JSON")
     a = ap.parse_args(argv)
     console = Console(highlight=False, width=max(Console().width, 112))

@@ -222,10 +222,11 @@ class Dram:
     def write(self, who, addr, data, unit=None, tag=None):
         """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B.
 
-        The W channel is held while the request's beats stream (each burst waits for a
-        free outstanding-write slot); the data are committed with the last beat. The B
-        responses come ``latency`` + ``write_resp_cycles`` after each burst's last beat;
-        the caller decides what waits for them."""
+        The W channel is held while the request's beats stream (``W_GAP`` cycles after
+        the previous request's); each burst's AW waits for a free outstanding-write slot;
+        the data are committed with the last beat. A burst's B comes ``latency`` +
+        ``write_resp_cycles`` after the later of its last W beat and its AW; the caller
+        decides what waits for it."""
         nbytes = int(data.size)
         self.check(addr, nbytes, f"{who} write")
         if self.watch is not None and unit is not None:

@@ -11,7 +11,8 @@ instructions) and only requests what that FIFO is sure to hold (credits = free s
 requested): whenever no request is being presented and credits >= min(remaining, depth/2),
 it requests n = min(remaining, credits) instructions (n * 16/bus_bytes beats) in one
 request, without waiting for the data of earlier requests (they stay outstanding in the AXI
-master, up to dram.max_outstanding_reads bursts). Dispatch pops the prefetch FIFO in order,
+master, up to dram.max_outstanding_reads bursts); with one read slot it does wait for them
+(an early request would only hold the bus while it waits for the slot). Dispatch pops the prefetch FIFO in order,
 one instruction per cycle, and waits while the target command queue is full.
 """
 from __future__ import annotations
@@ -45,6 +46,10 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     assert mem[0] is opf
 
     remaining = Signal(intbv(0)[32:])      # instructions not yet requested
+    waiting = Signal(intbv(0, min=0, max=depth + 1))  # requested, not yet in the prefetch FIFO
+    # with one read slot an early request would only hold the bus: wait for the data first
+    serial = int(cfg.dram_max_outstanding_reads == 1)
+    reserve = Signal(bool(0))              # this cycle reserves credits for a new request
     to_dispatch = Signal(intbv(0)[32:])    # instructions not yet dispatched
     credits = Signal(intbv(0, min=0, max=depth + 1))  # prefetch slots neither used nor requested
     addr = Signal(modbv(0)[32:])
@@ -110,8 +115,7 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
                     addr.next = addr + (req_n << ish)
                 if pf_pop:
                     credits.next = credits + 1
-            elif (remaining != 0 and credits != 0
-                    and (credits >= remaining or credits >= depth // 2)):
+            elif reserve:
                 # reserve prefetch slots for the whole request
                 req_on.next = 1
                 req_n.next = want
@@ -133,7 +137,24 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
                 to_dispatch.next = to_dispatch - 1
 
     @always_comb
+    def when():
+        reserve.next = (not req_on and remaining != 0 and credits != 0
+                        and (serial == 0 or waiting == 0)
+                        and (credits >= remaining or credits >= depth // 2))
+
+    @always(clk.posedge)
+    def track():
+        if rst:
+            waiting.next = 0
+        elif reserve and pf_push:
+            waiting.next = waiting + want - 1
+        elif reserve:
+            waiting.next = waiting + want
+        elif pf_push:
+            waiting.next = waiting - 1
+
+    @always_comb
     def pf_in():
         pf_din.next = asm
 
-    return pf, plan, route, seq, pf_in
+    return pf, plan, route, seq, when, track, pf_in

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from vta.compiler import build_workload
-from vta.isa import load_config, write_bundle
+from vta.isa import write_bundle
 from vta.tlm import run_program
 from vta.tlm.errors import ProgramError
 from vta.tlm.faults import AxiFaultError, parse_fault

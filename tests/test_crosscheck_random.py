@@ -22,7 +22,6 @@ pytestmark = pytest.mark.rtl   # needs an HDL simulator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import fuzz_rtl  # noqa: E402 -- the bench's program maker, failure rule and cycle bound
-from tlm_pending import TLM_CYCLES_MATCH   # False until the TLM models the pipelined AXI master  # noqa: E402
 
 
 def _differential(config, sim, seeds, tmp_path, limits=None):
@@ -42,7 +41,7 @@ def _differential(config, sim, seeds, tmp_path, limits=None):
                              workdir=tmp_path / f"{lim[0]}-{lim[1]}",
                              mem=[fuzz_rtl._rtl_mem(m) for _, m in group])
         for (s, m), p, r in zip(group, programs, results):
-            why = fuzz_rtl.failure(r, timing=TLM_CYCLES_MATCH and not m["stall"])
+            why = fuzz_rtl.failure(r, timing=not m["stall"])
             if why:
                 bad.append(f"{p.name} ({fuzz_rtl.describe(m)}): {why}")
     assert not bad, "\n".join(bad)
@@ -115,9 +114,7 @@ def test_cycle_bound_is_7_percent_plus_16_cycles():
 
 def test_fuzz_bench_runs(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rtl.py"), "--count", "6",
-                        "--seed", "77", "--batch", "3", "--out", str(tmp_path)]
-                       # --stall: outputs only (tests/tlm_pending.py)
-                       + ([] if TLM_CYCLES_MATCH else ["--stall", "0.05"]),
+                        "--seed", "77", "--batch", "3", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "mismatches" in p.stdout and "programs/s" in p.stdout

@@ -1,0 +1,199 @@
+"""``vta-dse``: design-space exploration over the config YAML.
+
+    vta-dse sweep SPEC.yaml -o DIR [--jobs N] [--budget N [--seed S] [--exhaustive-check]]
+                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [-q]
+
+Writes DIR/points.csv, DIR/pareto.png, DIR/best-<board>.yaml and prints a summary table.
+``vta-dse model`` prints the resource model's coefficients and its error on held-out points.
+Exit codes: 0 ok (also when some points failed: they are reported), 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+from vta.cli import run_command
+
+from . import sweep as sw
+from .spec import load_spec
+
+
+def positive(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return v
+
+
+def write_csv(rows, path):
+    cols = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def write_best(row, cfg, board, out):
+    """best-<board>.yaml: the point's config set to the board's target, clock and part."""
+    import yaml
+
+    from vta.isa import TARGETS, Config
+    part, mhz, _ = sw.board_info(board)
+    d = cfg.to_dict()
+    d.update(name=f"dse-best-{board}", target=board,
+             description=f"vta-dse: fastest point fitting {board} ({row['label']})")
+    d["clock"] = {"mhz": TARGETS[board]["mhz"]}
+    d["fpga"] = {"part": part}
+    Config.from_dict(d)   # it must load as a normal config
+    path = out / f"best-{board}.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False, default_flow_style=False))
+    return path
+
+
+def plot(rows, base, path, board):
+    """Latency at the first board's clock vs LUT, DSP, BRAM36; the 2-D front of each marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .pareto import front
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    lat = f"latency_ms_{board}"
+    for ax, res in zip(axes, ("LUT", "DSP", "BRAM36")):
+        xs, ys = [r[res] for r in rows], [r[lat] for r in rows]
+        ax.scatter(xs, ys, s=14, c="0.6", label="points")
+        idx = front(list(zip(xs, ys)))
+        fx, fy = zip(*sorted((xs[i], ys[i]) for i in idx)) if idx else ((), ())
+        ax.step(fx, fy, where="post", c="tab:red", lw=1)
+        ax.scatter(fx, fy, s=26, c="tab:red", label="Pareto front")
+        if base is not None:
+            ax.scatter([base[res]], [base[lat]], marker="*", s=160, c="tab:blue", label="base config")
+        ax.set_xlabel(f"{res} (model)")
+        ax.set_ylabel(f"latency, ms at {rows[0][f'mhz_{board}']:g} MHz ({board})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("vta-dse: workload latency vs resources")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def cmd_sweep(a):
+    from rich.console import Console
+    from rich.table import Table
+    spec = load_spec(a.spec)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    # a pipe or file gets the whole table, not one cut to 80 columns
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    space = spec.points()
+    chosen = sw.sample(space, a.budget, a.seed) if a.budget else space
+    t0 = time.time()
+    tasks, pairs = sw.make_tasks(spec, chosen)
+    base_tasks, base_pairs = sw.make_tasks(spec, [{}])   # the base config: the reference point
+    base_pairs[0][0].update(point="base", label="base")
+    extra_tasks, extra_pairs = [], []
+    if a.budget and a.exhaustive_check:
+        extra_tasks, extra_pairs = sw.make_tasks(spec, space)
+    results, fresh = sw.run_points(tasks + base_tasks + extra_tasks, a.cache or out / "cache", a.jobs,
+                                   a.scheduler, progress=not a.quiet)
+    wall = time.time() - t0
+
+    def rows_of(pairs_):
+        return [sw.finish_row(dict(r), c, results.get(r.get("key")), spec.boards, spec.layers)
+                for r, c in pairs_]
+    rows, base = rows_of(pairs), rows_of(base_pairs)[0]
+    cfgs = {r["point"]: c for r, c in pairs}
+    ok = sw.mark_front(rows)
+    write_csv(rows + ([base] if "key" in base else []), out / "points.csv")   # the base: a reference row
+    board0 = spec.boards[0]
+    if ok:
+        plot(ok, base if base.get("status") == "ok" else None, out / "pareto.png", board0)
+    n_bad = {s: sum(r.get("status") == s for r in rows) for s in ("invalid", "failed")}
+    console.print(f"{len(rows)} points ({len(ok)} valid, {n_bad['invalid']} invalid, {n_bad['failed']} failed) "
+                  f"of a {spec.size}-point space; {fresh} evaluated now, the rest from the cache; "
+                  f"{wall:.1f} s; layers {','.join(spec.layers)} at 1/{spec.scale} size")
+    t = Table(title="best point per board (fastest that fits: LUT <= 80 %, BRAM36/DSP <= 90 %, bus <= PS port)")
+    for c in ("board", "point", "GEMM", "bus", "cycles", "ms", "GOPS", "GOPS/DSP", "LUT %", "DSP %", "BRAM %",
+              "vs base"):
+        t.add_column(c)
+    for b in spec.boards:
+        r = sw.best(ok, b)
+        if r is None:
+            t.add_row(b, "no point fits", *[""] * 10)
+            continue
+        path = write_best(r, cfgs[r["point"]], b, out)
+        speed = f"{base['cycles'] / r['cycles']:.2f}x" if base.get("status") == "ok" else "-"
+        t.add_row(b, r["label"], r["gemm"], str(r["bus_bits"]), f"{r['cycles']:,}", f"{r[f'latency_ms_{b}']:.3f}",
+                  f"{r[f'gops_{b}']:.2f}", f"{r[f'gops_per_dsp_{b}']:.3f}", f"{r[f'LUT_pct_{b}']}",
+                  f"{r[f'DSP_pct_{b}']}", f"{r[f'BRAM36_pct_{b}']}", speed)
+        console.print(f"wrote {path}")
+    console.print(t)
+    if base.get("status") == "ok":
+        objs = tuple(base[o] for o in sw.OBJECTIVES)
+        dom = [r for r in ok if sw.pareto.dominates(tuple(r[o] for o in sw.OBJECTIVES), objs)]
+        fits = ", ".join(f"{b}: {'fits' if base.get(f'fits_{b}') else 'does not fit'}" for b in spec.boards)
+        console.print(f"base config '{spec.base.name}' ({base['gemm']}, {base['bus_bits']}-bit bus): "
+                      f"{base['cycles']:,} cycles, LUT {base['LUT']}, DSP {base['DSP']}, BRAM36 {base['BRAM36']} "
+                      f"({fits}); " + (f"dominated by {len(dom)} swept point(s) (cycles, LUT, DSP, BRAM36)"
+                                       if dom else "on the front of the swept points (no point dominates it)"))
+    else:
+        console.print(f"base config: {base.get('status')}: {base.get('message')}")
+    if extra_pairs:
+        full = sw.mark_front([sw.finish_row(dict(r), c, results.get(r.get("key")), spec.boards, spec.layers)
+                              for r, c in extra_pairs])
+        ratio = sw.hv_ratio(ok, full)
+        console.print(f"random search: {len(chosen)} of {len(space)} points; hypervolume ratio vs the "
+                      f"exhaustive front (cycles, LUT): {ratio:.3f}" if ratio is not None else
+                      "no valid point to compare")
+    for r in rows:
+        if r.get("status") == "failed":
+            console.print(f"[red]failed[/red] point {r['point']} ({r['label']}): {r['message']}")
+    console.print(f"wrote {out / 'points.csv'}" + (f", {out / 'pareto.png'}" if ok else " (no valid point: no plot)"))
+    return 0
+
+
+def cmd_model(a):
+    from .resources import MODELED, ResourceModel
+    m = ResourceModel.load()
+    print(f"resource model: {len(m.points)} calibration points, {m.tool}")
+    for r in MODELED:
+        print(f"  {r:7} coefficients {', '.join(f'{c:.4g}' for c in m.coef[r])}")
+    err = m.holdout_error()
+    for r, e in err.items():
+        print(f"  {r:7} held-out error: " + ", ".join(f"{100 * x:+.1f}%" for x in e))
+    if not err:
+        print("  (no held-out points)")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="vta-dse", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sweep", help="evaluate the SPEC's points; CSV, Pareto plot, best config per board")
+    s.add_argument("spec", help="SPEC YAML (docs/dse.md)")
+    s.add_argument("-o", "--out", required=True, help="output folder")
+    s.add_argument("--jobs", type=positive, help="worker processes (default: the CPU count)")
+    s.add_argument("--budget", type=positive, help="random search: evaluate N points of the space")
+    s.add_argument("--seed", type=int, default=0, help="random search seed (default 0)")
+    s.add_argument("--exhaustive-check", action="store_true",
+                   help="with --budget: also evaluate the whole space and report the hypervolume ratio")
+    s.add_argument("--scheduler", help="Dask distributed scheduler address (tcp://HOST:PORT)")
+    s.add_argument("--cache", help="point cache folder (default OUT/cache)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_sweep)
+    m = sub.add_parser("model", help="the resource model's coefficients and held-out error")
+    m.set_defaults(func=cmd_model)
+    return run_command("vta-dse", ap, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,7 +4,8 @@
                                    [--scheduler tcp://HOST:PORT] [--cache DIR] [-q]
 
 Writes DIR/points.csv, DIR/pareto.png, DIR/best-<board>.yaml and prints a summary table.
-``vta-dse model`` prints the resource model's coefficients and its error on held-out points.
+``vta-dse model`` prints the resource model's coefficients and its error on held-out points;
+``vta-dse calibrate CONFIG... [--hold-out]`` synthesizes configs into its calibration file.
 Exit codes: 0 ok (also when some points failed: they are reported), 2 bad input.
 """
 from __future__ import annotations
@@ -175,6 +176,15 @@ def cmd_model(a):
     return 0
 
 
+def cmd_calibrate(a):
+    from vta.isa import load_config
+
+    from .resources import calibrate
+    cfgs = [load_config(c) for c in a.configs]   # all of them checked before the long runs
+    calibrate(cfgs, fit=not a.hold_out, progress=lambda m: print(m, flush=True))
+    return cmd_model(a)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="vta-dse", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -192,6 +202,10 @@ def main(argv=None):
     s.set_defaults(func=cmd_sweep)
     m = sub.add_parser("model", help="the resource model's coefficients and held-out error")
     m.set_defaults(func=cmd_model)
+    c = sub.add_parser("calibrate", help="synthesize configs (vta-fpga synth, xc7z020) into the model's calibration")
+    c.add_argument("configs", nargs="+", help="config YAML paths or bundled names")
+    c.add_argument("--hold-out", action="store_true", help="do not fit these points: they measure the model's error")
+    c.set_defaults(func=cmd_calibrate)
     return run_command("vta-dse", ap, argv)
 
 

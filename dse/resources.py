@@ -117,11 +117,11 @@ class ResourceModel:
         return self.doc.get("tool", "?")
 
 
-def calibrate(configs, path=CALIBRATION, fit_names=None, progress=print):
+def calibrate(configs, path=CALIBRATION, fit=True, progress=print):
     """Synthesize each config (vta-fpga synth, xc7z020) and add it to the calibration file.
 
-    Points already in the file (same arch) are kept, not re-run; ``fit_names``: the names used
-    for fitting (the others are held out to state the model's error)."""
+    Points already in the file (same arch) are kept, not re-run. ``fit=False`` holds the new
+    points out of the fit: they state the model's error."""
     from vta.cosim.sim import export_dir
     from vta.fpga.synth import synth, yosys_exe
     doc = json.loads(path.read_text()) if path.exists() else {"points": []}
@@ -135,13 +135,10 @@ def calibrate(configs, path=CALIBRATION, fit_names=None, progress=print):
         res = synth(export_dir(cfg), "xc7z020")
         progress(f"{cfg.name}: {res.use} in {time.time() - t0:.0f} s")
         doc["points"].append({"name": cfg.name, "config": {"name": cfg.name, "arch": dict(cfg.arch)},
-                              "use": res.use, "seconds": round(res.seconds, 1), "part": res.part})
+                              "use": res.use, "seconds": round(res.seconds, 1), "part": res.part,
+                              "fit": fit})
         have.add(key)
         path.write_text(json.dumps(doc, indent=1) + "\n")   # each point as soon as it is measured
-    if fit_names is not None:
-        for p in doc["points"]:
-            p["fit"] = p["name"] in fit_names
-        path.write_text(json.dumps(doc, indent=1) + "\n")
     return doc
 
 

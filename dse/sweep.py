@@ -50,12 +50,18 @@ def tool_version():
 
 
 def config_for(base, knobs):
-    """The base config with the knob values of one point (raises ConfigError when invalid)."""
-    sections = {}
+    """The base config with the knob values of one point (raises ConfigError when invalid).
+
+    A base whose DRAM moves one bus beat per cycle (dram.bytes_per_cycle unset, or equal to
+    its bus bytes) keeps doing so at the point's bus width, unless the knobs set
+    dram.bytes_per_cycle: otherwise a wider bus would get the base's DRAM bandwidth."""
+    d = base.to_dict()
     for key, v in knobs.items():
         sec, _, name = key.partition(".")
-        sections.setdefault(sec, {})[name] = v
-    return base.replace(**sections)
+        d.setdefault(sec, {})[name] = v
+    if base.dram_bytes_per_cycle == base.bus_bytes and "dram.bytes_per_cycle" not in knobs:
+        d["dram"]["bytes_per_cycle"] = None
+    return Config.from_dict(d, base.path)
 
 
 def point_key(cfg_dict, layers, scale):

@@ -119,6 +119,14 @@ def test_invalid_and_failed_points(tmp_path):
     assert not (tmp_path / "cache" / "bad.json").exists()   # a failure is tried again next time
 
 
+def test_bus_width_knob_scales_dram_bandwidth():
+    base = load_config("default")   # 64-bit bus, one beat (8 B) per cycle
+    assert sw.config_for(base, {"arch.log_bus_width": 7}).dram_bytes_per_cycle == 16
+    assert sw.config_for(base, {"arch.log_bus_width": 7, "dram.bytes_per_cycle": 8}).dram_bytes_per_cycle == 8
+    slow = base.replace(dram={"bytes_per_cycle": 4})   # a user's narrower DRAM is kept
+    assert sw.config_for(slow, {"arch.log_bus_width": 7}).dram_bytes_per_cycle == 4
+
+
 def test_resource_model():
     m = ResourceModel.load()
     assert len(m.points) >= 4 and m.tool.startswith("Yosys")

@@ -1,7 +1,7 @@
 """``vta-dse``: design-space exploration over the config YAML.
 
     vta-dse sweep SPEC.yaml -o DIR [--jobs N] [--budget N [--seed S] [--exhaustive-check]]
-                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [-q]
+                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [--synth-front N] [-q]
 
 Writes DIR/points.csv, DIR/pareto.png, DIR/best-<board>.yaml and prints a summary table.
 ``vta-dse model`` prints the resource model's coefficients and its error on held-out points;
@@ -19,6 +19,7 @@ from pathlib import Path
 from vta.cli import run_command
 
 from . import sweep as sw
+from .resources import MODELED as MODELED_SHOWN
 from .spec import load_spec
 
 
@@ -87,6 +88,25 @@ def plot(rows, base, path, board):
     plt.close(fig)
 
 
+def synth_front(ok, cfgs, n, console):
+    """Yosys synth_xilinx (xc7z020) of the ``n`` fastest front points: ``synth_*`` columns and
+    the model's error on them (points the model was not fitted on)."""
+    from vta.cosim.sim import export_dir
+    from vta.fpga.synth import synth
+    front = sorted((r for r in ok if r["on_front"]), key=lambda r: r["cycles"])[:n]
+    for r in front:
+        console.print(f"synthesizing front point {r['point']} ({r['label']}) with yosys synth_xilinx ...")
+        res = synth(export_dir(cfgs[r["point"]]), "xc7z020")
+        errs = []
+        for k in MODELED_SHOWN:
+            r[f"synth_{k}"] = res.use[k]
+            if res.use[k]:
+                errs.append(f"{k} {100 * (r[k] / res.use[k] - 1):+.1f}%")
+        r["synth_seconds"] = round(res.seconds)
+        console.print(f"  measured {', '.join(f'{k} {res.use[k]:g}' for k in MODELED_SHOWN)} in "
+                      f"{res.seconds:.0f} s; model error {', '.join(errs)}")
+
+
 def cmd_sweep(a):
     from rich.console import Console
     from rich.table import Table
@@ -114,6 +134,8 @@ def cmd_sweep(a):
     rows, base = rows_of(pairs), rows_of(base_pairs)[0]
     cfgs = {r["point"]: c for r, c in pairs}
     ok = sw.mark_front(rows)
+    if a.synth_front:
+        synth_front(ok, cfgs, a.synth_front, console)
     write_csv(rows + ([base] if "key" in base else []), out / "points.csv")   # the base: a reference row
     board0 = spec.boards[0]
     if ok:
@@ -198,6 +220,9 @@ def main(argv=None):
                    help="with --budget: also evaluate the whole space and report the hypervolume ratio")
     s.add_argument("--scheduler", help="Dask distributed scheduler address (tcp://HOST:PORT)")
     s.add_argument("--cache", help="point cache folder (default OUT/cache)")
+    s.add_argument("--synth-front", type=positive, metavar="N",
+                   help="synthesize the N fastest front points with Yosys (minutes each) and "
+                        "print the resource model's error on them")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)
     m = sub.add_parser("model", help="the resource model's coefficients and held-out error")

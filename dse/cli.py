@@ -1,6 +1,7 @@
 """``vta-dse``: design-space exploration over the config YAML.
 
-    vta-dse sweep SPEC.yaml -o DIR [--jobs N] [--budget N [--seed S] [--exhaustive-check]]
+    vta-dse sweep SPEC.yaml -o DIR [--jobs N] [--budget N [--search random|halving] [--seed S]
+                                   [--exhaustive-check]]
                                    [--scheduler tcp://HOST:PORT] [--cache DIR] [--synth-front N] [-q]
 
 Writes DIR/points.csv, DIR/pareto.png, DIR/best-<board>.yaml and prints a summary table.
@@ -20,7 +21,7 @@ from vta.cli import run_command
 
 from . import sweep as sw
 from .resources import MODELED as MODELED_SHOWN
-from .spec import load_spec
+from .spec import MAX_POINTS, SpecError, load_spec
 
 
 def positive(text):
@@ -115,24 +116,31 @@ def cmd_sweep(a):
     out.mkdir(parents=True, exist_ok=True)
     # a pipe or file gets the whole table, not one cut to 80 columns
     console = Console(width=None if sys.stdout.isatty() else 200)
-    space = spec.points()
-    chosen = sw.sample(space, a.budget, a.seed) if a.budget else space
+    if spec.size > MAX_POINTS and (not a.budget or a.exhaustive_check):
+        raise SpecError(f"{spec.path}: the knobs make {spec.size:,} points, more than {MAX_POINTS:,} to "
+                        f"evaluate exhaustively: use --budget N (without --exhaustive-check)")
+    space = spec.points() if not a.budget or a.exhaustive_check else None
+    cache = a.cache or out / "cache"
+    cfgs, fresh = {}, [0]
     t0 = time.time()
-    tasks, pairs = sw.make_tasks(spec, chosen)
-    base_tasks, base_pairs = sw.make_tasks(spec, [{}])   # the base config: the reference point
-    base_pairs[0][0].update(point="base", label="base")
-    extra_tasks, extra_pairs = [], []
-    if a.budget and a.exhaustive_check:
-        extra_tasks, extra_pairs = sw.make_tasks(spec, space)
-    results, fresh = sw.run_points(tasks + base_tasks + extra_tasks, a.cache or out / "cache", a.jobs,
-                                   a.scheduler, progress=not a.quiet)
-    wall = time.time() - t0
 
-    def rows_of(pairs_):
-        return [sw.finish_row(dict(r), c, results.get(r.get("key")), spec.boards, spec.layers)
-                for r, c in pairs_]
-    rows, base = rows_of(pairs), rows_of(base_pairs)[0]
-    cfgs = {r["point"]: c for r, c in pairs}
+    def run(spec_, pts):
+        tasks, pairs = sw.make_tasks(spec_, pts)
+        results, n = sw.run_points(tasks, cache, a.jobs, a.scheduler, progress=not a.quiet)
+        fresh[0] += n
+        cfgs.update((r["point"], c) for r, c in pairs)
+        return [sw.finish_row(dict(r), c, results.get(r.get("key")), spec_.boards, spec_.layers)
+                for r, c in pairs], n
+
+    rungs = None
+    if a.budget and a.search == "halving":
+        rows, rungs = sw.halving(spec, sw.sample(spec, a.budget, a.seed), run)
+    else:
+        rows, _ = run(spec, sw.sample(spec, a.budget, a.seed) if a.budget else space)
+    base = run(spec, [{}])[0][0]   # the base config: the reference point
+    base.update(point="base", label="base")
+    full = sw.mark_front(run(spec, space)[0]) if a.budget and a.exhaustive_check else None
+    wall = time.time() - t0
     ok = sw.mark_front(rows)
     if a.synth_front:
         synth_front(ok, cfgs, a.synth_front, console)
@@ -141,8 +149,10 @@ def cmd_sweep(a):
     if ok:
         plot(ok, base if base.get("status") == "ok" else None, out / "pareto.png", board0)
     n_bad = {s: sum(r.get("status") == s for r in rows) for s in ("invalid", "failed")}
+    if rungs:
+        console.print("successive halving: " + " -> ".join(f"{n} points at 1/{sc} size" for sc, n in rungs))
     console.print(f"{len(rows)} points ({len(ok)} valid, {n_bad['invalid']} invalid, {n_bad['failed']} failed) "
-                  f"of a {spec.size}-point space; {fresh} evaluated now, the rest from the cache; "
+                  f"of a {spec.size}-point space; {fresh[0]} evaluated now, the rest from the cache; "
                   f"{wall:.1f} s; layers {','.join(spec.layers)} at 1/{spec.scale} size")
     t = Table(title="best point per board (fastest that fits: LUT <= 80 %, BRAM36/DSP <= 90 %, bus <= PS port)")
     for c in ("board", "point", "GEMM", "bus", "cycles", "ms", "GOPS", "GOPS/DSP", "LUT %", "DSP %", "BRAM %",
@@ -170,11 +180,9 @@ def cmd_sweep(a):
                                        if dom else "on the front of the swept points (no point dominates it)"))
     else:
         console.print(f"base config: {base.get('status')}: {base.get('message')}")
-    if extra_pairs:
-        full = sw.mark_front([sw.finish_row(dict(r), c, results.get(r.get("key")), spec.boards, spec.layers)
-                              for r, c in extra_pairs])
+    if full is not None:
         ratio = sw.hv_ratio(ok, full)
-        console.print(f"random search: {len(chosen)} of {len(space)} points; hypervolume ratio vs the "
+        console.print(f"{a.search} search: {len(rows)} of {spec.size} points; hypervolume ratio vs the "
                       f"exhaustive front (cycles, LUT): {ratio:.3f}" if ratio is not None else
                       "no valid point to compare")
     for r in rows:
@@ -216,6 +224,8 @@ def main(argv=None):
     s.add_argument("--jobs", type=positive, help="worker processes (default: the CPU count)")
     s.add_argument("--budget", type=positive, help="random search: evaluate N points of the space")
     s.add_argument("--seed", type=int, default=0, help="random search seed (default 0)")
+    s.add_argument("--search", choices=("random", "halving"), default="random",
+                   help="with --budget: random sample, or successive halving over the workload size")
     s.add_argument("--exhaustive-check", action="store_true",
                    help="with --budget: also evaluate the whole space and report the hypervolume ratio")
     s.add_argument("--scheduler", help="Dask distributed scheduler address (tcp://HOST:PORT)")

@@ -170,9 +170,9 @@ def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True):
 def make_tasks(spec, points):
     """(tasks, configs) for knob dicts ``points`` (invalid configs become rows right away)."""
     tasks, rows = [], []
-    for i, knobs in enumerate(points):
+    for knobs in points:
         label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in knobs.items()) or "base"
-        row = {"point": i, "label": label, **knobs}
+        row = {"point": spec.index(knobs), "label": label, **knobs}
         try:
             cfg = config_for(spec.base, knobs)
         except ConfigError as e:
@@ -225,11 +225,50 @@ def mark_front(rows):
     return ok
 
 
-def sample(points, budget, seed=0):
-    """Random search: ``budget`` distinct points of the space (all of it when smaller)."""
-    if budget >= len(points):
-        return list(points)
-    return random.Random(seed).sample(list(points), budget)
+def sample(spec, budget, seed=0):
+    """Random search: ``budget`` distinct points of the space (all of it when smaller), in
+    space order; the space is never listed."""
+    if budget >= spec.size:
+        return spec.points()
+    return [spec.point(i) for i in sorted(random.Random(seed).sample(range(spec.size), budget))]
+
+
+def halving(spec, points, run, eta=2):
+    """Successive halving with the workload size as the fidelity: every point is first run on
+    layers ``eta``^k times smaller than the SPEC's (k rungs, down to at least 1/32), then only
+    the best 1/eta (by non-dominated rank over cycles and the modeled resources, the fewest
+    cycles first within a rank) go on to the next, larger size; the last rung is the SPEC's.
+    ``run(spec, points)`` evaluates and returns (rows, evaluated now). Returns the final rows
+    and the points evaluated per rung."""
+    import dataclasses
+    rungs = []
+    k = 0
+    while spec.scale * eta ** (k + 1) <= 32 and len(points) // eta ** (k + 1) >= 2:
+        k += 1
+    alive = list(points)
+    for r in range(k, -1, -1):
+        rows, _ = run(dataclasses.replace(spec, scale=spec.scale * eta ** r), alive)
+        rungs.append((spec.scale * eta ** r, len(alive)))
+        if r == 0:
+            return rows, rungs
+        ok = [i for i, row in enumerate(rows) if row.get("status") == "ok"]
+        rk = rank_of(rows, ok)
+        ranked = sorted(ok, key=lambda i: (rk[i], rows[i]["cycles"]))
+        alive = [alive[i] for i in ranked[:max(1, len(alive) // eta)]]
+
+
+def rank_of(rows, ok):
+    """Non-dominated rank (0 = the front) of each valid row over OBJECTIVES."""
+    left, rank, level = list(ok), {}, 0
+    while left:
+        objs = [tuple(rows[i][o] for o in OBJECTIVES) for i in left]
+        f = set(pareto.front(objs))
+        for j, i in enumerate(left):
+            if j in f:
+                rank[i] = level
+        left = [i for j, i in enumerate(left) if j not in f]
+        level += 1
+    return rank
 
 
 def hv_ratio(found, exhaustive):

@@ -102,6 +102,31 @@ def test_sweep_csv_best_and_cache(tmp_path, capsys):
         assert r["cycles"] == old[(r["arch.log_block_out"], r["arch.log_wgt_buff_size"])]
 
 
+def test_spec_point_index(tmp_path):
+    from vta.dse.spec import load_spec
+    (tmp_path / "s.yaml").write_text(SPEC.replace("knobs:\n", "knobs:\n  queues.cmd_depth: [4, 8, 16]\n"))
+    s = load_spec(tmp_path / "s.yaml")
+    pts = s.points()
+    assert s.size == len(pts) == 12
+    assert all(s.point(i) == p and s.index(p) == i for i, p in enumerate(pts))
+    assert s.index({}) is None
+    assert sw.sample(s, 5, seed=1) == sw.sample(s, 5, seed=1) and len(sw.sample(s, 5)) == 5
+    assert sw.sample(s, 50) == pts
+
+
+@pytest.mark.parametrize("search", ["random", "halving"])
+def test_budget_search_hypervolume(tmp_path, capsys, search):
+    text = SPEC.replace("[12, 13]", "[12, 13, 14, 15]").replace("[C2, C11]", "[C11]")
+    assert run(tmp_path, text, "--budget", "4", "--search", search, "--exhaustive-check") == 0
+    out = capsys.readouterr().out
+    ratio = float(re.search(r"hypervolume ratio vs the exhaustive front \(cycles, LUT\): ([0-9.]+)", out).group(1))
+    assert 0 < ratio <= 1
+    if search == "halving":   # 4 points at 1/16 size, then the best 2 at the SPEC's 1/8
+        assert "successive halving: 4 points at 1/16 size -> 2 points at 1/8 size" in out
+    rows = list(csv.DictReader(open(tmp_path / "out" / "points.csv")))
+    assert len(rows) == (4 if search == "random" else 2) + 1
+
+
 def test_invalid_and_failed_points(tmp_path):
     spec_text = SPEC.replace("arch.log_block_out: [2, 3]", "arch.log_bus_width: [5, 7]")
     # a 128-bit bus with 32-bit input elements: the config itself is invalid; the sweep goes on

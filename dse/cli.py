@@ -62,7 +62,8 @@ def write_best(row, cfg, board, out):
 
 
 def plot(rows, base, path, board):
-    """Latency at the first board's clock vs LUT, DSP, BRAM36; the 2-D front of each marked."""
+    """Latency at the first board's clock vs LUT, DSP, BRAM36; the 2-D front of each marked,
+    and the board's fit limit as a dashed line."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -79,6 +80,9 @@ def plot(rows, base, path, board):
         ax.scatter(fx, fy, s=26, c="tab:red", label="Pareto front")
         if base is not None:
             ax.scatter([base[res]], [base[lat]], marker="*", s=160, c="tab:blue", label="base config")
+        from vta.fpga.synth import part_info
+        limit = sw.MARGINS[res] * part_info(sw.board_info(board)[0])[2][res]
+        ax.axvline(limit, ls="--", c="0.3", lw=1, label=f"{board} limit ({sw.MARGINS[res]:.0%})")
         ax.set_xlabel(f"{res} (model)")
         ax.set_ylabel(f"latency, ms at {rows[0][f'mhz_{board}']:g} MHz ({board})")
         ax.grid(alpha=0.3)

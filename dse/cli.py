@@ -165,6 +165,7 @@ def cmd_sweep(a):
     for b in spec.boards:
         r = sw.best(ok, b)
         if r is None:
+            (out / f"best-{b}.yaml").unlink(missing_ok=True)   # not one from an earlier sweep
             t.add_row(b, "no point fits", *[""] * 10)
             continue
         path = write_best(r, cfgs[r["point"]], b, out)

@@ -130,7 +130,7 @@ def cmd_sweep(a):
 
     def run(spec_, pts):
         tasks, pairs = sw.make_tasks(spec_, pts)
-        results, n = sw.run_points(tasks, cache, a.jobs, a.scheduler, progress=not a.quiet)
+        results, n = sw.run_points(tasks, cache, a.jobs, a.scheduler, not a.quiet, a.connect_timeout)
         fresh[0] += n
         cfgs.update((r["point"], c) for r, c in pairs)
         return [sw.finish_row(dict(r), c, results.get(r.get("key")), spec_.boards, spec_.layers)
@@ -234,6 +234,8 @@ def main(argv=None):
     s.add_argument("--exhaustive-check", action="store_true",
                    help="with --budget: also evaluate the whole space and report the hypervolume ratio")
     s.add_argument("--scheduler", help="Dask distributed scheduler address (tcp://HOST:PORT)")
+    s.add_argument("--connect-timeout", type=positive, default=20, metavar="S",
+                   help="seconds to wait for the Dask scheduler (default 20)")
     s.add_argument("--cache", help="point cache folder (default OUT/cache)")
     s.add_argument("--synth-front", type=positive, metavar="N",
                    help="synthesize the N fastest front points with Yosys (minutes each) and "

@@ -101,7 +101,7 @@ def evaluate(task):
 
 
 @contextmanager
-def executor(jobs=None, scheduler=None):
+def executor(jobs=None, scheduler=None, connect_timeout=20):
     """concurrent.futures-style executor: local processes, or a Dask distributed cluster."""
     if scheduler:
         try:
@@ -109,7 +109,7 @@ def executor(jobs=None, scheduler=None):
         except ImportError:
             raise SweepError("--scheduler needs Dask distributed (pip install distributed)") from None
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{connect_timeout}s")
         except (OSError, TimeoutError) as e:
             raise SweepError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
         try:
@@ -121,7 +121,7 @@ def executor(jobs=None, scheduler=None):
             yield ex
 
 
-def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True):
+def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True, connect_timeout=20):
     """Evaluate ``tasks`` ({key, config, layers, scale}); cached ones are read, not re-run.
     Returns (results by key, number evaluated now)."""
     cache_dir = Path(cache_dir)
@@ -146,7 +146,7 @@ def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True):
             TextColumn("{task.description}"))
     from rich.console import Console
     with Progress(*cols, console=Console(stderr=True), disable=not progress) as bar, \
-            executor(jobs, scheduler) as ex:
+            executor(jobs, scheduler, connect_timeout) as ex:
         job = bar.add_task("", total=len(todo))
         futs = {ex.submit(evaluate, {k: t[k] for k in ("config", "layers", "scale")}): t for t in todo}
         for fut in as_completed(futs):

@@ -199,7 +199,8 @@ def test_dask_local_cluster(tmp_path, capsys):
 
 def test_unreachable_scheduler(tmp_path, capsys):
     pytest.importorskip("distributed")
-    assert run(tmp_path, SPEC.replace("[2, 3]", "[3]"), "--scheduler", "tcp://127.0.0.1:9") == 2
+    assert run(tmp_path, SPEC.replace("[2, 3]", "[3]"), "--scheduler", "tcp://127.0.0.1:9",
+               "--connect-timeout", "1") == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
 
 

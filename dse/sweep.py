@@ -22,7 +22,7 @@ from pathlib import Path
 from vta.isa import Config, ConfigError, VTAError
 
 from . import pareto
-from .resources import MODELED, ResourceModel
+from .resources import ResourceModel
 from .spec import board_info
 
 ROOT = Path(__file__).resolve().parents[1]

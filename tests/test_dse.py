@@ -3,9 +3,7 @@ resource model, bad SPECs and the Dask executor."""
 from __future__ import annotations
 
 import csv
-import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest

@@ -28,6 +28,7 @@ See tlm/README.md for the cost table.
 from __future__ import annotations
 
 import math
+import mmap
 from collections import deque
 from dataclasses import dataclass
 
@@ -102,8 +103,10 @@ class Dram:
     @property
     def mem(self):
         if self._mem is None:
-            # np.zeros maps pages lazily, so an untouched 64 MiB DRAM costs nothing.
-            self._mem = np.zeros(self.size, dtype=np.uint8)
+            # An anonymous mapping is zero-filled and mapped lazily, so an untouched DRAM
+            # costs nothing; np.zeros may take it from the heap and memset it all (glibc
+            # serves blocks under its adaptive mmap threshold, e.g. 16 MiB, from the heap).
+            self._mem = np.frombuffer(mmap.mmap(-1, self.size), dtype=np.uint8)
         return self._mem
 
     def check(self, addr, nbytes, what):

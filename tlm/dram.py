@@ -33,7 +33,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from .errors import ProgramError
 
@@ -42,6 +41,47 @@ PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
 AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
 AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
 W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
+
+
+class Arbiter:
+    """A one-slot resource with priorities (lower first, FIFO among equals), cheaper than
+    simpy.PriorityResource but scheduling the same events at the same moments, so a run
+    is event for event the one SimPy's resource gives: a grant is an event succeeded when
+    the slot is free (at the request, or when a release is processed); a release is an
+    event whose processing grants the next waiter. A release with no waiter is not
+    scheduled: processing it would do nothing, and leaving it out keeps every other
+    event's order (the heap orders by time, priority, then scheduling order)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.busy = False
+        self.waiting = []    # [(priority, grant event)], sorted, FIFO among equals
+
+    def request(self, priority=0):
+        ev = self.env.event()
+        w = self.waiting
+        if not self.busy and not w:
+            self.busy = True
+            ev.succeed()
+            return ev
+        i = len(w)
+        while i and w[i - 1][0] > priority:
+            i -= 1
+        w.insert(i, (priority, ev))
+        self._grant()
+        return ev
+
+    def release(self):
+        self.busy = False
+        if self.waiting:
+            ev = self.env.event()
+            ev.callbacks.append(self._grant)
+            ev.succeed()
+
+    def _grant(self, _event=None):
+        if not self.busy and self.waiting:
+            self.busy = True
+            self.waiting.pop(0)[1].succeed()
 
 
 @dataclass
@@ -82,8 +122,8 @@ class Dram:
         self._mem = None
         # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
         # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
-        self.arbiter = simpy.PriorityResource(env, capacity=1)
-        self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
+        self.arbiter = Arbiter(env)
+        self.write_port = Arbiter(env)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
         self.resp_cycles = cfg.timing["write_resp_cycles"]
@@ -192,13 +232,13 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        with self.arbiter.request(priority=0 if who == "compute" else 1) as req:
-            yield req
-            grant = self.env.now
-            bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
-            if bursts:
-                # the next request can be granted in the cycle of this one's last AR
-                yield self.env.timeout(bursts[-1].ar - grant)
+        yield self.arbiter.request(0 if who == "compute" else 1)
+        grant = self.env.now
+        bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+        if bursts:
+            # the next request can be granted in the cycle of this one's last AR
+            yield self.env.timeout(bursts[-1].ar - grant)
+        self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
         st.read_requests += 1
@@ -233,31 +273,31 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
-        with self.write_port.request() as req:
-            yield req
-            now = self.env.now
-            waited = now - t0
-            slots = self._b_done
-            w = max(now, self._w_free)
-            aw = w - 1
-            resp = self.latency + self.resp_cycles
-            b_last = now
-            for n in self.split(addr, nbytes):
-                # AW waits for a slot (freed by the oldest burst's B); W beats stream on
-                # without waiting for AW (the memory queues them), so a burst is answered
-                # after both its last W beat and its AW
-                aw += 1
-                if len(slots) == self.max_writes:
-                    aw = max(aw, slots[0])
-                w += self.data_cycles(n)
-                b_last = max(w, aw + 1) + resp
-                slots.append(b_last)
-            w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
-            self._w_free = w + W_GAP
-            if w > now:
-                yield self.env.timeout(w - now)
-            self.mem[addr:addr + nbytes] = data
-            self.write_log.append((addr, addr + nbytes, tag))
+        yield self.write_port.request()
+        now = self.env.now
+        waited = now - t0
+        slots = self._b_done
+        w = max(now, self._w_free)
+        aw = w - 1
+        resp = self.latency + self.resp_cycles
+        b_last = now
+        for n in self.split(addr, nbytes):
+            # AW waits for a slot (freed by the oldest burst's B); W beats stream on
+            # without waiting for AW (the memory queues them), so a burst is answered
+            # after both its last W beat and its AW
+            aw += 1
+            if len(slots) == self.max_writes:
+                aw = max(aw, slots[0])
+            w += self.data_cycles(n)
+            b_last = max(w, aw + 1) + resp
+            slots.append(b_last)
+        w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
+        self._w_free = w + W_GAP
+        if w > now:
+            yield self.env.timeout(w - now)
+        self.mem[addr:addr + nbytes] = data
+        self.write_log.append((addr, addr + nbytes, tag))
+        self.write_port.release()
         busy = w - now
         st.write_requests += 1
         st.bytes_written += nbytes

@@ -224,8 +224,8 @@ class Tlm:
             if st is not None:
                 out.append((u.name, *st))
         for name, q in self.cmd.items():
-            if q.store.items:
-                index, insn = q.store.items[0]
+            if q.items:
+                index, insn = q.items[0]
                 more = len(q) - 1
                 out.append((name, index, self.disasm(insn),
                             "never started: waits in the command queue"

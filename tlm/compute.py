@@ -269,9 +269,29 @@ def _prev_write(dst, query):
     return np.where(ok, found % n, -1)
 
 
+# Below this many executions the runs are found in Python: cheaper than numpy's calls.
+_SMALL_RUNS = 64
+
+
 def _alu_runs(dst, src):
-    """Order-preserving [a, b) runs of executions that can be applied as one vector step."""
+    """Order-preserving [a, b) runs of executions that can be applied as one vector step:
+    a run ends before an execution that reads or writes an entry written earlier in it."""
     n = dst.size
+    if n <= _SMALL_RUNS:
+        d = dst.tolist()
+        s = None if src is None else src.tolist()
+        last = {}            # entry -> last position that wrote it
+        bounds, start = [0], 0
+        for p in range(n):
+            c = last.get(d[p], -1)
+            if s is not None:
+                c = max(c, last.get(s[p], -1))
+            if c >= start:
+                bounds.append(p)
+                start = p
+            last[d[p]] = p
+        bounds.append(n)
+        return list(zip(bounds[:-1], bounds[1:]))
     conflict = _prev_write(dst, dst)
     if src is not None:
         conflict = np.maximum(conflict, _prev_write(dst, src))

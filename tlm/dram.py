@@ -98,7 +98,7 @@ class PortStats:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(slots=True)
 class Burst:
     """One AXI burst of a request: ``beats`` beats from beat ``first`` of the request,
     AR (or W start) at cycle ``ar``, data on the bus in cycles [start, end)."""

@@ -119,6 +119,7 @@ class Dram:
         self.bus_bytes = cfg.bus_bytes
         # A beat cannot move more than the bus width per cycle.
         self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
+        self._beat_per_cycle = self.bytes_per_cycle == self.bus_bytes   # data_cycles(n) = n
         self._mem = None
         # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
         # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
@@ -149,22 +150,23 @@ class Dram:
             self._mem = np.frombuffer(mmap.mmap(-1, self.size), dtype=np.uint8)
         return self._mem
 
-    def check(self, addr, nbytes, what):
-        """Raise ProgramError unless [addr, addr+nbytes) lies inside the DRAM."""
+    def check(self, addr, nbytes, who, verb):
+        """Raise ProgramError unless [addr, addr+nbytes) lies inside the DRAM (the message
+        is formatted only then: this runs for every request)."""
         if addr < 0 or addr + nbytes > self.size:
-            raise ProgramError(f"{what} accesses DRAM bytes [{addr:#x}, {addr + nbytes:#x}), "
+            raise ProgramError(f"{who} {verb} accesses DRAM bytes [{addr:#x}, {addr + nbytes:#x}), "
                                f"outside the {self.size >> 20} MiB DRAM [0, {self.size:#x})")
 
     def poke(self, addr, data):
         """Write bytes without timing (host side: loading the program image)."""
         data = np.frombuffer(bytes(data), dtype=np.uint8) if isinstance(data, (bytes, bytearray)) \
             else np.asarray(data, dtype=np.uint8).ravel()
-        self.check(addr, data.size, "host write")
+        self.check(addr, data.size, "host", "write")
         self.mem[addr:addr + data.size] = data
 
     def peek(self, addr, nbytes):
         """Read bytes without timing (host side: reading results back)."""
-        self.check(addr, nbytes, "host read")
+        self.check(addr, nbytes, "host", "read")
         return self.mem[addr:addr + nbytes].copy()
 
     # ---- timing ----------------------------------------------------------------
@@ -174,6 +176,8 @@ class Dram:
 
     def data_cycles(self, beats):
         """Cycles ``beats`` beats take on the bus."""
+        if self._beat_per_cycle:
+            return beats
         return math.ceil(beats * self.bus_bytes / self.bytes_per_cycle)
 
     def split(self, addr, nbytes):
@@ -227,7 +231,7 @@ class Dram:
         ``ready``/``min_cycles``: the requester's pace (see ``_schedule_read``). The wait
         for the grant is a stall of ``unit`` if ``stall``.
         """
-        self.check(addr, nbytes, f"{who} read")
+        self.check(addr, nbytes, who, "read")
         if self.watch is not None and unit is not None:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
@@ -268,7 +272,7 @@ class Dram:
         ``write_resp_cycles`` after the later of its last W beat and its AW; the caller
         decides what waits for it."""
         nbytes = int(data.size)
-        self.check(addr, nbytes, f"{who} write")
+        self.check(addr, nbytes, who, "write")
         if self.watch is not None and unit is not None:
             self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]

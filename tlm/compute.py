@@ -18,6 +18,7 @@ import numpy as np
 from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
                      first_out_of_range, loop_indices, truncate, uop_range, wrap_signed)
 
+from .dram import lazy_zeros
 from .load import load_2d, sram_indices
 from .unit import Unit
 
@@ -41,8 +42,8 @@ class Compute(Unit):
         self.uop_dst = np.zeros(cfg.uop_depth, dtype=np.int64)
         self.uop_src = np.zeros(cfg.uop_depth, dtype=np.int64)
         self.uop_wgt = np.zeros(cfg.uop_depth, dtype=np.int64)
-        self.acc = np.zeros((cfg.acc_depth, cfg.batch, cfg.block_out), dtype=np.int64)
-        self.out = np.zeros((cfg.out_depth, cfg.batch, cfg.block_out), dtype=np.int64)
+        self.acc = lazy_zeros((cfg.acc_depth, cfg.batch, cfg.block_out), np.int64)
+        self.out = lazy_zeros((cfg.out_depth, cfg.batch, cfg.block_out), np.int64)
         self.gemm_uops = 0      # micro-op executions (each one BATCH x BLOCK_IN x BLOCK_OUT MACs)
         self.alu_uops = 0
         self.gemm_cycles = 0

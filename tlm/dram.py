@@ -43,6 +43,18 @@ AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, the
 W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
 
 
+def lazy_zeros(shape, dtype=np.float64):
+    """A zero-filled array backed by an anonymous mapping: pages are mapped (zeroed by the
+    OS) as they are first touched, so a buffer a short program barely uses costs almost
+    nothing; np.zeros may take it from the heap and memset it all (glibc serves blocks
+    under its adaptive mmap threshold, e.g. 16 MiB, from the heap)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes == 0:
+        return np.zeros(shape, dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
+
+
 class Arbiter:
     """A one-slot resource with priorities (lower first, FIFO among equals), cheaper than
     simpy.PriorityResource but scheduling the same events at the same moments, so a run
@@ -144,10 +156,7 @@ class Dram:
     @property
     def mem(self):
         if self._mem is None:
-            # An anonymous mapping is zero-filled and mapped lazily, so an untouched DRAM
-            # costs nothing; np.zeros may take it from the heap and memset it all (glibc
-            # serves blocks under its adaptive mmap threshold, e.g. 16 MiB, from the heap).
-            self._mem = np.frombuffer(mmap.mmap(-1, self.size), dtype=np.uint8)
+            self._mem = lazy_zeros(self.size, np.uint8)   # an untouched DRAM costs nothing
         return self._mem
 
     def check(self, addr, nbytes, who, verb):

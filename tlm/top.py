@@ -14,7 +14,7 @@ from vta.isa import BundleError, Finish, Program, VTAError, format_insn, load_co
 
 from . import stats as stats_mod
 from .compute import Compute
-from .dram import Dram
+from .dram import Dram, lazy_zeros
 from .errors import DeadlockError, LeftoverTokensError, ProgramError
 from .fetch import Fetch
 from .load import Load
@@ -112,8 +112,8 @@ class Tlm:
                     for name in DEP_QUEUES}
         # On-chip buffers written by the load unit and read by compute. float64 holds the
         # int8..int16 values exactly and lets GEMM use BLAS.
-        self.inp_buf = np.zeros((cfg.inp_depth, cfg.batch, cfg.block_in))
-        self.wgt_buf = np.zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in))
+        self.inp_buf = lazy_zeros((cfg.inp_depth, cfg.batch, cfg.block_in))
+        self.wgt_buf = lazy_zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in))
         self.fetch, self.load, self.compute, self.store = (Fetch(self), Load(self), Compute(self),
                                                           Store(self))
         self.units = (self.fetch, self.load, self.compute, self.store)

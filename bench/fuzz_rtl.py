@@ -1,7 +1,8 @@
 """Random differential testing: random valid programs on the TLM and the RTL, bit for bit.
 
     python bench/fuzz_rtl.py --count 1000 --seed 0 [--config tiny] [--sim verilator]
-                             [--batch 100] [--out build/fuzz_rtl] [--stall P] [--fast]
+                             [--batch 100] [--out build/fuzz_rtl] [--stall P]
+                             [--memory random|fixed] [--limits 1/1,4/2,8/8,16/4] [--fast]
 
 Programs come from vta.compiler.fuzz.random_program(cfg, seed + i, rounds=1..5) and run in
 batches, one simulator session per batch (vta.cosim.crosscheck.check_many). Each program's
@@ -14,11 +15,21 @@ as a bundle OUT/<program>-shrunk.vtab (expected outputs = the reference's), next
 unshrunk OUT/<program>.vtab; rerun it with `vta-rtl check CONFIG OUT/<program>-shrunk.vtab`.
 --fast runs the RTL in the fast harness (vta.cosim.fastsim: AXI RAM inside the simulator, one
 short simulator process per program; same cycles; no --stall there).
+
+Memory (``--memory random``, the default): each program draws its own DRAM latency (1..96),
+AXI outstanding limits (dram.max_outstanding_reads/writes, a pair from --limits) and, for
+half of the programs, random backpressure on every AXI channel (AR, R, AW, W, B each paused
+with its own probability); see ``memory_for``. Programs with backpressure are checked bit for
+bit only (their cycles do not compare); the others' cycles are compared with the TLM run at
+the same latency and limits. Programs with the same limits share a simulator session (one
+config). With --fast no program gets backpressure. ``--memory fixed``: the config's latency
+and limits, no backpressure but --stall.
 Exit status: 0 no mismatch, 1 mismatches found, 2 error.
 """
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -41,6 +52,53 @@ from reference import run_reference  # noqa: E402 -- the tests' independent inte
 #: enforced bound is what the models meet with a margin, and the table counts the 2% misses.
 CYCLE_BOUND = (0.07, 16)
 CYCLE_TARGET = (0.02, 10)
+
+# from 1: at dram.latency 0 the TLM runs ~5% short of the RTL on main (cocotbext-axi's RAM
+# answers a cycle or two after AR even without added latency; the TLM charges 0)
+LATENCIES = (1, 2, 5, 16, 32, 64, 96)
+STALLS = (0.0, 0.0, 0.1, 0.3, 0.6)        # per channel, for a program with backpressure
+DEFAULT_LIMITS = "1/1,4/2,8/8,16/4"
+
+
+def parse_limits(text):
+    """[(reads, writes)] from "R/W,R/W,..." (outstanding bursts, 1..64 each)."""
+    out = []
+    for part in text.split(","):
+        try:
+            r, w = (int(x) for x in part.split("/"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"limits: {part[:20]!r} is not READS/WRITES, "
+                                             "e.g. 8/4") from None
+        if not (1 <= r <= 64 and 1 <= w <= 64):
+            raise argparse.ArgumentTypeError(f"limits: {part[:20]!r}: each must be 1..64")
+        out.append((r, w))
+    return out
+
+
+def memory_for(seed, limits, stalls=True):
+    """Program ``seed``'s memory: {"latency", "stall" ({channel: p} or {}), "seed",
+    "limits" (reads, writes)}; half of the programs get backpressure (none without ``stalls``:
+    fast mode has no backpressure)."""
+    rng = random.Random(seed * 7919 + 17)
+    stall = {}
+    if rng.random() < 0.5 and stalls:
+        stall = {ch: rng.choice(STALLS) for ch in ("ar", "r", "aw", "w", "b")}
+        stall = {ch: p for ch, p in stall.items() if p} or {"r": 0.3}
+    return {"latency": rng.choice(LATENCIES), "stall": stall, "seed": seed,
+            "limits": rng.choice(limits)}
+
+
+def describe(m):
+    """One line for a program's memory (in reports and reproducer hints)."""
+    st = ",".join(f"{k}={v}" for k, v in m["stall"].items()) or "none"
+    return (f"latency {m['latency']}, outstanding reads/writes {m['limits'][0]}/{m['limits'][1]}, "
+            f"stalls {st}")
+
+
+def limit_config(cfg, limits):
+    r, w = limits
+    return cfg.replace(dram={"max_outstanding_reads": r, "max_outstanding_writes": w})
+
 
 def rounds_for(seed):
     """1..5 rounds, spread over the seeds (short and long programs)."""
@@ -79,13 +137,18 @@ def failure(entry, timing=True):
     return None
 
 
-def reproducer(program, cfg, sim, out, console, stall=0.0, fast=False):
-    """Shrink a failing program and write both bundles; returns the shrunk bundle path."""
+def reproducer(program, cfg, sim, out, console, stall=0.0, mem=None, fast=False):
+    """Shrink a failing program and write both bundles; returns the shrunk bundle path.
+    ``mem``: the program's memory_for (the shrink re-runs it with the same memory)."""
     out.mkdir(parents=True, exist_ok=True)
+    timing = not (stall or (mem and mem["stall"]))
+    if mem:
+        cfg = limit_config(cfg, mem["limits"])
 
     def fails(p):
-        (r,) = check_many([with_reference(p)], cfg, sim=sim, axi_stall=stall, fast=fast)
-        return failure(r, timing=not stall) is not None
+        (r,) = check_many([with_reference(p)], cfg, sim=sim, axi_stall=stall, fast=fast,
+                          mem=[_rtl_mem(mem)] if mem else None)
+        return failure(r, timing=timing) is not None
 
     write_bundle(program, out / f"{program.name}.vtab")
     t0 = time.perf_counter()
@@ -94,6 +157,10 @@ def reproducer(program, cfg, sim, out, console, stall=0.0, fast=False):
     console.print(f"  shrunk {len(program.insns)} -> {len(small.insns)} instructions in "
                   f"{time.perf_counter() - t0:.0f} s: {path}")
     return path
+
+
+def _rtl_mem(m):
+    return {"latency": m["latency"], "stall": m["stall"], "seed": m["seed"]}
 
 
 def main(argv=None):
@@ -109,6 +176,12 @@ def main(argv=None):
     ap.add_argument("--no-shrink", action="store_true", help="only write the failing programs")
     ap.add_argument("--fast", action="store_true",
                     help="RTL in the fast harness (AXI RAM inside the simulator; no --stall)")
+    ap.add_argument("--memory", choices=("random", "fixed"), default="random",
+                    help="random: per-program latency, outstanding limits and AXI backpressure "
+                         "(default); fixed: the config's memory")
+    ap.add_argument("--limits", type=parse_limits, default=parse_limits(DEFAULT_LIMITS),
+                    metavar="R/W,...", help="outstanding read/write limit pairs drawn from "
+                                            f"(default {DEFAULT_LIMITS})")
     a = ap.parse_args(argv)
     if a.fast and a.stall:
         print("fuzz_rtl: error: --stall needs the cocotb testbench: leave out --fast",
@@ -126,41 +199,58 @@ def main(argv=None):
     insns = rtl_cycles = 0
     tlm_wall = 0.0
     cycle_errs = []
-    over_target = 0
+    over_target = stalled = 0
     progress = Progress(TextColumn("[bold]fuzz[/] {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TextColumn("{task.fields[bad]} mismatches"),
                         TimeElapsedColumn(), console=Console(stderr=True))
+    mems = {}
     with progress:
         task = progress.add_task(f"{cfg.name}/{a.sim}", total=a.count, bad=0)
         for start in range(0, a.count, a.batch):
             seeds = range(a.seed + start, a.seed + min(start + a.batch, a.count))
-            programs = [make_program(cfg, s) for s in seeds]
-            try:
-                results = check_many(programs, cfg, sim=a.sim, axi_stall=a.stall, fast=a.fast)
-            except VTAError as e:   # the simulator could not build/run at all
-                print(f"fuzz_rtl: error: {e}", file=sys.stderr)
-                return 2
-            for p, r in zip(programs, results):
-                why = failure(r, timing=not a.stall)
-                if why is None:
-                    insns += len(p.insns)
-                    rtl_cycles += r.rtl_cycles
-                    tlm_wall += r.tlm.wall_seconds
-                    cycle_errs.append(r.cycle_error)
-                    over_target += over_bound(r.tlm_cycles, r.rtl_cycles, CYCLE_TARGET)
-                elif isinstance(r, Exception) and not isinstance(r, SimError):
-                    errors.append((p, why))   # the TLM rejected it: a generator bug
-                else:
-                    failures.append((p, why))
-                    progress.console.print(f"[red]MISMATCH[/] {p.name}: {why}", soft_wrap=True)
-            progress.update(task, advance=len(programs), bad=len(failures))
+            groups = {}   # one simulator session per config (outstanding limits)
+            for s in seeds:
+                m = memory_for(s, a.limits, stalls=not a.fast) if a.memory == "random" else None
+                mems[s] = m
+                groups.setdefault(m["limits"] if m else None, []).append(s)
+            for limits, group in groups.items():
+                run_cfg = limit_config(cfg, limits) if limits else cfg
+                programs = [make_program(cfg, s) for s in group]
+                mem = [_rtl_mem(mems[s]) for s in group] if limits else None
+                try:
+                    results = check_many(programs, run_cfg, sim=a.sim, axi_stall=a.stall, fast=a.fast,
+                                         mem=mem)
+                except VTAError as e:   # the simulator could not build/run at all
+                    print(f"fuzz_rtl: error: {e}", file=sys.stderr)
+                    return 2
+                for s, p, r in zip(group, programs, results):
+                    m = mems[s]
+                    timed = not a.stall and not (m and m["stall"])
+                    why = failure(r, timing=timed)
+                    if why is None:
+                        insns += len(p.insns)
+                        rtl_cycles += r.rtl_cycles
+                        tlm_wall += r.tlm.wall_seconds
+                        if timed:
+                            cycle_errs.append(r.cycle_error)
+                            over_target += over_bound(r.tlm_cycles, r.rtl_cycles, CYCLE_TARGET)
+                        else:
+                            stalled += 1
+                    elif isinstance(r, Exception) and not isinstance(r, SimError):
+                        errors.append((p, why))   # the TLM rejected it: a generator bug
+                    else:
+                        failures.append((p, why, m))
+                        progress.console.print(f"[red]MISMATCH[/] {p.name}"
+                                               + (f" ({describe(m)})" if m else "")
+                                               + f": {why}", soft_wrap=True)
+                progress.update(task, advance=len(programs), bad=len(failures))
     wall = time.perf_counter() - t0
     paths = []
-    for p, _ in failures:
+    for p, _, m in failures:
         if a.no_shrink:
-            paths.append(write_bundle(p, out / f"{p.name}.vtab"))
+            paths.append((write_bundle(p, out / f"{p.name}.vtab"), m))
         else:
-            paths.append(reproducer(p, cfg, a.sim, out, console, a.stall, a.fast))
+            paths.append((reproducer(p, cfg, a.sim, out, console, a.stall, m, a.fast), m))
 
     t = Table(title=f"TLM vs RTL random programs: config {cfg.name}, {a.sim}"
                     f"{' fast mode' if a.fast else ''}, seeds "
@@ -171,6 +261,10 @@ def main(argv=None):
     t.add_row("programs", str(a.count))
     if a.stall:
         t.add_row("AXI back-pressure (cycle errors not comparable)", f"p = {a.stall}")
+    if a.memory == "random":
+        t.add_row("memory per program", f"latency {min(LATENCIES)}..{max(LATENCIES)}, limits "
+                  + " ".join(f"{r}/{w}" for r, w in a.limits))
+        t.add_row("programs with AXI backpressure (outputs checked, not cycles)", str(stalled))
     t.add_row("agree (TLM = RTL = reference, bit-exact)", str(ok))
     t.add_row(f"mismatches (outputs, hangs{'' if a.stall else ', cycles outside the bound'})",
               str(len(failures)))
@@ -192,8 +286,10 @@ def main(argv=None):
     console.print(t)
     for (p, why) in errors:
         console.print(f"[yellow]invalid[/] {p.name}: {why}", soft_wrap=True)
-    for path in paths:
-        console.print(f"reproducer: {path}  (rerun: vta-rtl check {cfg.name} {path} --sim {a.sim})")
+    for path, m in paths:
+        console.print(f"reproducer: {path}  (rerun: vta-rtl check {cfg.name} {path} --sim {a.sim}"
+                      + (f"; its memory: {describe(m)}, e.g. in a config copy and "
+                         f"run_on_rtl(axi_stall=..., stall_seed={m['seed']})" if m else "") + ")")
     return 1 if failures or errors else 0
 
 

@@ -118,8 +118,8 @@ MUTANTS = [
        "if opcode == OPCODE_LOAD and mtype == MEM_INP:")),
     # ---- timing off by one -------------------------------------------------------------------
     M("tlm-store-resp-timing", "timing", "TLM store waits one cycle more for the B response",
-      ("tlm/store.py", 'resp = dram.latency + self.timing["write_resp_cycles"]',
-       'resp = dram.latency + self.timing["write_resp_cycles"] + 1')),
+      ("tlm/dram.py", 'resp = self.latency + self.resp_cycles',
+       'resp = self.latency + self.resp_cycles + 1')),
     M("tlm-gemm-pipeline-timing", "timing", "TLM GEMM pipeline drain one cycle longer",
       ("tlm/compute.py", 'ii, pipe = t["gemm_ii"], t["gemm_pipeline"]',
        'ii, pipe = t["gemm_ii"], t["gemm_pipeline"] + 1')),

@@ -7,9 +7,12 @@
     vta-rtl check CONFIG PROGRAM|--workload NAME [--sim S] [--out DIR] [--waves] [--keep] [--fast]
                                           TLM vs RTL vs expected, bit for bit, and cycles
     --fast: the AXI memory inside the simulator, no cocotb (same cycles; no waves/--sram-init)
+    ... run/check --inject-fault r:uop    an AXI error response (SLVERR/DECERR) on one burst:
+                                          the run stops with a report (check: both models agree)
 
 Exit codes: 0 ok/agree, 1 check failed (lint, fit, output mismatch, RTL hang in check),
-2 bad input or a tool error (also: the RTL outran a --max-cycles the user gave).
+2 bad input or a tool error (also: the RTL outran a --max-cycles the user gave; `run` ended
+on an AXI error response).
 A run's temporary folder is removed afterwards unless --keep (or --workdir) is given.
 
 Bad input gives a one-line error and exit code 2, never a traceback.
@@ -22,7 +25,7 @@ import tempfile
 
 from vta.cli import program_from_args, run_command
 from vta.isa import load_config
-from vta.isa.errors import VTAError
+from vta.isa.errors import VTAError, shorten
 
 
 
@@ -55,7 +58,10 @@ def cmd_run(a):
     from .sim import run_on_rtl
     prog = read_bundle(a.bundle, config=a.config)
     res = run_on_rtl(prog, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
-                     workdir=_workdir(a, "vta-rtl-run-"), fast=a.fast)
+                     workdir=_workdir(a, "vta-rtl-run-"), fast=a.fast, inject_fault=a.inject_fault)
+    if a.inject_fault:   # reaching here: the injected response never went out
+        print(f"vta-rtl: warning: --inject-fault {shorten(a.inject_fault.text)}: no matching burst in this "
+              "run; no error response was injected", file=sys.stderr)
     print(f"{prog.name}: {res.cycles} cycles on {a.sim}{' (fast mode)' if a.fast else ''} "
           f"({res.wall_seconds:.1f} s wall)")
     if res.waves:
@@ -94,6 +100,8 @@ def cmd_check(a):
     console = Console(highlight=False)
     cfg = load_config(a.config)
     prog = program_from_args(a.program, a.workload, cfg)
+    if a.inject_fault:
+        return _check_fault(a, prog, cfg, console)
     mode = f"{a.sim}, fast mode" if a.fast else a.sim
     console.print(f"check [bold]{escape(prog.name)}[/] on config '{escape(cfg.name)}': TLM vs RTL ({mode}), "
                   f"AXI RAM latency {cfg.dram_latency} cycles (dram.latency)")
@@ -156,6 +164,55 @@ def cmd_check(a):
     return 0
 
 
+def _check_fault(a, prog, cfg, console):
+    """check --inject-fault: both models must stop on the same burst with an error report
+    (0), else 1 (one of them did not stop, or on another burst)."""
+    from rich.markup import escape
+
+    from vta.tlm import run_program
+    from vta.tlm.faults import AxiFaultError
+
+    from .sim import AxiResponseError, run_on_rtl
+    console.print(f"check [bold]{escape(prog.name)}[/] on config '{escape(cfg.name)}' with "
+                  f"--inject-fault {escape(a.inject_fault.text)}: TLM fault mode vs RTL ({a.sim})")
+    got = {}
+    try:
+        run_program(prog, cfg, inject_fault=a.inject_fault, sram_init=a.sram_init)
+        console.print("TLM: [red]finished without an error[/] (no matching burst)")
+    except AxiFaultError as e:
+        got["TLM"] = e.burst
+        console.print(f"TLM: {escape(str(e))}", soft_wrap=True)
+    try:
+        run_on_rtl(prog, cfg, sim=a.sim, waves=a.waves, max_cycles=a.max_cycles,
+                   workdir=_workdir(a, "vta-rtl-check-"), sram_init=a.sram_init,
+                   inject_fault=a.inject_fault, fast=a.fast)
+        console.print("RTL: [red]finished without an error[/] (no matching burst)")
+    except AxiResponseError as e:
+        f = e.fault or {}
+        got["RTL"] = (f.get("channel"), f.get("addr"), f.get("beats")) if f.get("flagged") else None
+        console.print(f"RTL: {escape(str(e))}", soft_wrap=True)
+    if len(got) == 2 and got["TLM"] == got["RTL"]:
+        console.print("[bold green]AGREE[/]: both models stopped on the injected error response "
+                      "of the same burst")
+        return 0
+    console.print("[bold red]MISMATCH[/]: the models did not both stop on the same burst")
+    return 1
+
+
+def _fault(text):
+    """argparse type of --inject-fault (vta.tlm.faults.parse_fault)."""
+    from vta.tlm.faults import parse_fault
+    try:
+        return parse_fault(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+FAULT_HELP = ("the N-th AXI burst (default 1) of TARGET gets an SLVERR (or DECERR) response; "
+              "the run stops with a report: r:fetch, r:load, r:uop, r:acc, b:store, "
+              "r:load:decerr:3, r:SEGMENT")
+
+
 def _cycles(text):
     """argparse type of --max-cycles: a positive int (0 would mean "no limit given")."""
     try:
@@ -190,6 +247,7 @@ def build_parser():
     p.add_argument("--keep", action="store_true",
                    help="keep the run's temporary folder (default: removed after the run)")
     _add_fast(p)
+    p.add_argument("--inject-fault", type=_fault, metavar="CH:TARGET[:RESP][:N]", help=FAULT_HELP)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("check", help="run a program on the TLM and the RTL and compare them")
     p.add_argument("config", help="config YAML/JSON path or bundled name (tiny, default, ...)")
@@ -206,6 +264,9 @@ def build_parser():
                    help="fill every on-chip buffer of both models with the same values before "
                         "the run: zeros, random (the seed is printed) or the values of SEED")
     _add_fast(p)
+    p.add_argument("--inject-fault", type=_fault, metavar="CH:TARGET[:RESP][:N]",
+                   help=FAULT_HELP + "; check passes when the TLM's fault mode and the RTL stop "
+                        "on the same burst")
     p.set_defaults(func=cmd_check)
     return ap
 

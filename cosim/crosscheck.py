@@ -170,12 +170,13 @@ def check_program(program, config=None, sim="icarus", waves=False, workdir=None,
 
 
 def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=None,
-               axi_stall=0.0, fast=False):
+               axi_stall=0.0, fast=False, mem=None):
     """Cross-check many programs (one config) with one simulator session (``fast``: in the
     fast harness, one short process per program).
 
     ``axi_stall`` (0..1): random AXI back-pressure in the RTL's memory (outputs must not
-    change; cycle counts then do not compare).
+    change; cycle counts then do not compare). ``mem``: per program, the RTL memory's
+    overrides (vta.cosim.sim.run_many_on_rtl); a "latency" there is the TLM's too.
     Returns one entry per program: a CheckResult, or the exception (TLM program error,
     RTL SimError/WatchdogError) that stopped that program.
     """
@@ -183,15 +184,19 @@ def check_many(programs, config=None, sim="icarus", workdir=None, max_cycles=Non
     if not programs:
         return []
     cfg = load_config(config) if config is not None else programs[0].config
+    mem = list(mem) if mem is not None else [None] * len(programs)
     tlms = []
-    for p in programs:
+    for p, m in zip(programs, mem):
         try:
-            tlms.append(_tlm(p, cfg))
+            lat = (m or {}).get("latency")
+            tlms.append(_tlm(p, cfg if lat is None else cfg.replace(dram={"latency": int(lat)})))
         except Exception as e:  # noqa: BLE001 -- reported per program
             tlms.append(e)
-    runnable = [p for p, t in zip(programs, tlms) if not isinstance(t, Exception)]
+    keep = [not isinstance(t, Exception) for t in tlms]
+    runnable = [p for p, k in zip(programs, keep) if k]
     rtls = iter(run_many_on_rtl(runnable, cfg, sim=sim, workdir=workdir, max_cycles=max_cycles,
-                                 axi_stall=axi_stall, fast=fast))
+                                 axi_stall=axi_stall, fast=fast,
+                                 mem=[m for m, k in zip(mem, keep) if k]))
     out = []
     for p, t in zip(programs, tlms):
         if isinstance(t, Exception):

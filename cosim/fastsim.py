@@ -204,10 +204,11 @@ def run_fast_doc(program, cfg, sim, work, max_cycles, dram_latency):
     return doc
 
 
-def check_fast_options(axi_stall=0.0, sram_init=None, waves=False):
+def check_fast_options(axi_stall=0.0, sram_init=None, waves=False, fault=None):
     """What only the cocotb path does: a clear error instead of a silently different run."""
     what = [name for name, on in (("random AXI stalls", axi_stall), ("SRAM initialisation",
-                                   sram_init is not None), ("waveforms", waves)) if on]
+                                   sram_init is not None), ("waveforms", waves),
+                                  ("AXI error injection", fault)) if on]
     if what:
         raise VTAError(f"fast mode does not support {' and '.join(what)}: run without --fast "
                        f"(the cocotb testbench)")

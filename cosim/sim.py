@@ -45,6 +45,54 @@ class WatchdogError(SimError):
     """The design did not signal done in time (the message holds the per-stage report)."""
 
 
+class AxiResponseError(SimError):
+    """The run ended on an AXI error response (SLVERR/DECERR, e.g. injected): the message
+    names channel, burst address, requester and cycle; ``fault`` holds them as a dict
+    (channel, addr, beats, resp, cycle, flagged = the master's error bit was set)."""
+    fault = None
+
+
+AXI_CHANNELS = ("ar", "r", "aw", "w", "b")
+
+
+def stall_spec(axi_stall):
+    """{channel: probability} from a number (every channel) or a dict over ar/r/aw/w/b;
+    SimError names a bad channel or probability (must be 0 <= p < 1: p = 1 never moves)."""
+    if not axi_stall:
+        return {}
+    if not isinstance(axi_stall, dict):
+        axi_stall = {ch: axi_stall for ch in AXI_CHANNELS}
+    out = {}
+    for ch, p in axi_stall.items():
+        if ch not in AXI_CHANNELS:
+            raise SimError(f"AXI stall: unknown channel {str(ch)[:20]!r} (channels: "
+                           f"{', '.join(AXI_CHANNELS)})")
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            p = -1.0
+        if not 0.0 <= p < 1.0:
+            raise SimError(f"AXI stall of channel {ch}: {str(axi_stall[ch])[:20]!r} is not a "
+                           "probability in [0, 1)")
+        if p:
+            out[ch] = p
+    return out
+
+
+def fault_spec(inject_fault, program):
+    """Validate an --inject-fault spec against ``program`` before any simulator starts
+    (vta.tlm.faults: a SimError names the problem); returns its text or None."""
+    if not inject_fault:
+        return None
+    from vta.tlm.faults import FaultInjector, parse_fault
+    try:
+        spec = parse_fault(inject_fault) if isinstance(inject_fault, str) else inject_fault
+        FaultInjector(spec, program)
+    except ValueError as e:
+        raise SimError(str(e)) from None
+    return spec.text
+
+
 @dataclass
 class RtlResult:
     """What one RTL run produced."""
@@ -285,12 +333,16 @@ def failures(results_xml):
 
 
 def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, workdir=None,
-               axi_stall=0.0, dram_latency=None, sram_init=None, fast=False):
+               axi_stall=0.0, dram_latency=None, sram_init=None, fast=False, inject_fault=None,
+               stall_seed=0):
     """Run ``program`` on the RTL; returns an RtlResult (raises SimError on timeout/failure).
 
     ``max_cycles`` bounds the run (default: generous, from the program size); on timeout the
     error message holds each stage's state as the watchdog saw it. ``axi_stall`` (0..1):
-    the DRAM model randomly stalls every AXI channel with this probability per cycle.
+    the DRAM model randomly stalls every AXI channel with this probability per cycle, or a
+    dict {channel: probability} over ar, r, aw, w, b (seeded by ``stall_seed``).
+    ``inject_fault``: a vta.tlm.faults spec ("r:uop", "b:store", ...): that burst gets an
+    error response and the run ends with an AxiResponseError naming it.
     ``dram_latency``: cycles the AXI RAM model adds to each read burst and write response
     (default: the config's ``dram.latency``, so the TLM and the RTL see the same memory).
     Without ``workdir`` the run's files go to a temporary folder, removed afterwards unless
@@ -304,7 +356,9 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
     cfg = load_config(cfg) if cfg is not None else program.config
     if fast:
         from .fastsim import check_fast_options
-        check_fast_options(axi_stall, sram_init, waves)
+        check_fast_options(axi_stall, sram_init, waves, inject_fault)
+    mem = {"stall": stall_spec(axi_stall), "seed": int(stall_seed),
+           "fault": fault_spec(inject_fault, program)}
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-run-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     keep = False
@@ -312,11 +366,11 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
         if fast:
             res = _run_fast(program, cfg, sim, work, max_cycles, dram_latency)
         else:
-            res = _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency,
+            res = _run_one(program, cfg, sim, waves, max_cycles, work, mem, dram_latency,
                            sram_init)
         keep = waves   # the waveform lives in the folder
         return res
-    except WatchdogError:
+    except (WatchdogError, AxiResponseError):
         raise          # its message holds the whole report
     except SimError:
         keep = True    # a run without a result: the folder's sim.log is all there is
@@ -326,13 +380,16 @@ def run_on_rtl(program, cfg=None, sim="icarus", waves=False, max_cycles=None, wo
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_one(program, cfg, sim, waves, max_cycles, work, axi_stall, dram_latency, sram_init):
+def _run_one(program, cfg, sim, waves, max_cycles, work, mem, dram_latency, sram_init):
     import time
     bundle = write_bundle(program, work / "program.vtab")
     result_file = work / "result.json"
     result_file.unlink(missing_ok=True)
     env = {"VTA_BUNDLE": str(bundle), "VTA_RESULT": str(result_file)}
-    env.update(_run_env(cfg, max_cycles, axi_stall, dram_latency, sram_init))
+    env.update(_run_env(cfg, max_cycles, mem["stall"], dram_latency, sram_init))
+    env["VTA_AXI_STALL_SEED"] = str(mem["seed"])
+    if mem["fault"]:
+        env["VTA_INJECT_FAULT"] = mem["fault"]
     t0 = time.perf_counter()
     results = run_test(cfg, "vta.cosim.simtb", sim=sim, env=env, waves=waves, test_dir=work,
                        testcase="run_program", check=False)
@@ -358,7 +415,7 @@ def _run_fast(program, cfg, sim, work, max_cycles, dram_latency):
 
 
 def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=None,
-                    axi_stall=0.0, dram_latency=None, sram_init=None, fast=False):
+                    axi_stall=0.0, dram_latency=None, sram_init=None, fast=False, mem=None):
     """Run several programs (same config) in one simulator session.
 
     Simulator start-up costs ~1.5 s per call, more than a small program's run; here the
@@ -368,10 +425,17 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
     session (its simulated run plus an equal part of the start-up). Without ``workdir`` the
     session's files go to a temporary directory that is removed afterwards. ``fast``: each
     program runs in the fast harness (its own short process: no session to share).
+    ``mem``: per program, None or a dict overriding the memory for that run: "latency"
+    (cycles), "stall" (as ``axi_stall``), "seed" (of the stalls), "fault" (as run_on_rtl's
+    ``inject_fault``); fast mode takes only "latency".
     """
     programs = list(programs)
     if not programs:
         return []
+    mem = list(mem) if mem is not None else [None] * len(programs)
+    if len(mem) != len(programs):
+        raise SimError(f"mem: {len(mem)} entries for {len(programs)} programs")
+    jobs_mem = [_job_mem(m, p) for m, p in zip(mem, programs)]
     cfg = load_config(cfg) if cfg is not None else programs[0].config
     for p in programs:
         if p.config.fingerprint != cfg.fingerprint:
@@ -379,26 +443,50 @@ def run_many_on_rtl(programs, cfg=None, sim="icarus", max_cycles=None, workdir=N
                            f"not '{cfg.name}' (one batch runs one config)")
     if fast:
         from .fastsim import check_fast_options
-        check_fast_options(axi_stall, sram_init)
+        check_fast_options(any(m.get("stall") for m in jobs_mem) or axi_stall, sram_init,
+                           fault=any(m.get("fault") for m in jobs_mem))
     work = Path(workdir or tempfile.mkdtemp(prefix="vta-rtl-batch-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     try:
         if fast:
-            return _run_fast_batch(programs, cfg, sim, work, max_cycles, dram_latency)
-        return _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sram_init)
+            return _run_fast_batch(programs, cfg, sim, work, max_cycles, dram_latency, jobs_mem)
+        return _run_batch(programs, cfg, sim, work, max_cycles, stall_spec(axi_stall), dram_latency,
+                          sram_init, jobs_mem)
     finally:
         if workdir is None:   # a fuzz run makes thousands of these; keep only what was asked for
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sram_init=None):
+def _job_mem(m, program):
+    """A batch job's memory overrides, validated (see run_many_on_rtl's ``mem``)."""
+    if not m:
+        return {}
+    unknown = set(m) - {"latency", "stall", "seed", "fault"}
+    if unknown:
+        raise SimError(f"mem: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    out = {}
+    if m.get("latency") is not None:
+        out["latency"] = int(m["latency"])
+        if not 0 <= out["latency"] <= 100000:
+            raise SimError(f"mem: latency {m['latency']} outside 0..100000 cycles")
+    if "stall" in m:
+        out["stall"] = stall_spec(m["stall"])
+    if m.get("seed") is not None:
+        out["seed"] = int(m["seed"])
+    if m.get("fault"):
+        out["fault"] = fault_spec(m["fault"], program)
+    return out
+
+
+def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sram_init=None,
+               jobs_mem=None):
     import time
     jobs = []
-    for i, p in enumerate(programs):
+    for i, (p, m) in enumerate(zip(programs, jobs_mem or [{}] * len(programs))):
         bundle = write_bundle(p, work / f"p{i:05d}.vtab")
         result = work / f"p{i:05d}.json"
         result.unlink(missing_ok=True)
-        jobs.append({"bundle": str(bundle), "result": str(result)})
+        jobs.append({"bundle": str(bundle), "result": str(result), **m})
     manifest = work / "batch.json"
     manifest.write_text(json.dumps(jobs))
     env = {"VTA_BATCH": str(manifest)}
@@ -422,13 +510,13 @@ def _run_batch(programs, cfg, sim, work, max_cycles, axi_stall, dram_latency, sr
     return out
 
 
-def _run_fast_batch(programs, cfg, sim, work, max_cycles, dram_latency):
+def _run_fast_batch(programs, cfg, sim, work, max_cycles, dram_latency, jobs_mem):
     out = []
-    for i, p in enumerate(programs):
+    for i, (p, m) in enumerate(zip(programs, jobs_mem)):
         d = work / f"p{i:05d}"
         d.mkdir(exist_ok=True)
         try:
-            out.append(_run_fast(p, cfg, sim, d, max_cycles, dram_latency))
+            out.append(_run_fast(p, cfg, sim, d, max_cycles, m.get("latency", dram_latency)))
         except SimError as e:   # recorded per program, as in a cocotb batch
             out.append(e)
     return out
@@ -450,8 +538,8 @@ def _run_env(cfg, max_cycles, axi_stall, dram_latency, sram_init=None):
         env["VTA_SRAM_MAP"] = json.dumps(sram_map(cfg))
     if max_cycles:
         env["VTA_MAX_CYCLES"] = str(int(max_cycles))
-    if axi_stall:
-        env["VTA_AXI_STALL"] = repr(float(axi_stall))
+    if axi_stall:   # stall_spec's {channel: probability}
+        env["VTA_AXI_STALL"] = json.dumps(axi_stall)
     return env
 
 
@@ -490,6 +578,10 @@ def sram_map(cfg, top="vta_top"):
 def _result(program, doc, sim, wall):
     """RtlResult from the testbench's JSON document (a SimError if the run failed)."""
     if doc.get("error"):
+        if doc.get("error_kind") == "axi":
+            err = AxiResponseError(f"{program.name}: {doc['error']}")
+            err.fault = doc.get("fault")
+            return err
         cls = WatchdogError if doc["error"].startswith("watchdog") else SimError
         return cls(f"{program.name}: {doc['error']}")
     outputs = {}

@@ -30,7 +30,7 @@ import numpy as np
 
 from vta.isa import VTAError
 from vta.isa.relocate import alignment, footprint, relocate
-from vta.rtl.regs import ID_VALUE, REGISTERS, fingerprint_word, offset
+from vta.rtl.regs import ID_VALUE, fingerprint_word, offset
 
 POLL_SECONDS = 1e-6     # between CTRL reads (100 cycles at 100 MHz)
 DEFAULT_TIMEOUT = 10.0  # seconds

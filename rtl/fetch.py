@@ -26,6 +26,33 @@ from .fifo import fifo
 
 
 @block
+def fetch_reserve(clk, rst, serial, depth, req_on, remaining, credits, want, pf_push, waiting,
+                  reserve):
+    """When fetch reserves credits for its next request (``reserve``), and ``waiting``:
+    instructions requested but not yet in the prefetch FIFO (with ``serial``, one read slot,
+    the next request waits for them)."""
+
+    @always_comb
+    def when():
+        reserve.next = (not req_on and remaining != 0 and credits != 0
+                        and (serial == 0 or waiting == 0)
+                        and (credits >= remaining or credits >= depth // 2))
+
+    @always(clk.posedge)
+    def track():
+        if rst:
+            waiting.next = 0
+        elif reserve and pf_push:
+            waiting.next = waiting + want - 1
+        elif reserve:
+            waiting.next = waiting + want
+        elif pf_push:
+            waiting.next = waiting - 1
+
+    return when, track
+
+
+@block
 def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load_q, comp_q,
                store_q):
     """Read ``insn_count`` instructions from ``insn_addr`` through ``rd`` (ReadPort) and push
@@ -61,6 +88,8 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     pf_din = Signal(intbv(0)[INSN_BITS:])
     pf_push, pf_ready, pf_pop, pf_valid = (Signal(bool(0)) for _ in range(4))
     pf = fifo(clk, rst, pf_din, pf_push, pf_ready, insn, pf_pop, pf_valid, depth)
+    wait = fetch_reserve(clk, rst, serial, depth, req_on, remaining, credits, want, pf_push,
+                         waiting, reserve)
     opcode = insn(opf.hi, opf.lo)
     mtype = insn(mtf.hi, mtf.lo)
 
@@ -137,24 +166,7 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
                 to_dispatch.next = to_dispatch - 1
 
     @always_comb
-    def when():
-        reserve.next = (not req_on and remaining != 0 and credits != 0
-                        and (serial == 0 or waiting == 0)
-                        and (credits >= remaining or credits >= depth // 2))
-
-    @always(clk.posedge)
-    def track():
-        if rst:
-            waiting.next = 0
-        elif reserve and pf_push:
-            waiting.next = waiting + want - 1
-        elif reserve:
-            waiting.next = waiting + want
-        elif pf_push:
-            waiting.next = waiting - 1
-
-    @always_comb
     def pf_in():
         pf_din.next = asm
 
-    return pf, plan, route, seq, when, track, pf_in
+    return pf, plan, route, seq, wait, pf_in

@@ -171,6 +171,68 @@ def load_engine(clk, rst, start, busy,
 
 
 @block
+def load_decode(cfg, a_type, b_type, a_dram, a_stride, a_xs, b_yp0, b_yp1, b_xp0, b_xp1,
+                dram_addr, stride_bytes, row_beats, elem_beats, yp0, yp1, xp0, xp1):
+    """Load unit decode: the request stage's DRAM rows (``a_*``: its instruction's fields)
+    and the write stage's element size and pads (``b_*``; WGT ignores the pads)."""
+    inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
+    inp_sh, wgt_sh = log2(cfg.inp_bytes), log2(cfg.wgt_bytes)
+    inp_bsh, wgt_bsh = log2(inp_beats), log2(wgt_beats)
+
+    @always_comb
+    def decode_a():
+        if a_type == MEM_INP:
+            dram_addr.next = (a_dram << inp_sh)
+            stride_bytes.next = a_stride << inp_sh
+            row_beats.next = a_xs << inp_bsh
+        else:
+            dram_addr.next = (a_dram << wgt_sh)
+            stride_bytes.next = a_stride << wgt_sh
+            row_beats.next = a_xs << wgt_bsh
+
+    @always_comb
+    def decode_b():
+        if b_type == MEM_INP:
+            elem_beats.next = inp_beats
+            yp0.next = b_yp0
+            yp1.next = b_yp1
+            xp0.next = b_xp0
+            xp1.next = b_xp1
+        else:  # WGT loads ignore padding
+            elem_beats.next = wgt_beats
+            yp0.next = 0
+            yp1.next = 0
+            xp0.next = 0
+            xp1.next = 0
+
+    return decode_a, decode_b
+
+
+@block
+def load_route(cfg, b_type, we, waddr, wdata, inp_w, wgt_w):
+    """The load unit's SRAM writes to the inp or the wgt buffer (the write stage's type)."""
+    inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
+    inp_mask, wgt_mask = (1 << inp_beats) - 1, (1 << wgt_beats) - 1
+    wdata_inp = wdata(cfg.inp_bytes * 8, 0)
+    wdata_wgt = wdata(cfg.wgt_bytes * 8, 0)
+
+    @always_comb
+    def route():
+        inp_w.addr.next = waddr[cfg.log_inp_depth:]
+        wgt_w.addr.next = waddr[cfg.log_wgt_depth:]
+        inp_w.data.next = wdata_inp
+        wgt_w.data.next = wdata_wgt
+        if b_type == MEM_INP:
+            inp_w.we.next = we & inp_mask
+            wgt_w.we.next = 0
+        else:
+            inp_w.we.next = 0
+            wgt_w.we.next = we & wgt_mask
+
+    return route
+
+
+@block
 def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     """Executes LOAD INP/WGT from ``cmd`` (CommandQueue): pop g2l if pop_next, load through
     ``rd`` (ReadPort) into the inp or wgt buffer (SramWrite), push l2g if push_next.
@@ -199,7 +261,6 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     a_dram, a_stride, a_xs = fa["dram_base"], fa["x_stride"], fa["x_size"]
     b_yp0, b_yp1, b_xp0, b_xp1 = fb["y_pad_0"], fb["y_pad_1"], fb["x_pad_0"], fb["x_pad_1"]
 
-    is_inp = Signal(bool(0))
     dram_addr = Signal(modbv(0)[32:])
     stride_bytes = Signal(modbv(0)[32:])
     row_beats = Signal(intbv(0)[32:])
@@ -209,8 +270,6 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     we = Signal(intbv(0)[banks:])
     waddr = Signal(intbv(0)[aw:])
     wdata = Signal(intbv(0)[banks * cfg.bus_bits:])
-    wdata_inp = wdata(cfg.inp_bytes * 8, 0)
-    wdata_wgt = wdata(cfg.wgt_bytes * 8, 0)
     w_start = Signal(bool(0))
     req = row_requests(clk, rst, go, r_busy, dram_addr, fa["y_size"], fa["x_size"],
                        stride_bytes, row_beats, rd.req_valid, rd.req_ready, rd.req_addr,
@@ -218,34 +277,9 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     wrt = tile_writer(clk, rst, w_start, w_busy, fb["sram_base"], fb["y_size"], fb["x_size"],
                       elem_beats, yp0, yp1, xp0, xp1, rd.data_valid, rd.data, rd.data_ready,
                       we, waddr, wdata)
-    inp_mask, wgt_mask = (1 << inp_beats) - 1, (1 << wgt_beats) - 1
 
-    @always_comb
-    def decode_a():
-        if a_type == MEM_INP:
-            dram_addr.next = (a_dram << inp_sh)
-            stride_bytes.next = a_stride << inp_sh
-            row_beats.next = a_xs << inp_bsh
-        else:
-            dram_addr.next = (a_dram << wgt_sh)
-            stride_bytes.next = a_stride << wgt_sh
-            row_beats.next = a_xs << wgt_bsh
-
-    @always_comb
-    def decode_b():
-        is_inp.next = b_type == MEM_INP
-        if b_type == MEM_INP:
-            elem_beats.next = inp_beats
-            yp0.next = b_yp0
-            yp1.next = b_yp1
-            xp0.next = b_xp0
-            xp1.next = b_xp1
-        else:  # WGT loads ignore padding
-            elem_beats.next = wgt_beats
-            yp0.next = 0
-            yp1.next = 0
-            xp0.next = 0
-            xp1.next = 0
+    dec = load_decode(cfg, a_type, b_type, a_dram, a_stride, a_xs, b_yp0, b_yp1, b_xp0, b_xp1,
+                      dram_addr, stride_bytes, row_beats, elem_beats, yp0, yp1, xp0, xp1)
 
     b_free = Signal(bool(0))
     push_ok = Signal(bool(0))
@@ -309,20 +343,8 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
             elif retire:
                 b_state.next = st_b.IDLE
 
-    @always_comb
-    def route():
-        inp_w.addr.next = waddr[cfg.log_inp_depth:]
-        wgt_w.addr.next = waddr[cfg.log_wgt_depth:]
-        inp_w.data.next = wdata_inp
-        wgt_w.data.next = wdata_wgt
-        if is_inp:
-            inp_w.we.next = we & inp_mask
-            wgt_w.we.next = 0
-        else:
-            inp_w.we.next = 0
-            wgt_w.we.next = we & wgt_mask
-
-    return req, wrt, decode_a, decode_b, conditions, control, handoff, next_insn, fsm, route
+    rte = load_route(cfg, b_type, we, waddr, wdata, inp_w, wgt_w)
+    return req, wrt, dec, rte, conditions, control, handoff, next_insn, fsm
 
 
 @block

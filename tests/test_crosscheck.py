@@ -12,8 +12,6 @@ from vta.cosim.cli import main
 from vta.cosim.crosscheck import CYCLE_TOLERANCE, Difference, compare, cycle_error
 from vta.tlm import run_program
 
-from tlm_pending import TLM_CYCLES_MATCH   # False until the TLM models the pipelined AXI master
-
 
 def _run(capsys, *args):
     rc = main(["check", *map(str, args)])
@@ -33,7 +31,7 @@ def test_check_agrees_and_writes_out(tmp_path, capsys):
     assert stats["tlm_cycles"] == tlm.cycles
     assert stats["rtl_cycles"] > 0
     assert stats["cycle_error"] == pytest.approx((tlm.cycles - stats["rtl_cycles"]) / stats["rtl_cycles"])
-    assert not TLM_CYCLES_MATCH or abs(stats["cycle_error"]) <= CYCLE_TOLERANCE
+    assert abs(stats["cycle_error"]) <= CYCLE_TOLERANCE
     raw = (tmp_path / "o" / "out.bin").read_bytes()
     got = np.frombuffer(raw, dtype=prog.expect["out"].dtype).reshape(prog.expect["out"].shape)
     np.testing.assert_array_equal(got, prog.expect["out"])
@@ -162,15 +160,12 @@ def test_testbench_memory_reproduces_dram_latency(tmp_path, tiny_cfg):
                          workdir=tmp_path / str(lat))
         for n, r in zip(names, res):
             assert r.agree and r.rtl.dram_latency == lat
-            assert not TLM_CYCLES_MATCH or abs(r.cycle_error) <= CYCLE_TOLERANCE, (n, lat, r.tlm_cycles, r.rtl_cycles)
+            assert abs(r.cycle_error) <= CYCLE_TOLERANCE, (n, lat, r.tlm_cycles, r.rtl_cycles)
         runs[lat] = res[0]
     d_rtl = runs[48].rtl_cycles - runs[1].rtl_cycles
     d_tlm = runs[48].tlm_cycles - runs[1].tlm_cycles
     assert d_tlm == 47 * 11
-    if TLM_CYCLES_MATCH:
-        assert d_rtl == d_tlm
-    else:   # the RTL overlaps the latency of its requests (up to 8 in flight)
-        assert 0 < d_rtl < d_tlm
+    assert d_rtl == d_tlm
 
 
 @pytest.mark.rtl
@@ -203,11 +198,11 @@ def test_testbench_memory_reproduces_bytes_per_cycle(tmp_path, tiny_cfg):
         runs[bpc] = check_many([build_workload(n, cfg) for n in names], cfg, sim="verilator",
                                workdir=tmp_path / str(bpc))
         for r in runs[bpc]:
-            assert r.agree and (not TLM_CYCLES_MATCH or abs(r.cycle_error) <= CYCLE_TOLERANCE), \
+            assert r.agree and abs(r.cycle_error) <= CYCLE_TOLERANCE, \
                 (bpc, r.tlm_cycles, r.rtl_cycles)
     for fast, slow in zip(runs[base.bus_bytes], runs[base.bus_bytes // 2]):
         # (with reads overlapped, gemm_blocked_vt2 on tiny is near its compute bound: +7%)
-        assert slow.rtl_cycles > (1.1 if TLM_CYCLES_MATCH else 1.05) * fast.rtl_cycles
+        assert slow.rtl_cycles > 1.05 * fast.rtl_cycles
 
 
 @pytest.mark.rtl

@@ -14,7 +14,6 @@ from vta.compiler import ProgramBuilder
 from vta.cosim.crosscheck import check_many
 from vta.isa import MEM_ACC, MEM_INP, Finish, Load
 
-from tlm_pending import TLM_CYCLES_MATCH   # False until the TLM models the pipelined AXI master
 
 pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
@@ -41,7 +40,6 @@ def pad_program(cfg, mem, ys, xs, pads):
     return pb.build({})
 
 
-@pytest.mark.skipif(not TLM_CYCLES_MATCH, reason="TLM does not model the pipelined AXI master yet (tests/tlm_pending.py)")
 def test_padded_load_cycles_match_the_rtl(tiny_cfg, tmp_path):
     cfg = tiny_cfg.replace(dram={"latency": 1})   # same hardware build, a fast memory
     cases = [(mem, shape, pads) for mem in (MEM_INP, MEM_ACC) for shape in SHAPES for pads in PADS]

@@ -1,7 +1,9 @@
 """Random differential testing (vta.compiler.fuzz): random valid programs on the TLM, the
 RTL and the tests' reference interpreter (tests/reference.py, the programs' expected outputs)
 must produce bit-identical outputs, and each program's TLM and RTL cycle counts must be within
-bench/fuzz_rtl.py's CYCLE_BOUND (7% + 16 cycles). Default run, one simulator session each:
+bench/fuzz_rtl.py's CYCLE_BOUND (7% + 16 cycles). Every program gets fuzz_rtl's random memory
+(latency; for half of them random backpressure on every AXI channel, where only the outputs
+are compared); on tiny also two outstanding limits. Default run, one simulator session each:
 100 programs on tiny with Verilator, 20 with Icarus, 60 on the default config, 40 on an
 8-bit-accumulator config, 12 on zcu104 (128-bit bus), 30 on a batch-2 config with 16-bit
 inputs and weights (derived from tiny); `-m slow`: 500 more on tiny, 200 each on batch-2 and on
@@ -20,23 +22,43 @@ pytestmark = pytest.mark.rtl   # needs an HDL simulator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import fuzz_rtl  # noqa: E402 -- the bench's program maker, failure rule and cycle bound
-from tlm_pending import TLM_CYCLES_MATCH   # False until the TLM models the pipelined AXI master  # noqa: E402
 
 
-def _differential(config, sim, seeds, tmp_path):
+def _differential(config, sim, seeds, tmp_path, limits=None):
+    """The programs of ``seeds`` with fuzz_rtl's random memory (latency, AXI backpressure on
+    every channel) and outstanding limits drawn from ``limits`` (default: the config's)."""
     cfg = load_config(config) if isinstance(config, str) else config
-    programs = [fuzz_rtl.make_program(cfg, s) for s in seeds]
-    assert all(p.expect for p in programs)   # the reference's outputs
+    limits = limits or [(cfg.dram_max_outstanding_reads, cfg.dram_max_outstanding_writes)]
+    groups = {}
+    for s in seeds:
+        m = fuzz_rtl.memory_for(s, limits)
+        groups.setdefault(m["limits"], []).append((s, m))
     bad = []
-    for p, r in zip(programs, check_many(programs, cfg, sim=sim, workdir=tmp_path)):
-        why = fuzz_rtl.failure(r, timing=TLM_CYCLES_MATCH)
-        if why:
-            bad.append(f"{p.name}: {why}")
+    for lim, group in groups.items():
+        programs = [fuzz_rtl.make_program(cfg, s) for s, _ in group]
+        assert all(p.expect for p in programs)   # the reference's outputs
+        results = check_many(programs, fuzz_rtl.limit_config(cfg, lim), sim=sim,
+                             workdir=tmp_path / f"{lim[0]}-{lim[1]}",
+                             mem=[fuzz_rtl._rtl_mem(m) for _, m in group])
+        for (s, m), p, r in zip(group, programs, results):
+            why = fuzz_rtl.failure(r, timing=not m["stall"])
+            if why:
+                bad.append(f"{p.name} ({fuzz_rtl.describe(m)}): {why}")
     assert not bad, "\n".join(bad)
 
 
 def test_random_programs_tiny_verilator(tmp_path):
-    _differential("tiny", "verilator", range(100), tmp_path)
+    _differential("tiny", "verilator", range(100), tmp_path, limits=[(1, 1), (8, 8)])
+
+
+def test_random_memory_is_mixed():
+    # the default run's fuzz covers backpressure and latencies (what memory_for promises)
+    mems = [fuzz_rtl.memory_for(s, [(1, 1), (8, 8)]) for s in range(100)]
+    assert 30 <= sum(bool(m["stall"]) for m in mems) <= 70
+    assert {m["latency"] for m in mems} == set(fuzz_rtl.LATENCIES)
+    assert {m["limits"] for m in mems} == {(1, 1), (8, 8)}
+    assert {ch for m in mems for ch in m["stall"]} == {"ar", "r", "aw", "w", "b"}
+    assert fuzz_rtl.memory_for(7, [(1, 1)]) == fuzz_rtl.memory_for(7, [(1, 1)])   # reproducible
 
 
 def test_random_programs_tiny_icarus(tmp_path):

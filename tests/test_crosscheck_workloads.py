@@ -10,8 +10,6 @@ import pytest
 from vta.compiler.workloads import build_workload, workload_names
 from vta.cosim.crosscheck import CYCLE_TOLERANCE, check_many
 
-from tlm_pending import TLM_CYCLES_MATCH   # False until the TLM models the pipelined AXI master
-
 pytestmark = pytest.mark.rtl   # needs an HDL simulator
 
 DEFAULT_QUICK = [n for n in workload_names() if n.startswith("alu_") or n == "gemm_4x4"]
@@ -29,7 +27,7 @@ def _check(names, config, sim, tmp_path):
         assert res.program.expect, name
         if res.differences:
             problems.append(f"{name}: {res.differences[0]}")
-        if TLM_CYCLES_MATCH and abs(res.cycle_error) > CYCLE_TOLERANCE:
+        if abs(res.cycle_error) > CYCLE_TOLERANCE:
             problems.append(f"{name}: TLM {res.tlm_cycles} vs RTL {res.rtl_cycles} cycles "
                             f"({res.cycle_error:+.1%})")
     assert not problems, "\n".join(problems)

@@ -2,6 +2,7 @@
 
     vta-tlm run CONFIG [PROGRAM] [--workload NAME] [--out DIR] [--trace FILE.json] [--wrap] [--quiet]
                 [--max-cycles N] [--timeout S] [--strict] [--sram-init zero|random|SEED]
+                [--inject-fault CH:TARGET[:RESP][:N]]
     vta-tlm list [CONFIG]
 
 PROGRAM is an assembly source (.s) or a bundle (.vtab); without it the built-in
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from vta.cli import program_from_args
 from vta.isa import VTAError, load_config
+from vta.isa.errors import shorten
 
 from .stats import roofline_line
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, parse_sram_init
@@ -52,6 +54,10 @@ def _parser():
     r.add_argument("--sram-init", type=_sram_init, default=None, metavar="zero|random|SEED",
                    help="fill every on-chip buffer before the run: zeros (default), random "
                         "(the seed is printed) or the values of SEED")
+    r.add_argument("--inject-fault", type=_fault, metavar="CH:TARGET[:RESP][:N]",
+                   help="fault mode: the N-th AXI burst (default 1) of TARGET gets an error "
+                        "response and the run stops with a report; e.g. r:fetch, r:load, r:uop, "
+                        "r:acc, b:store, r:load:decerr (see tlm/faults.py)")
     ls = sub.add_parser("list", help="list the built-in workloads")
     ls.add_argument("config", nargs="?", default="default",
                     help="config to describe sizes for (default: default)")
@@ -73,6 +79,14 @@ def _positive(kind):
 def _sram_init(text):
     try:
         return parse_sram_init(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _fault(text):
+    from .faults import parse_fault
+    try:
+        return parse_fault(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -156,9 +170,13 @@ def _cmd_run(args, console):
         print(f"vta-tlm: SRAM buffers filled from seed {args.sram_init}", file=sys.stderr)
     result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet,
                          max_cycles=args.max_cycles, timeout=args.timeout, strict=args.strict,
-                         sram_init=args.sram_init)
+                         sram_init=args.sram_init, inject_fault=args.inject_fault)
     for w in result.warnings:
         print(f"vta-tlm: warning: {w}", file=sys.stderr)
+    if args.inject_fault and result.dram.faults.injector.fired is None:
+        seen = result.dram.faults.injector.seen
+        print(f"vta-tlm: warning: --inject-fault {shorten(args.inject_fault.text)}: the run had only {seen} "
+              "matching burst(s); no error response was injected", file=sys.stderr)
     if result.warning_count > len(result.warnings):
         print(f"vta-tlm: warning: {result.warning_count - len(result.warnings)} more warnings "
               "not shown", file=sys.stderr)

@@ -151,6 +151,7 @@ class Dram:
         self._w_free = 0     # same for W
         self.write_log = []  # (start, end, tag) of every timed write, in order
         self.watch = None    # tlm.watch.Watch: warnings about the regions accessed
+        self.faults = None   # tlm.faults.TlmFaults: injected error responses (fault mode)
 
     # ---- storage ---------------------------------------------------------------
     @property
@@ -248,6 +249,8 @@ class Dram:
         yield self.arbiter.request(0 if who == "compute" else 1)
         grant = self.env.now
         bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+        if self.faults is not None:   # (beats, first beat's cycle) of each burst
+            self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
         if bursts:
             # the next request can be granted in the cycle of this one's last AR
             yield self.env.timeout(bursts[-1].ar - grant)
@@ -294,6 +297,7 @@ class Dram:
         aw = w - 1
         resp = self.latency + self.resp_cycles
         b_last = now
+        answered = []   # (beats, B cycle) per burst, for the fault mode
         for n in self.split(addr, nbytes):
             # AW waits for a slot (freed by the oldest burst's B); W beats stream on
             # without waiting for AW (the memory queues them), so a burst is answered
@@ -304,12 +308,15 @@ class Dram:
             w += self.data_cycles(n)
             b_last = max(w, aw + 1) + resp
             slots.append(b_last)
+            answered.append((n, b_last))
         w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
         self._w_free = w + W_GAP
         if w > now:
             yield self.env.timeout(w - now)
         self.mem[addr:addr + nbytes] = data
         self.write_log.append((addr, addr + nbytes, tag))
+        if self.faults is not None:
+            self.faults.check("b", addr, answered)
         self.write_port.release()
         busy = w - now
         st.write_requests += 1

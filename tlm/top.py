@@ -16,6 +16,7 @@ from . import stats as stats_mod
 from .compute import Compute
 from .dram import Dram, lazy_zeros
 from .errors import DeadlockError, LeftoverTokensError, ProgramError
+from .faults import TlmFaults
 from .fetch import Fetch
 from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
@@ -92,7 +93,7 @@ class Tlm:
 
     def __init__(self, program, config=None, *, wrap=False, trace=False, progress=None,
                  max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False,
-                 sram_init=None, detail=None):
+                 sram_init=None, detail=None, inject_fault=None):
         cfg = program.config if config is None else load_config(config)
         if cfg.fingerprint != program.config.fingerprint:
             raise BundleError(f"program '{program.name}' was built for config "
@@ -118,6 +119,8 @@ class Tlm:
                                                           Store(self))
         self.units = (self.fetch, self.load, self.compute, self.store)
         self.watch = self.dram.watch = Watch(self, max_cycles, timeout, strict)
+        if inject_fault:   # fault mode: tlm/faults.py
+            self.dram.faults = TlmFaults(inject_fault, program, self.dram)
         if sram_init is not None:
             self._fill_srams(sram_init)
         self._detail = detail   # f(text): what a long instruction is doing (progress)
@@ -270,7 +273,8 @@ def _original(e):
 
 
 def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
-                max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False, sram_init=None):
+                max_cycles=DEFAULT_MAX_CYCLES, timeout=DEFAULT_TIMEOUT, strict=False, sram_init=None,
+                inject_fault=None):
     """Run a Program on the TLM and return a :class:`TlmResult`.
 
     Reading programs from text or bundles is the caller's (vta.assembler.load_program):
@@ -288,6 +292,8 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
     segment, writes over the instructions or micro-ops, reads of SRAM entries this run
     never wrote; strict=True makes the first one a ProgramError. sram_init: None or
     "zero" (zeros) or a seed (int) filling every buffer before the run (watch.sram_fill).
+    inject_fault: a tlm.faults spec ("r:uop", ...): that AXI burst gets an error response
+    and the run stops with an AxiFaultError.
     """
     if not isinstance(program, Program):
         raise TypeError(f"run_program takes a vta.isa.Program, not {type(program).__name__} "
@@ -306,7 +312,8 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
         cb = lambda done, total: bar.update(task, completed=min(done, total))  # noqa: E731
         detail = lambda text: bar.update(task, description=text)  # noqa: E731
     tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb, max_cycles=max_cycles,
-              timeout=timeout, strict=strict, sram_init=sram_init, detail=detail)
+              timeout=timeout, strict=strict, sram_init=sram_init, detail=detail,
+              inject_fault=inject_fault)
     try:
         if bar is not None:
             bar.start()

@@ -22,6 +22,7 @@ from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
 from .trace import Tracer
+from .unit import FrozenConfig
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, Watch, sram_fill
 
 STAGES = ("fetch", "load", "compute", "store")
@@ -100,6 +101,7 @@ class Tlm:
                               f"'{program.config.name}', whose ISA differs from '{cfg.name}'")
         program.validate()
         self.program, self.cfg, self.wrap = program, cfg, wrap
+        self.fast_cfg = FrozenConfig(cfg)   # what the stages read
         self.env = env = simpy.Environment()
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
         self.dram = Dram(env, cfg, self.tracer)

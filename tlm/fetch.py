@@ -110,6 +110,8 @@ class Fetch(Unit):
     def dispatch(self):
         top, env = self.top, self.env
         per_insn = self.timing["fetch_insn_cycles"]
+        waits = {name: f"dispatch to the {name} command queue: full ({q.capacity}/{q.capacity})"
+                 for name, q in top.cmd.items()}
         for _ in range(top.insn_count):
             while not self.fifo:
                 self._data = env.event()
@@ -126,8 +128,7 @@ class Fetch(Unit):
                 yield env.timeout(per_insn)
             qname = route(insn)
             q = top.cmd[qname]
-            yield from self.blocked_on(f"dispatch to the {qname} command queue: full "
-                                       f"({q.capacity}/{q.capacity})", q.put((index, insn)))
+            yield from self.blocked_on(waits[qname], q.put((index, insn)))
             self.credits += 1
             if self._credit is not None and not self._credit.triggered:
                 self._credit.succeed()

@@ -90,6 +90,9 @@ class DepQueue(BoundedQueue):
         super().__init__(env, name, capacity, tracer)
         self.latency = latency
         self.label = DEP_LABELS[name]
+        # what a blocked stage waits on (deadlock reports), formatted once
+        self.pop_waits = f"pop {name} ({self.label}) token: queue empty"
+        self.push_waits = f"push {name} ({self.label}) token: queue full ({capacity}/{capacity})"
 
     def push(self):
         yield from self.put(self.env.now + self.latency)

@@ -78,12 +78,11 @@ class Unit:
 
     def pop_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(f"pop {qname} ({q.label}) token: queue empty", q.pop())
+        yield from self.blocked_on(q.pop_waits, q.pop())
 
     def push_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(f"push {qname} ({q.label}) token: queue full "
-                                   f"({q.capacity}/{q.capacity})", q.push())
+        yield from self.blocked_on(q.push_waits, q.push())
 
     def next_command(self, queue):
         """Wait (idle) for the next (index, insn) from the command queue."""

@@ -192,7 +192,8 @@ class Compute(Unit):
         n = src.size
         uw, inv = np.unique(wgt, return_inverse=True)
         if uw.size * 16 > n:
-            res = np.einsum("nbi,noi->nbo", inp_buf[src], wgt_buf[wgt])
+            # a stacked matmul: about twice as fast as the same einsum on long chunks
+            res = np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
         else:
             # One BLAS product per distinct weight tile.
             cfg = self.cfg

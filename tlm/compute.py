@@ -279,29 +279,27 @@ def _alu_runs(dst, src):
     """Order-preserving [a, b) runs of executions that can be applied as one vector step:
     a run ends before an execution that reads or writes an entry written earlier in it."""
     n = dst.size
+    # (p, c): execution p touches the entry execution c < p wrote last
     if n <= _SMALL_RUNS:
         d = dst.tolist()
         s = None if src is None else src.tolist()
         last = {}            # entry -> last position that wrote it
-        bounds, start = [0], 0
+        pairs = []
         for p in range(n):
             c = last.get(d[p], -1)
             if s is not None:
                 c = max(c, last.get(s[p], -1))
-            if c >= start:
-                bounds.append(p)
-                start = p
+            if c >= 0:
+                pairs.append((p, c))
             last[d[p]] = p
-        bounds.append(n)
-        return list(zip(bounds[:-1], bounds[1:]))
-    conflict = _prev_write(dst, dst)
-    if src is not None:
-        conflict = np.maximum(conflict, _prev_write(dst, src))
-    cand = np.flatnonzero(conflict >= 0)
-    if cand.size == 0:
-        return [(0, n)]
+    else:
+        conflict = _prev_write(dst, dst)
+        if src is not None:
+            conflict = np.maximum(conflict, _prev_write(dst, src))
+        cand = np.flatnonzero(conflict >= 0)
+        pairs = zip(cand.tolist(), conflict[cand].tolist())
     bounds, start = [0], 0
-    for p, c in zip(cand.tolist(), conflict[cand].tolist()):
+    for p, c in pairs:
         if c >= start:
             bounds.append(p)
             start = p

@@ -1,10 +1,13 @@
 """Write-back of the compute pipeline and the acc buffer it writes (see compute.py).
 
-The result of a micro-op (GEMM at S4, ALU at S3) is written to acc[dst] (0 for a GEMM
+The result of a micro-op (GEMM at S7, ALU at S4) is written to acc[dst] (0 for a GEMM
 with the reset bit) and its low out_bits per lane to out[dst]. The acc buffer is made
 write-first by a bypass register: a read issued in the cycle of a write to the same
-entry returns the written value, so a micro-op reading an entry the previous one writes
-needs no stall.
+entry returns the written value. The datapaths register the read data before they use
+it (acc_operand), and that register takes the write-back of its own cycle instead of the
+read data when they name the same entry: so a micro-op sees the results of all earlier
+ones although its read was issued up to one cycle before the previous micro-op's write,
+and back-to-back micro-ops on one entry need no stall.
 """
 from __future__ import annotations
 
@@ -46,6 +49,26 @@ def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, 
         out_w.data.next = out_cat
 
     return select, outputs
+
+
+@block
+def acc_operand(clk, wb, addr, rd_data, now, q):
+    """``now`` = acc[addr] as it is once this cycle's write-back ``wb`` lands (``rd_data``,
+    the buffer's read data, misses a write made after its read was issued); ``q`` = ``now``
+    registered (every cycle: the read data holds between reads)."""
+
+    @always_comb
+    def forward():
+        if wb.we == 1 and wb.addr == addr:
+            now.next = wb.data
+        else:
+            now.next = rd_data
+
+    @always(clk.posedge)
+    def register():
+        q.next = now
+
+    return forward, register
 
 
 @block

@@ -12,6 +12,7 @@ acc buffer (writeback.py); this module decodes, schedules the stages and wires t
 
 GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
   S0  loop counters (i, j, k) and index offsets; read uop[k]
+  S0b uop[k] and the offsets registered (loops.py)
   S1  indices = uop fields + offsets (mod buffer depth); GEMM reads inp/wgt;
       ALU vector-vector reads acc[src]
   S2  GEMM: operand registers;  ALU: read acc[dst], latch b (acc[src] or imm)

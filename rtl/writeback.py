@@ -11,7 +11,7 @@ and back-to-back micro-ops on one entry need no stall.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
 
 from .interfaces import SramRead, SramWrite
 from .sram import buffer
@@ -81,6 +81,11 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     mem = buffer("acc", clk, port_w, port_r, cfg.acc_depth, acc_beats)
     hit = Signal(bool(0))
     hit_data = Signal(intbv(0)[len(wb.data):])
+    # the read's and the write's address and enable, registered: the compare runs in the
+    # cycle after the read, beside the block RAM's clock-to-out, not after the read
+    # address's own logic
+    raddr_q, waddr_q = Signal(modbv(0)[len(rd.addr):]), Signal(modbv(0)[len(rd.addr):])
+    we_q = Signal(bool(0))
     all_banks = (1 << acc_beats) - 1
 
     @always_comb
@@ -92,10 +97,16 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
         else:
             rd.data.next = port_r.data
 
+    @always_comb
+    def match():
+        hit.next = we_q and waddr_q == raddr_q
+
     @always(clk.posedge)
     def bypass():
         if rd.re:
-            hit.next = wb.we == 1 and wb.addr == rd.addr
+            raddr_q.next = rd.addr
+            waddr_q.next = wb.addr
+            we_q.next = wb.we == 1
             hit_data.next = wb.data
 
     @always_comb
@@ -112,4 +123,4 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
             port_w.addr.next = wb.addr
             port_w.data.next = wb.data
 
-    return mem, read, bypass, write
+    return mem, read, match, bypass, write

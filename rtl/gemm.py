@@ -21,7 +21,6 @@ P[2S-1:S] + P[S-1] (undoing the borrow of a negative low product). For the defau
 config this maps the 256 int8 products to 128 8x25-bit multipliers = 128 DSP48E1
 (of 220 on the xc7z020); the adder trees stay in LUT carry chains.
 """
-
 from __future__ import annotations
 
 from myhdl import Signal, always, always_comb, block, intbv, modbv
@@ -124,7 +123,7 @@ def regs(clk, ds, qs):
 def adder_tree(clk, leaves, width, q):
     """q = the sum of the signed ``leaves`` two cycles later: a binary tree of adders cut
     by a register row after half of its levels (the first half follows the packed
-    products' split, so it gets the smaller share), and the sum register."""
+    products' split, so it gets the smaller share when they differ), and the sum register."""
     insts = []
     level = list(leaves)
     cut = (len(level) - 1).bit_length() // 2     # levels before the register row

@@ -149,7 +149,10 @@ MUTANTS = [
        "                * (insn.x_size + insn.y_pad_0 + insn.y_pad_1))")),
     # ---- pipeline bypass / hazard ------------------------------------------------------------
     M("rtl-acc-bypass-off", "bypass", "acc buffer read bypass never hits (reads the old value)",
-      ("rtl/writeback.py", "hit.next = wb.we == 1 and wb.addr == rd.addr", "hit.next = 0")),
+      ("rtl/writeback.py", "hit.next = we_q and waddr_q == raddr_q", "hit.next = 0")),
+    M("rtl-acc-forward-off", "bypass",
+      "acc operand register ignores the write-back of its own cycle (reads the stale value)",
+      ("rtl/writeback.py", "            now.next = wb.data\n", "            now.next = rd_data\n")),
     M("rtl-alu-vv-no-hold", "bypass", "ALU vector-vector issues every cycle (two acc reads collide)",
       ("rtl/loops.py", "hold.next = issue and vv", "hold.next = 0")),
     M("tlm-alu-run-hazard", "bypass", "TLM vector step ignores a conflict with the run's first execution",

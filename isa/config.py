@@ -90,10 +90,10 @@ SECTION_DEFAULTS = MappingProxyType({
         "axi_req_cycles": 2,      # DRAM read: cycles from arbiter grant to the first AR
         "write_resp_cycles": 0,   # DRAM write: cycles beyond dram.latency until the B is seen
         "gemm_ii": 1,             # GEMM initiation interval (cycles per micro-op)
-        "gemm_pipeline": 4,       # GEMM pipeline depth (cycles to drain)
+        "gemm_pipeline": 8,       # GEMM pipeline depth (cycles to drain: rtl/compute.py S0b-S7)
         "alu_ii": 2,              # ALU II, vector-vector (two acc reads per micro-op on one port)
         "alu_imm_ii": 1,          # ALU initiation interval with use_imm (one acc read per uop)
-        "alu_pipeline": 3,        # ALU pipeline depth
+        "alu_pipeline": 5,        # ALU pipeline depth (rtl/compute.py S0b-S4)
         "sram_write_cycles": 1,   # cycles per SRAM entry written by a load (padding too)
     },
     "fpga": {"part": None},  # None: the target's part

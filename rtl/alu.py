@@ -74,10 +74,11 @@ def alu_core(cfg, op, a, b, res):
 
 
 @block
-def alu_pipe(cfg, clk, latch, op, use_imm, imm, a, res):
+def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res):
     """The ALU stages of the compute pipeline (see compute.py): when ``latch`` (S2) the
-    operand b = the immediate (sign-extended to every lane) or ``a`` (acc[src], read at S1);
-    at S3 res = alu(op, a = acc[dst], b), combinational."""
+    operand b = the immediate (sign-extended to every lane) or ``src`` (acc[src], read at
+    S1, with the write-back of S2 forwarded); at S4 res = alu(op, a, b), combinational,
+    ``a`` = acc[dst] (read at S2, registered at S3: writeback.acc_operand)."""
     ab = cfg.acc_bits
     lanes = cfg.batch * cfg.block_out
     b = Signal(intbv(0)[ab * lanes:])
@@ -95,6 +96,6 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, a, res):
             if use_imm:
                 b.next = imm_vec
             else:
-                b.next = a
+                b.next = src
 
     return dp, extend, operand

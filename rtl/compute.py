@@ -12,15 +12,22 @@ acc buffer (writeback.py); this module decodes, schedules the stages and wires t
 
 GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
   S0  loop counters (i, j, k) and index offsets; read uop[k]
+  S0b uop[k] and the offsets registered (loops.py)
   S1  indices = uop fields + offsets (mod buffer depth); GEMM reads inp/wgt;
       ALU vector-vector reads acc[src]
-  S2  GEMM: multiply -> product registers;  ALU: read acc[dst], latch b (acc[src] or imm)
-  S3  GEMM: adder trees -> sum registers, read acc[dst];  ALU: compute, write acc/out
-  S4  GEMM: acc[dst] + sum -> write acc (0 if reset) and out (low out_bits)
-Read-after-write on the acc buffer: every acc read is issued no earlier than the
-cycle in which the previous micro-op writes (GEMM reads at S3, writes at S4; ALU reads
-at S1/S2, writes at S3), and the buffer is write-first (writeback.acc_buffer). So
-back-to-back micro-ops on the same entry see sequential semantics without stalls.
+  S2  GEMM: operand registers;  ALU: read acc[dst], latch b (acc[src] or imm)
+  S3  GEMM: multiplier input registers;  ALU: register acc[dst]
+  S4  GEMM: multiply -> product registers;  ALU: compute, write acc/out
+  S5  GEMM: first half of the adder trees, read acc[dst]
+  S6  GEMM: second half -> sum registers, register acc[dst]
+  S7  GEMM: acc[dst] + sum -> write acc (0 if reset) and out (low out_bits)
+(gemm.py has the register between each two stages; every stage holds at most one slow
+element, for timing.) Read-after-write on the acc buffer: every acc read is issued at
+most one cycle before the previous micro-op writes (GEMM reads at S5, writes at S7;
+ALU reads at S1/S2, writes at S4), the buffer is write-first for a write in the read's
+cycle, and the register that takes the read data takes a write of its own cycle instead
+(writeback.acc_operand). So back-to-back micro-ops on the same entry see sequential
+semantics without stalls.
 The ALU vector-vector case needs two acc reads per micro-op on the single read port,
 hence II=2; ALU with an immediate runs at II=1.
 """
@@ -32,30 +39,40 @@ from vta.isa import MEM_ACC, MEM_UOP, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OP
 
 from .alu import alu_pipe
 from .fields import INSN_BITS, beats, views
-from .gemm import gemm_pipe
+from .gemm import ACC_READ_STAGE, WB_STAGE, gemm_pipe
 from .interfaces import ReadPort, SramRead, SramWrite
 from .load import acc_load
 from .loops import StageOne, loop_gen
 from .sram import buffer
 from .unit import unit_control
 from .uops import uop_load
-from .writeback import acc_buffer, writeback
+from .writeback import acc_buffer, acc_operand, writeback
+
+# schedule() spells the stages out (the ALU writes back at S4): it must change with gemm.py
+assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
 
 
 class Stages:
-    """Micro-op valid bits and acc destinations at S2..S4 (S4: GEMM only)."""
+    """Micro-op valid bits and acc destinations at S2..S7 (S5 on: GEMM only), the ALU's
+    src at S2, the entry the acc operand register takes (``opnd``) and ``busy`` (a
+    micro-op at S2..S7)."""
 
     def __init__(self, cfg):
         la = cfg.log_acc_depth
-        self.v2, self.v3, self.v4 = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
-        self.dst2, self.dst3, self.dst4 = (Signal(modbv(0)[la:]) for _ in range(3))
+        self.v2, self.v3, self.v4, self.v5, self.v6, self.v7 = (Signal(bool(0)) for _ in range(6))
+        self.dst2, self.dst3, self.dst4, self.dst5, self.dst6, self.dst7 = (
+            Signal(modbv(0)[la:]) for _ in range(6))
+        self.src2, self.opnd = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
+        self.busy = Signal(bool(0))
         self.gemm_wb, self.alu_wb = Signal(bool(0)), Signal(bool(0))   # write-back stage valid
 
 
 @block
 def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
     """Advance the stage registers ``s`` from S1 and issue the acc reads: ALU vector-vector
-    acc[src] at S1, ALU acc[dst] at S2, GEMM acc[dst] at S3."""
+    acc[src] at S1, ALU acc[dst] at S2, GEMM acc[dst] at S5. The acc operand register
+    takes acc[src] at S2 (ALU b), acc[dst] at S3 (ALU a) or S6 (GEMM): with II=2 for
+    vector-vector, S2 and S3 never hold an ALU micro-op at once."""
 
     @always(clk.posedge)
     def stages():
@@ -63,20 +80,31 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
             s.v2.next = 0
             s.v3.next = 0
             s.v4.next = 0
+            s.v5.next = 0
+            s.v6.next = 0
+            s.v7.next = 0
         else:
             s.v2.next = s1.valid
             s.v3.next = s.v2
-            s.v4.next = s.v3 and is_gemm
+            s.v4.next = s.v3
+            s.v5.next = s.v4 and is_gemm     # the ALU is done at S4
+            s.v6.next = s.v5
+            s.v7.next = s.v6
         s.dst2.next = s1.dst
         s.dst3.next = s.dst2
         s.dst4.next = s.dst3
+        s.dst5.next = s.dst4
+        s.dst6.next = s.dst5
+        s.dst7.next = s.dst6
+        s.src2.next = s1.src_acc
 
     @always_comb
     def acc_read():
-        s.gemm_wb.next = is_gemm and s.v4
-        s.alu_wb.next = is_alu and s.v3
+        s.busy.next = s.v2 or s.v3 or s.v4 or s.v5 or s.v6 or s.v7
+        s.gemm_wb.next = is_gemm and s.v7
+        s.alu_wb.next = is_alu and s.v4
         acc_r.re.next = 0
-        acc_r.addr.next = s.dst3
+        acc_r.addr.next = s.dst5
         if is_alu:
             if vv and s1.valid:
                 acc_r.re.next = 1
@@ -84,9 +112,15 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
             elif s.v2:
                 acc_r.re.next = 1
                 acc_r.addr.next = s.dst2
-        elif s.v3:
+        elif s.v5:
             acc_r.re.next = 1
-            acc_r.addr.next = s.dst3
+            acc_r.addr.next = s.dst5
+        if is_gemm:
+            s.opnd.next = s.dst6
+        elif vv and s.v2:
+            s.opnd.next = s.src2
+        else:
+            s.opnd.next = s.dst3
 
     return stages, acc_read
 
@@ -159,9 +193,12 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     s = Stages(cfg)
     sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
     gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
-    gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_r.data, gemm_new)
-    alu = alu_pipe(cfg, clk, s.v2, a["alu_opcode"], a["use_imm"], a["imm"], acc_r.data, alu_new)
-    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst4, gemm_new, s.alu_wb, s.dst3,
+    acc_now, acc_old = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
+    opnd = acc_operand(clk, wb, s.opnd, acc_r.data, acc_now, acc_old)
+    gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, gemm_new)
+    alu = alu_pipe(cfg, clk, s.v2, a["alu_opcode"], a["use_imm"], a["imm"], acc_now, acc_old,
+                   alu_new)
+    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst4,
                      alu_new, wb, out_w)
     a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
     g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]
@@ -183,7 +220,7 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
 
     @always_comb
     def starts():
-        drained.next = not (acc_busy or u_busy or lg_active or s1.valid or s.v2 or s.v3 or s.v4)
+        drained.next = not (acc_busy or u_busy or lg_active or s1.valid or s.busy)
         acc_start.next = go and is_acc
         u_start.next = go and is_uop
         lg_start.next = go and (is_gemm or is_alu)
@@ -198,5 +235,5 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
             if retire and is_fin:
                 finish.next = 1
 
-    return (ctl, uop_mem, uops, loops, acc_ld, reads, acc_mem, sched, gemm, alu, back, decode,
-            starts, finished)
+    return (ctl, uop_mem, uops, loops, acc_ld, reads, acc_mem, sched, opnd, gemm, alu, back,
+            decode, starts, finished)

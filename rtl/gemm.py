@@ -1,7 +1,15 @@
 """GEMM datapath: BATCH x BLOCK_OUT dot products of BLOCK_IN int elements per cycle.
 
-Pipeline (stage numbers as in compute.py): S2 inp/wgt buffer data -> multipliers ->
-product registers (S3) -> per-lane adder trees -> sum registers (S4) -> acc update.
+Pipeline (stage numbers as in compute.py; one register between stages, so that no cycle
+holds more than one slow element: a block-RAM read, a multiplier or two adder levels):
+  S2 inp/wgt buffer read data -> operand registers
+  S3 pack two weights for one multiplier -> multiplier input registers
+  S4 multiply -> product registers (the multiplier's output register)
+  S5 split the packed products, first half of the adder tree -> registers
+  S6 second half of the adder tree -> sum registers; acc[dst] arrives from the buffer
+  S7 acc_new = acc_old + sum -> write-back
+Xilinx DSP48E1/E2 absorb the S3 and S4 registers (AREG/BREG, PREG); on the ECP5 they stay
+in the fabric next to the MULT18X18D.
 
 Multiplier mapping: out[b][o] = sum_i inp[b][i] * wgt[o][i], so the products of lanes
 o and o+1 share the operand inp[b][i]. When the operands are narrow enough
@@ -33,6 +41,11 @@ def packed_bits(wgt_bits, shift):
     return wgt_bits + shift + 1
 
 
+CORE_LATENCY = 5        # gemm_core: clock edges from inp/wgt data (S2) to sums (S6)
+WB_STAGE = 2 + CORE_LATENCY          # S7: acc_new = acc_old + sums is written back
+ACC_READ_STAGE = WB_STAGE - 2        # acc[dst] read issued at S5, registered at S6
+
+
 def sum_bits(cfg):
     """Width of one lane's dot product (signed, exact)."""
     return cfg.inp_bits + cfg.wgt_bits + max(1, log2(cfg.block_in))
@@ -40,9 +53,11 @@ def sum_bits(cfg):
 
 @block
 def mul_pair(clk, a, w0, w1, p0, p1, shift):
-    """p0 = a*w0 and p1 = a*w1 (one cycle later) with one packed multiplier."""
+    """p0 = a*w0 and p1 = a*w1 two cycles later with one packed multiplier: S3 packs into
+    the multiplier's input registers, S4 multiplies into its output register, p0/p1 are
+    split from that register (combinational, S5)."""
     pw = packed_bits(len(w1), shift)
-    packed = svec(pw)
+    packed, packed_q, a_q = svec(pw), svec(pw), svec(len(a))
     prod = Signal(intbv(0, min=-(1 << (len(a) + pw - 1)), max=1 << (len(a) + pw - 1)))
 
     @always_comb
@@ -51,7 +66,9 @@ def mul_pair(clk, a, w0, w1, p0, p1, shift):
 
     @always(clk.posedge)
     def mul():
-        prod.next = a.signed() * packed
+        a_q.next = a.signed()
+        packed_q.next = packed
+        prod.next = a_q * packed_q
 
     @always_comb
     def split():
@@ -63,10 +80,14 @@ def mul_pair(clk, a, w0, w1, p0, p1, shift):
 
 @block
 def mul_one(clk, a, w, p):
-    """p = a*w, registered."""
+    """p = a*w two cycles later: input registers (S3), output register (S4)."""
+    a_q, w_q = svec(len(a)), svec(len(w))
+
     @always(clk.posedge)
     def mul():
-        p.next = a.signed() * w.signed()
+        a_q.next = a.signed()
+        w_q.next = w.signed()
+        p.next = a_q * w_q
 
     return mul
 
@@ -90,11 +111,30 @@ def reg(clk, d, q):
 
 
 @block
+def regs(clk, ds, qs):
+    """qs[k] = ds[k], registered (a row of registers cutting a tree level)."""
+    insts = []
+    for d, q in zip(ds, qs):
+        insts.append(reg(clk, d, q))
+    return insts
+
+
+@block
 def adder_tree(clk, leaves, width, q):
-    """q = registered sum of the signed ``leaves`` (a binary tree of adders)."""
+    """q = the sum of the signed ``leaves`` two cycles later: a binary tree of adders cut
+    by a register row after half of its levels (the first half follows the packed
+    products' split, so it gets the smaller share when they differ), and the sum register."""
     insts = []
     level = list(leaves)
-    while len(level) > 1:
+    cut = (len(level) - 1).bit_length() // 2     # levels before the register row
+    depth = 0
+    while True:
+        if depth == cut:
+            cut_q = [svec(width) for _ in level]
+            insts.append(regs(clk, level, cut_q))
+            level = cut_q
+        if len(level) == 1:
+            break
         nxt = []
         for k in range(0, len(level) - 1, 2):
             s = svec(width)
@@ -103,21 +143,24 @@ def adder_tree(clk, leaves, width, q):
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt
+        depth += 1
     insts.append(reg(clk, level[0], q))
     return insts
 
 
 @block
 def gemm_core(cfg, clk, inp_data, wgt_data, sums):
-    """inp_data/wgt_data (S2, buffer read data) -> sums (S4): lane (b, o) at bits
-    [(b*block_out + o) * sum_bits(cfg), ...), signed."""
+    """inp_data/wgt_data (S2, buffer read data) -> sums (S6, CORE_LATENCY edges later):
+    lane (b, o) at bits [(b*block_out + o) * sum_bits(cfg), ...), signed."""
     ib, wb, sw = cfg.inp_bits, cfg.wgt_bits, sum_bits(cfg)
     B, I, O = cfg.batch, cfg.block_in, cfg.block_out
     pbits = ib + wb
-    inp = [[inp_data((b * I + i + 1) * ib, (b * I + i) * ib) for i in range(I)] for b in range(B)]
-    wgt = [[wgt_data((o * I + i + 1) * wb, (o * I + i) * wb) for i in range(I)] for o in range(O)]
+    # operand registers: the block RAM's clock-to-out is the whole of S2
+    inp_q, wgt_q = Signal(intbv(0)[len(inp_data):]), Signal(intbv(0)[len(wgt_data):])
+    insts = [reg(clk, inp_data, inp_q), reg(clk, wgt_data, wgt_q)]
+    inp = [[inp_q((b * I + i + 1) * ib, (b * I + i) * ib) for i in range(I)] for b in range(B)]
+    wgt = [[wgt_q((o * I + i + 1) * wb, (o * I + i) * wb) for i in range(I)] for o in range(O)]
     prods = [[[svec(pbits) for _ in range(I)] for _ in range(O)] for _ in range(B)]
-    insts = []
     for b in range(B):
         for i in range(I):
             if can_pack(cfg):
@@ -161,8 +204,9 @@ def acc_update(cfg, acc_old, sums, acc_new):
 @block
 def gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, acc_new):
     """The GEMM stages of the compute pipeline (see compute.py): S1 reads inp[src] and
-    wgt[wgt] (``s1``: loops.StageOne) of a GEMM instruction, S2-S3 multiply and add,
-    S4 acc_new = acc_old + sums (acc_old = acc[dst], read at S3)."""
+    wgt[wgt] (``s1``: loops.StageOne) of a GEMM instruction, S2-S6 multiply and add,
+    S7 acc_new = acc_old + sums (acc_old = acc[dst], read at ACC_READ_STAGE and
+    registered, with the write-back of S6 forwarded: writeback.acc_operand)."""
     sums = Signal(intbv(0)[cfg.batch * cfg.block_out * sum_bits(cfg):])
     dp = gemm_core(cfg, clk, inp_r.data, wgt_r.data, sums)
     upd = acc_update(cfg, acc_old, sums, acc_new)

@@ -3,7 +3,9 @@
 S0 walks the GEMM/ALU loop nest ``for i < iter_out: for j < iter_in: for k in
 [uop_bgn, uop_end)``, reads uop[k] and keeps the index offsets as running sums
 (i*factor_out + j*factor_in, no multipliers). S1 adds the micro-op's fields to the
-offsets (modulo the buffer depths). One micro-op per cycle; ALU vector-vector holds
+offsets (modulo the buffer depths). The uop buffer's read data and the offsets are
+registered first (S1 gets a whole cycle for its adders and the inp/wgt/acc read
+addresses, instead of following the block RAM's clock-to-out). One micro-op per cycle; ALU vector-vector holds
 every other cycle (its two acc reads share the acc buffer's read port).
 """
 from __future__ import annotations
@@ -27,7 +29,8 @@ class StageOne:
 def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
     """Issue the micro-ops of the GEMM/ALU instruction whose fields are ``g`` (gemm
     format views; ``sfo``/``sfi`` the src factors of the instruction's own format), from
-    ``start`` on. ``uop_r``: the uop buffer's read port; ``active``: micro-ops remain."""
+    ``start`` on. ``uop_r``: the uop buffer's read port; ``active``: micro-ops remain to
+    issue or to reach S1."""
     lu, lw, la = cfg.log_uop_depth, cfg.log_wgt_depth, cfg.log_acc_depth
     ls = max(cfg.log_inp_depth, la)
     uop_bgn, uop_end, iter_out, iter_in = g["uop_bgn"], g["uop_end"], g["iter_out"], g["iter_in"]
@@ -39,23 +42,28 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
     os_o, os_i = Signal(modbv(0)[ls:]), Signal(modbv(0)[ls:])
     ow_o, ow_i = Signal(modbv(0)[lw:]), Signal(modbv(0)[lw:])
     offd1, offs1, offw1 = Signal(modbv(0)[la:]), Signal(modbv(0)[ls:]), Signal(modbv(0)[lw:])
+    offd, offs, offw = Signal(modbv(0)[la:]), Signal(modbv(0)[ls:]), Signal(modbv(0)[lw:])
     uf = {f.name: uop_r.data(f.hi, f.lo) for f in cfg.layout.uop}
     u_dst, u_src, u_wgt = uf["dst_idx"], uf["src_idx"], uf["wgt_idx"]
+    ud, us, uw = (Signal(intbv(0)[len(x):]) for x in (u_dst, u_src, u_wgt))
+    more, fetched = Signal(bool(0)), Signal(bool(0))    # micro-ops to issue; uop[k] read
 
     @always_comb
     def s0():
-        issue.next = active and not hold
+        active.next = more or fetched
+        issue.next = more and not hold
         uop_r.re.next = issue
         uop_r.addr.next = k[lu:]
 
     @always(clk.posedge)
     def counters():
         if rst:
-            active.next = 0
+            more.next = 0
             hold.next = 0
+            fetched.next = 0
             s1.valid.next = 0
         elif start:
-            active.next = uop_end > uop_bgn and iter_out != 0 and iter_in != 0
+            more.next = uop_end > uop_bgn and iter_out != 0 and iter_in != 0
             k.next = uop_bgn
             i_cnt.next = 0
             j_cnt.next = 0
@@ -66,9 +74,11 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
             ow_o.next = 0
             ow_i.next = 0
             hold.next = 0
+            fetched.next = 0
             s1.valid.next = 0
         else:
-            s1.valid.next = issue
+            fetched.next = issue
+            s1.valid.next = fetched
             hold.next = issue and vv
             if issue:
                 offd1.next = od_o + od_i
@@ -82,7 +92,7 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
                         os_i.next = 0
                         ow_i.next = 0
                         if i_cnt + 1 == iter_out:
-                            active.next = 0
+                            more.next = 0
                         else:
                             i_cnt.next = i_cnt + 1
                             od_o.next = od_o + dfo
@@ -96,11 +106,20 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
                 else:
                     k.next = k + 1
 
+    @always(clk.posedge)
+    def fetch():
+        ud.next = u_dst
+        us.next = u_src
+        uw.next = u_wgt
+        offd.next = offd1
+        offs.next = offs1
+        offw.next = offw1
+
     @always_comb
     def indices():
-        s1.dst.next = u_dst + offd1
-        s1.src_acc.next = u_src + offs1
-        s1.src_inp.next = u_src + offs1
-        s1.wgt.next = u_wgt + offw1
+        s1.dst.next = ud + offd
+        s1.src_acc.next = us + offs
+        s1.src_inp.next = us + offs
+        s1.wgt.next = uw + offw
 
-    return s0, counters, indices
+    return s0, counters, fetch, indices

@@ -1,14 +1,17 @@
 """Write-back of the compute pipeline and the acc buffer it writes (see compute.py).
 
-The result of a micro-op (GEMM at S4, ALU at S3) is written to acc[dst] (0 for a GEMM
+The result of a micro-op (GEMM at S7, ALU at S4) is written to acc[dst] (0 for a GEMM
 with the reset bit) and its low out_bits per lane to out[dst]. The acc buffer is made
 write-first by a bypass register: a read issued in the cycle of a write to the same
-entry returns the written value, so a micro-op reading an entry the previous one writes
-needs no stall.
+entry returns the written value. The datapaths register the read data before they use
+it (acc_operand), and that register takes the write-back of its own cycle instead of the
+read data when they name the same entry: so a micro-op sees the results of all earlier
+ones although its read was issued up to one cycle before the previous micro-op's write,
+and back-to-back micro-ops on one entry need no stall.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
 
 from .interfaces import SramRead, SramWrite
 from .sram import buffer
@@ -49,6 +52,26 @@ def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, 
 
 
 @block
+def acc_operand(clk, wb, addr, rd_data, now, q):
+    """``now`` = acc[addr] as it is once this cycle's write-back ``wb`` lands (``rd_data``,
+    the buffer's read data, misses a write made after its read was issued); ``q`` = ``now``
+    registered (every cycle: the read data holds between reads)."""
+
+    @always_comb
+    def forward():
+        if wb.we == 1 and wb.addr == addr:
+            now.next = wb.data
+        else:
+            now.next = rd_data
+
+    @always(clk.posedge)
+    def register():
+        q.next = now
+
+    return forward, register
+
+
+@block
 def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     """The acc buffer: written by the ACC load (``load_w``, while ``load_busy``) or by the
     write-back (``wb``, one enable bit); ``rd`` reads write-first (see the module docstring)."""
@@ -58,6 +81,11 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     mem = buffer("acc", clk, port_w, port_r, cfg.acc_depth, acc_beats)
     hit = Signal(bool(0))
     hit_data = Signal(intbv(0)[len(wb.data):])
+    # the read's and the write's address and enable, registered: the compare runs in the
+    # cycle after the read, beside the block RAM's clock-to-out, not after the read
+    # address's own logic
+    raddr_q, waddr_q = Signal(modbv(0)[len(rd.addr):]), Signal(modbv(0)[len(rd.addr):])
+    we_q = Signal(bool(0))
     all_banks = (1 << acc_beats) - 1
 
     @always_comb
@@ -69,10 +97,16 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
         else:
             rd.data.next = port_r.data
 
+    @always_comb
+    def match():
+        hit.next = we_q and waddr_q == raddr_q
+
     @always(clk.posedge)
     def bypass():
         if rd.re:
-            hit.next = wb.we == 1 and wb.addr == rd.addr
+            raddr_q.next = rd.addr
+            waddr_q.next = wb.addr
+            we_q.next = wb.we == 1
             hit_data.next = wb.data
 
     @always_comb
@@ -89,4 +123,4 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
             port_w.addr.next = wb.addr
             port_w.data.next = wb.data
 
-    return mem, read, bypass, write
+    return mem, read, match, bypass, write

@@ -30,7 +30,7 @@ def _write(tmp_path, text, name="p.s"):
 
 @pytest.mark.parametrize("text, args, needles", [
     (HUGE_GEMM, ["--max-cycles", "1000000"],
-     ["instruction 1 (GEMM reset uop=(0,1) iter=(16383,16383)", "268,402,773", "--max-cycles"]),
+     ["instruction 1 (GEMM reset uop=(0,1) iter=(16383,16383)", "268,402,777", "--max-cycles"]),
     (HUGE_ALU, ["--max-cycles", "1000000"], ["instruction 1 (ALU ADD", "--max-cycles"]),
     (HUGE_GEMM, ["--timeout", "1"], ["time limit of 1 s", "running: compute instruction 1 (GEMM reset"]),
     (HUGE_ALU, ["--timeout", "1"], ["time limit of 1 s", "compute instruction 1 (ALU ADD"]),

@@ -3,7 +3,7 @@ accumulate step ``acc_update`` (top ``acc_update``).
 
 gemm_core: a new random inp (BATCH x BLOCK_IN) and wgt (BLOCK_OUT x BLOCK_IN) tile every
 cycle, with the extreme values mixed in (they are the hard cases of the packed multipliers);
-``sums`` two edges later must equal the exact integer product inp @ wgt.T, lane (b, o) at
+``sums`` CORE_LATENCY edges later must equal the exact integer product inp @ wgt.T, lane (b, o) at
 b*BLOCK_OUT + o. acc_update: acc_new = acc_old + inp @ wgt.T modulo 2^acc_bits per lane, with
 accumulators near the limits so the sum wraps.
 """
@@ -13,10 +13,10 @@ from cocotb.triggers import Timer
 
 from blockenv import cycle, load_cfg, pack, rng, signed_ints, start_clock, unpack
 from vta.isa import wrap_signed as wrap
-from vta.rtl.gemm import sum_bits
+from vta.rtl.gemm import CORE_LATENCY, sum_bits
 
 CYCLES = 400
-LATENCY = 2       # S2 operands -> S3 product registers -> S4 sum registers
+LATENCY = CORE_LATENCY   # S2 operands -> ... -> S6 sum registers (rtl/gemm.py)
 
 
 def tiles(cfg, npr):

@@ -23,6 +23,11 @@ from .unit import Unit
 # into the prefetch FIFO at c+1 and shows at its registered output at c+3, i.e.
 # PREFETCH_CYCLES after the beat_done cycle (c+1).
 PREFETCH_CYCLES = 2
+# With one read slot the RTL's fetch requests only once every instruction of its previous
+# request is in the prefetch FIFO (an early request would hold the arbiter while it waits
+# for the slot): last beat in cycle c, FIFO push c+1, the count of instructions in flight
+# is 0 at c+2, the request is presented at c+3, i.e. SERIAL_CYCLES after beat_done (c+1).
+SERIAL_CYCLES = 2
 
 
 def route(insn):
@@ -59,7 +64,11 @@ class Fetch(Unit):
         count = top.insn_count
         ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         pc = 0
+        serial = dram.max_reads == 1
+        data_end = 0
         while pc < count:
+            if serial and data_end + SERIAL_CYCLES > env.now:
+                yield env.timeout(data_end + SERIAL_CYCLES - env.now)
             need = min(count - pc, max(1, self.depth // 2))
             while self.credits < need:
                 self._credit = env.event()

@@ -43,6 +43,59 @@ AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, the
 W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
 
 
+class ReadArbiter:
+    """rtl/axi.py's read arbiter: one request granted at a time; compute's first, fetch's
+    and load's in turn (when both wait, the one not granted last of the two). Not arrival
+    order: with one read slot a granted request holds the arbiter for a round trip, during
+    which the load unit's next row and fetch both queue up, and the RTL then serves fetch.
+    Each requester has at most one request waiting. The grant is decided after every other
+    event of the cycle (requests of the same cycle compete, as the combinational arbiter
+    sees them), at the same simulated time."""
+
+    DECIDE = 2   # event priority after simpy's NORMAL (1): the end of the current cycle
+
+    def __init__(self, env):
+        self.env = env
+        self.busy = False
+        self.waiting = {}          # requester -> grant event
+        self.load_last = True      # of fetch and load, load was granted last (RTL reset)
+        self._deciding = False
+
+    def request(self, who):
+        ev = self.env.event()
+        self.waiting[who] = ev
+        self._decide_later()
+        return ev
+
+    def release(self):
+        self.busy = False
+        self._decide_later()
+
+    def _decide_later(self):
+        if not self.busy and self.waiting and not self._deciding:
+            self._deciding = True
+            ev = self.env.event()
+            ev.callbacks.append(self._decide)
+            ev._ok, ev._value = True, None
+            self.env.schedule(ev, priority=self.DECIDE)
+
+    def _decide(self, _event):
+        self._deciding = False
+        w = self.waiting
+        if self.busy or not w:
+            return
+        if "compute" in w:
+            who = "compute"
+        elif "load" in w and (not self.load_last or "fetch" not in w):
+            who = "load"
+        else:
+            who = next(iter(w))
+        if who in ("fetch", "load"):
+            self.load_last = who == "load"
+        self.busy = True
+        w.pop(who).succeed()
+
+
 @dataclass
 class PortStats:
     """Traffic of one requester on the DRAM port."""
@@ -81,7 +134,7 @@ class Dram:
         self._mem = None
         # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
         # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
-        self.arbiter = simpy.PriorityResource(env, capacity=1)
+        self.arbiter = ReadArbiter(env)
         self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
@@ -190,15 +243,17 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        with self.arbiter.request(priority=0 if who == "compute" else 1) as req:
-            yield req
-            grant = self.env.now
+        yield self.arbiter.request(who)
+        grant = self.env.now
+        try:
             bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
             if self.faults is not None:   # (beats, first beat's cycle) of each burst
                 self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
             if bursts:
                 # the next request can be granted in the cycle of this one's last AR
                 yield self.env.timeout(bursts[-1].ar - grant)
+        finally:
+            self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
         st.read_requests += 1

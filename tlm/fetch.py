@@ -28,6 +28,14 @@ PREFETCH_CYCLES = 2
 # for the slot): last beat in cycle c, FIFO push c+1, the count of instructions in flight
 # is 0 at c+2, the request is presented at c+3, i.e. SERIAL_CYCLES after beat_done (c+1).
 SERIAL_CYCLES = 2
+# A dispatch that found its command queue full goes REFILL_CYCLES after the consumer's
+# get: the RTL consumer pops one cycle after the TLM's get (the FIFO's registered
+# output), the FIFO's registered `ready` admits the push the cycle after that, and the
+# TLM's dispatch completes one cycle after the RTL's push (as an unblocked one does).
+REFILL_CYCLES = 3
+# A request that waited for credits goes out CREDIT_CYCLES after the dispatch that
+# freed the last one (rtl/fetch.py: credits count the pop a cycle later, then reserve).
+CREDIT_CYCLES = 1
 
 
 def route(insn):
@@ -70,11 +78,16 @@ class Fetch(Unit):
             if serial and data_end + SERIAL_CYCLES > env.now:
                 yield env.timeout(data_end + SERIAL_CYCLES - env.now)
             need = min(count - pc, max(1, self.depth // 2))
+            waited = self.credits < need
             while self.credits < need:
                 self._credit = env.event()
                 yield self._credit
             n = min(count - pc, self.credits)
             self.credits -= n
+            if waited:
+                # the RTL counts the freed slot the cycle after the pop, reserves, and
+                # presents the request the cycle after that
+                yield env.timeout(CREDIT_CYCLES)
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env.now
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
@@ -96,6 +109,13 @@ class Fetch(Unit):
             pc += n
 
     # ---- dispatcher -----------------------------------------------------------------
+    def _put(self, q, item):
+        """Put into a command queue; a full queue costs REFILL_CYCLES after the room."""
+        full = q.full
+        yield from q.put(item)
+        if full:
+            yield self.env.timeout(REFILL_CYCLES)
+
     def dispatch(self):
         top, env = self.top, self.env
         per_insn = self.timing["fetch_insn_cycles"]
@@ -116,7 +136,7 @@ class Fetch(Unit):
             qname = route(insn)
             q = top.cmd[qname]
             yield from self.blocked_on(f"dispatch to the {qname} command queue: full "
-                                       f"({q.capacity}/{q.capacity})", q.put((index, insn)))
+                                       f"({q.capacity}/{q.capacity})", self._put(q, (index, insn)))
             self.credits += 1
             if self._credit is not None and not self._credit.triggered:
                 self._credit.succeed()

@@ -295,6 +295,7 @@ class Dram:
             slots = self._b_done
             w = max(now, self._w_free)
             aw = w - 1
+            resp = self.latency + self.resp_cycles
             b_last = now
             answered = []   # (beats, B cycle) per burst, for the fault mode
             for n in self.split(addr, nbytes):
@@ -305,11 +306,10 @@ class Dram:
                 if len(slots) == self.max_writes:
                     aw = max(aw, slots[0])
                 w += self.data_cycles(n)
-                # the memory's B frees the slot (the next AW the cycle after); the
-                # store sees it write_resp_cycles later, through the master and wr_done
-                b_mem = max(w, aw + 1) + self.latency
-                b_last = b_mem + self.resp_cycles
-                slots.append(b_mem)
+                b_last = max(w, aw + 1) + resp
+                # the memory's B frees the slot (the next AW the cycle after); the store
+                # sees it write_resp_cycles later, through the master and wr_done
+                slots.append(b_last - self.resp_cycles)
                 answered.append((n, b_last))
             w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
             self._w_free = w + W_GAP

@@ -1,8 +1,8 @@
 """DRAM: a numpy byte array behind one AXI port, with a pipelined timing model.
 
 Reads (fetch, load, compute's uop/acc loads). An arbiter grants one request (one
-contiguous run of bytes) at a time: compute's first, then fetch's and load's in arrival
-order (in turn while both have one request waiting). A granted request is widened to whole bus beats and split into
+contiguous run of bytes) at a time: compute's first, then fetch's and load's in turn (when
+both wait, the one not granted last; ReadArbiter). A granted request is widened to whole bus beats and split into
 INCR bursts of at most min(``dram.max_burst_beats``, 256) beats that never cross a 4 KiB
 page. Its ARs go out back to back, one per cycle, the first ``AR_CYCLES`` after the grant;
 each AR needs one of ``dram.max_outstanding_reads`` slots, freed by the RLAST of a burst
@@ -21,8 +21,9 @@ but for the grant: AR_CYCLES earlier, as the slot frees (rtl/axi.py does the sam
 
 Writes (store) use the separate AW/W/B channels: the W beats of a request's bursts
 stream back to back, ``W_GAP`` idle cycles between requests; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
-freed by a B response, which comes ``latency`` + ``write_resp_cycles`` after the later of
-the burst's last W beat and its AW; W does not wait for AW (the AXI rule).
+freed by the memory's B response ``latency`` after the later of the burst's last W beat
+and its AW (the store sees it ``write_resp_cycles`` later); W does not wait for AW (the AXI
+rule) but the testbench RAM queues only ``W_QUEUE`` beats ahead of their AW.
 See tlm/README.md for the cost table.
 """
 from __future__ import annotations
@@ -41,6 +42,12 @@ PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
 AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
 AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
 W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
+# The testbench RAM (cosim/hdl/axi_ram.v, as simtb's AxiRam) takes a burst's W beats only
+# after its AW: W_QUEUE beats may wait for the AW, the rest follow it, the last no earlier
+# than W_AFTER_AW + beats - W_QUEUE cycles after the AW. Binds only when an AW waits for a
+# write slot (one outstanding write) and the burst has more than W_QUEUE beats.
+W_QUEUE = 2
+W_AFTER_AW = 3
 
 
 class ReadArbiter:
@@ -133,7 +140,7 @@ class Dram:
         self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
         self._mem = None
         # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
-        # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
+        # core), then fetch and load in turn (rtl/axi.py)
         self.arbiter = ReadArbiter(env)
         self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
@@ -294,18 +301,20 @@ class Dram:
             waited = now - t0
             slots = self._b_done
             w = max(now, self._w_free)
-            aw = w - 1
+            aw = w - 2   # the first AW goes the cycle before the first W beat
             resp = self.latency + self.resp_cycles
             b_last = now
             answered = []   # (beats, B cycle) per burst, for the fault mode
             for n in self.split(addr, nbytes):
                 # AW waits for a slot (freed by the oldest burst's B); W beats stream on
-                # without waiting for AW (the memory queues them), so a burst is answered
+                # without waiting for AW up to the RAM's W queue, so a burst is answered
                 # after both its last W beat and its AW
                 aw += 1
                 if len(slots) == self.max_writes:
                     aw = max(aw, slots[0])
                 w += self.data_cycles(n)
+                if n > W_QUEUE:   # beats beyond the RAM's W queue wait for the AW
+                    w = max(w, aw + W_AFTER_AW + self.data_cycles(n - W_QUEUE))
                 b_last = max(w, aw + 1) + resp
                 # the memory's B frees the slot (the next AW the cycle after); the store
                 # sees it write_resp_cycles later, through the master and wr_done

@@ -39,4 +39,4 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
-echo "vta-cosim installed in $VENV: $VENV/bin/vta-asm $VENV/bin/vta-tlm $VENV/bin/vta-rtl $VENV/bin/vta-fpga $VENV/bin/vta-net"
+echo "vta-cosim installed in $VENV: $VENV/bin/vta-asm $VENV/bin/vta-tlm $VENV/bin/vta-rtl $VENV/bin/vta-fpga $VENV/bin/vta-net $VENV/bin/vta-dse"

@@ -1,51 +1,125 @@
 #!/usr/bin/env python3
-"""TLM simulation speed: instructions per second and simulated cycles per second for
-every built-in workload (default config unless given), as a table.
+"""TLM simulation speed: host microseconds per instruction (timing model included) on short
+programs (random fuzz programs on tiny and default, Apache VTA's test workloads), on
+ResNet-18 end to end, and a per-workload table.
 
-    python bench/tlm_speed.py [CONFIG] [--repeat N]
+    python bench/tlm_speed.py [CONFIG] [--repeat N] [--fuzz N] [--no-resnet]
 
-Each workload is built once and run N times (default 3); the fastest run counts
-(program building is not timed).
+Anchors: Apache VTA's HLS C++ model (g++ -O2) takes about 20 us per instruction; its
+functional-only simulator runs ResNet-18 in 1.01 s. Each program is built once (not timed)
+and run N times (default 3); the fastest run counts. Host time is process CPU time (the
+machine may be shared); ResNet-18 runs when the generated model can be built.
 """
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from vta.compiler import build_workload, workload_names
+from vta.compiler.fuzz import random_program
 from vta.isa import load_config
 from vta.tlm import run_program
+
+CACHE = Path(__file__).resolve().parents[1] / "build" / "models"
+HLS_US = 20.0          # Apache VTA HLS C++ model, g++ -O2, per instruction
+FSIM_RESNET_S = 1.01   # Apache VTA functional-only simulator, ResNet-18
+
+
+def best_run(prog, cfg, repeat):
+    """(fastest CPU seconds of ``repeat`` runs, the result)."""
+    best, res = None, None
+    for _ in range(repeat):
+        t0 = time.process_time()
+        res = run_program(prog, cfg)
+        dt = time.process_time() - t0
+        best = dt if best is None else min(best, dt)
+    return best, res
+
+
+def short_programs(cfg, n_fuzz, repeat):
+    """[(label, instructions, CPU seconds)]: n_fuzz random programs, then the workloads."""
+    progs = [("fuzz", random_program(cfg, seed)) for seed in range(n_fuzz)]
+    progs += [(name, build_workload(name, cfg)) for name in workload_names()]
+    rows = []
+    for label, prog in progs:
+        dt, res = best_run(prog, cfg, repeat)
+        rows.append((label, res.stats["instructions_fetched"], dt, res))
+    return rows
+
+
+def resnet18(cfg):
+    """(instructions, CPU seconds of the timed run) of ResNet-18 on the TLM, or None."""
+    try:
+        import numpy as np
+        from vta.compiler.cli import prepare
+        from vta.compiler.graph import run_vta
+        from vta.compiler.quantize import quantize_input
+        from vta.compiler.zoo import resnet18_path
+        model = resnet18_path(CACHE, 0)
+    except Exception as e:   # the model cannot be generated here (e.g. no onnx)
+        Console(stderr=True).print(f"ResNet-18 skipped: {e}")
+        return None
+    rng = np.random.default_rng(1)
+    calib = rng.normal(0, 1, (2, 3, 224, 224)).astype(np.float32)
+    g = prepare(model, calib, cfg)
+    x = quantize_input(g, calib[:1], cfg.inp_bits)
+    c0 = time.process_time()
+    run = run_vta(g, x, cfg, lambda prog: run_program(prog, cfg))
+    return run.totals()["instructions"], time.process_time() - c0
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default="default")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--fuzz", type=int, default=200, help="random programs per config (default 200)")
+    ap.add_argument("--no-resnet", action="store_true")
     args = ap.parse_args(argv)
+    con = Console(highlight=False, width=max(120, Console().width))
     cfg = load_config(args.config)
-    t = Table(title=f"vta-tlm speed on config '{cfg.name}' (best of {args.repeat})", title_justify="left")
-    for col in ("workload", "insns", "sim cycles", "GEMM util", "wall s", "insns/s", "cycles/s", "PASS"):
+
+    s = Table(title=f"host us per instruction, timing included (best of {args.repeat}; "
+                    f"anchor: Apache VTA HLS C++ model ~{HLS_US:g} us)", title_justify="left")
+    for col in ("programs", "config", "count", "insns", "CPU s", "us/insn"):
+        s.add_column(col, justify="left" if col in ("programs", "config") else "right")
+    per_cfg = {}
+    for cname in dict.fromkeys(("tiny", args.config)):
+        rows = short_programs(load_config(cname), args.fuzz, args.repeat)
+        per_cfg[cname] = rows
+        for kind, keep in (("random (fuzz)", lambda r: r[0] == "fuzz"),
+                           ("Apache VTA tests", lambda r: r[0] != "fuzz")):
+            sel = [r for r in rows if keep(r)]
+            n, dt = sum(r[1] for r in sel), sum(r[2] for r in sel)
+            s.add_row(kind, cname, f"{len(sel)}", f"{n:,}", f"{dt:.3f}", f"{1e6 * dt / n:.1f}")
+    if not args.no_resnet:
+        rn = resnet18(cfg)
+        if rn is not None:
+            n, dt = rn
+            s.add_row("ResNet-18 end to end", cfg.name, "1", f"{n:,}", f"{dt:.2f}", f"{1e6 * dt / n:.1f}",
+                      style="bold")
+            con.print(s)
+            con.print(f"ResNet-18 timed run: {dt:.2f} s CPU (anchor: Apache VTA functional-only "
+                      f"simulator {FSIM_RESNET_S} s, no timing)")
+        else:
+            con.print(s)
+    else:
+        con.print(s)
+
+    t = Table(title=f"vta-tlm speed per workload on config '{cfg.name}' (best of {args.repeat})",
+              title_justify="left")
+    for col in ("workload", "insns", "sim cycles", "GEMM util", "CPU s", "us/insn", "cycles/s", "PASS"):
         t.add_column(col, justify="left" if col == "workload" else "right")
-    tot_i = tot_c = tot_w = 0.0
-    for name in workload_names():
-        prog = build_workload(name, cfg)
-        best, res = None, None
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            res = run_program(prog)
-            dt = time.perf_counter() - t0
-            best = dt if best is None else min(best, dt)
-        n = res.stats["instructions"]
-        tot_i, tot_c, tot_w = tot_i + n, tot_c + res.cycles, tot_w + best
-        t.add_row(name, f"{n:,}", f"{res.cycles:,}", f"{100 * res.stats['gemm_utilization']:.1f} %",
-                  f"{best:.4f}", f"{n / best:,.0f}", f"{res.cycles / best:,.0f}",
+    for label, n, dt, res in per_cfg[args.config]:
+        if label == "fuzz":
+            continue
+        t.add_row(label, f"{n:,}", f"{res.cycles:,}", f"{100 * res.stats['gemm_utilization']:.1f} %",
+                  f"{dt:.4f}", f"{1e6 * dt / n:.1f}", f"{res.cycles / dt:,.0f}",
                   "yes" if res.passed else "[red]NO[/]")
-    t.add_row("all", f"{int(tot_i):,}", f"{int(tot_c):,}", "", f"{tot_w:.3f}", f"{tot_i / tot_w:,.0f}",
-              f"{tot_c / tot_w:,.0f}", "", style="bold")
-    Console(highlight=False, width=max(120, Console().width)).print(t)
+    con.print(t)
 
 
 if __name__ == "__main__":

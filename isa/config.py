@@ -232,7 +232,7 @@ class Config:
         from .layout import IsaLayout
         return IsaLayout(self)
 
-    @property
+    @cached_property   # hashed on every program/bundle check otherwise
     def fingerprint(self):
         """Hex digest of the ISA-relevant fields: two configs with equal fingerprints
         share the instruction encoding and the DRAM data layout."""

@@ -8,6 +8,7 @@ decoder, SystemVerilog package) reads positions from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -36,15 +37,15 @@ class Field:
         """One past the last bit."""
         return self.lo + self.width
 
-    @property
+    @cached_property
     def mask(self):
         return (1 << self.width) - 1
 
-    @property
+    @cached_property
     def min(self):
         return -(1 << (self.width - 1)) if self.signed else 0
 
-    @property
+    @cached_property
     def max(self):
         return (1 << (self.width - 1)) - 1 if self.signed else self.mask
 

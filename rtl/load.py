@@ -245,8 +245,6 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
     inp_beats, wgt_beats = beats(cfg, cfg.inp_bytes), beats(cfg, cfg.wgt_bytes)
     banks = max(inp_beats, wgt_beats)
     aw = max(cfg.log_inp_depth, cfg.log_wgt_depth)
-    inp_sh, wgt_sh = log2(cfg.inp_bytes), log2(cfg.wgt_bytes)
-    inp_bsh, wgt_bsh = log2(inp_beats), log2(wgt_beats)
 
     insn_a = Signal(intbv(0)[INSN_BITS:])   # request stage
     insn_b = Signal(intbv(0)[INSN_BITS:])   # write stage

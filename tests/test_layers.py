@@ -1,6 +1,6 @@
 """The dependency rule, read from the code (docs/architecture.md, "Dependencies").
 
-Library code follows isa <- assembler, compiler, tlm, rtl <- cosim <- fpga; command-line
+Library code follows isa <- assembler, compiler, tlm, rtl <- cosim <- fpga <- dse; command-line
 modules (``*/cli.py``) are the top layer and may import any package. Imports inside functions
 count too: a late import is still a dependency.
 """
@@ -22,6 +22,7 @@ ALLOWED = {
     "rtl": {"isa", "rtl"},
     "cosim": {"isa", "assembler", "compiler", "tlm", "rtl", "cosim"},
     "fpga": {"isa", "assembler", "compiler", "tlm", "rtl", "cosim", "fpga"},
+    "dse": {"isa", "assembler", "compiler", "tlm", "rtl", "cosim", "fpga", "dse"},
 }
 
 #: what "hardware only" excludes from rtl/: simulators, their Python bindings, lint, synthesis

@@ -18,6 +18,7 @@ import numpy as np
 from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
                      first_out_of_range, loop_indices, truncate, uop_range, wrap_signed)
 
+from .dram import lazy_zeros
 from .load import load_2d, sram_indices
 from .unit import Unit
 
@@ -41,8 +42,8 @@ class Compute(Unit):
         self.uop_dst = np.zeros(cfg.uop_depth, dtype=np.int64)
         self.uop_src = np.zeros(cfg.uop_depth, dtype=np.int64)
         self.uop_wgt = np.zeros(cfg.uop_depth, dtype=np.int64)
-        self.acc = np.zeros((cfg.acc_depth, cfg.batch, cfg.block_out), dtype=np.int64)
-        self.out = np.zeros((cfg.out_depth, cfg.batch, cfg.block_out), dtype=np.int64)
+        self.acc = lazy_zeros((cfg.acc_depth, cfg.batch, cfg.block_out), np.int64)
+        self.out = lazy_zeros((cfg.out_depth, cfg.batch, cfg.block_out), np.int64)
         self.gemm_uops = 0      # micro-op executions (each one BATCH x BLOCK_IN x BLOCK_OUT MACs)
         self.alu_uops = 0
         self.gemm_cycles = 0
@@ -191,7 +192,8 @@ class Compute(Unit):
         n = src.size
         uw, inv = np.unique(wgt, return_inverse=True)
         if uw.size * 16 > n:
-            res = np.einsum("nbi,noi->nbo", inp_buf[src], wgt_buf[wgt])
+            # a stacked matmul: about twice as fast as the same einsum on long chunks
+            res = np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
         else:
             # One BLAS product per distinct weight tile.
             cfg = self.cfg
@@ -269,17 +271,35 @@ def _prev_write(dst, query):
     return np.where(ok, found % n, -1)
 
 
+# Below this many executions the runs are found in Python: cheaper than numpy's calls.
+_SMALL_RUNS = 64
+
+
 def _alu_runs(dst, src):
-    """Order-preserving [a, b) runs of executions that can be applied as one vector step."""
+    """Order-preserving [a, b) runs of executions that can be applied as one vector step:
+    a run ends before an execution that reads or writes an entry written earlier in it."""
     n = dst.size
-    conflict = _prev_write(dst, dst)
-    if src is not None:
-        conflict = np.maximum(conflict, _prev_write(dst, src))
-    cand = np.flatnonzero(conflict >= 0)
-    if cand.size == 0:
-        return [(0, n)]
+    # (p, c): execution p touches the entry execution c < p wrote last
+    if n <= _SMALL_RUNS:
+        d = dst.tolist()
+        s = None if src is None else src.tolist()
+        last = {}            # entry -> last position that wrote it
+        pairs = []
+        for p in range(n):
+            c = last.get(d[p], -1)
+            if s is not None:
+                c = max(c, last.get(s[p], -1))
+            if c >= 0:
+                pairs.append((p, c))
+            last[d[p]] = p
+    else:
+        conflict = _prev_write(dst, dst)
+        if src is not None:
+            conflict = np.maximum(conflict, _prev_write(dst, src))
+        cand = np.flatnonzero(conflict >= 0)
+        pairs = zip(cand.tolist(), conflict[cand].tolist())
     bounds, start = [0], 0
-    for p, c in zip(cand.tolist(), conflict[cand].tolist()):
+    for p, c in pairs:
         if c >= start:
             bounds.append(p)
             start = p

@@ -29,11 +29,11 @@ See tlm/README.md for the cost table.
 from __future__ import annotations
 
 import math
+import mmap
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from .errors import ProgramError
 
@@ -83,7 +83,7 @@ class ReadArbiter:
             self._deciding = True
             ev = self.env.event()
             ev.callbacks.append(self._decide)
-            ev._ok, ev._value = True, None
+            ev._ok, ev._value = True, None   # what succeed() sets, with our priority
             self.env.schedule(ev, priority=self.DECIDE)
 
     def _decide(self, _event):
@@ -103,6 +103,59 @@ class ReadArbiter:
         w.pop(who).succeed()
 
 
+def lazy_zeros(shape, dtype=np.float64):
+    """A zero-filled array backed by an anonymous mapping: pages are mapped (zeroed by the
+    OS) as they are first touched, so a buffer a short program barely uses costs almost
+    nothing; np.zeros may take it from the heap and memset it all (glibc serves blocks
+    under its adaptive mmap threshold, e.g. 16 MiB, from the heap)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes == 0:
+        return np.zeros(shape, dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
+
+
+class Arbiter:
+    """A one-slot resource with priorities (lower first, FIFO among equals), cheaper than
+    simpy.PriorityResource but scheduling the same events at the same moments, so a run
+    is event for event the one SimPy's resource gives: a grant is an event succeeded when
+    the slot is free (at the request, or when a release is processed); a release is an
+    event whose processing grants the next waiter. A release with no waiter is not
+    scheduled: processing it would do nothing, and leaving it out keeps every other
+    event's order (the heap orders by time, priority, then scheduling order)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.busy = False
+        self.waiting = []    # [(priority, grant event)], sorted, FIFO among equals
+
+    def request(self, priority=0):
+        ev = self.env.event()
+        w = self.waiting
+        if not self.busy and not w:
+            self.busy = True
+            ev.succeed()
+            return ev
+        i = len(w)
+        while i and w[i - 1][0] > priority:
+            i -= 1
+        w.insert(i, (priority, ev))
+        self._grant()
+        return ev
+
+    def release(self):
+        self.busy = False
+        if self.waiting:
+            ev = self.env.event()
+            ev.callbacks.append(self._grant)
+            ev.succeed()
+
+    def _grant(self, _event=None):
+        if not self.busy and self.waiting:
+            self.busy = True
+            self.waiting.pop(0)[1].succeed()
+
+
 @dataclass
 class PortStats:
     """Traffic of one requester on the DRAM port."""
@@ -117,7 +170,7 @@ class PortStats:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(slots=True)
 class Burst:
     """One AXI burst of a request: ``beats`` beats from beat ``first`` of the request,
     AR (or W start) at cycle ``ar``, data on the bus in cycles [start, end)."""
@@ -138,11 +191,12 @@ class Dram:
         self.bus_bytes = cfg.bus_bytes
         # A beat cannot move more than the bus width per cycle.
         self.bytes_per_cycle = min(float(cfg.dram_bytes_per_cycle), float(cfg.bus_bytes))
+        self._beat_per_cycle = self.bytes_per_cycle == self.bus_bytes   # data_cycles(n) = n
         self._mem = None
         # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
         # core), then fetch and load in turn (rtl/axi.py)
         self.arbiter = ReadArbiter(env)
-        self.write_port = simpy.Resource(env, capacity=1)  # W channel (store only)
+        self.write_port = Arbiter(env)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
         self.resp_cycles = cfg.timing["write_resp_cycles"]
@@ -163,26 +217,26 @@ class Dram:
     @property
     def mem(self):
         if self._mem is None:
-            # np.zeros maps pages lazily, so an untouched 64 MiB DRAM costs nothing.
-            self._mem = np.zeros(self.size, dtype=np.uint8)
+            self._mem = lazy_zeros(self.size, np.uint8)   # an untouched DRAM costs nothing
         return self._mem
 
-    def check(self, addr, nbytes, what):
-        """Raise ProgramError unless [addr, addr+nbytes) lies inside the DRAM."""
+    def check(self, addr, nbytes, who, verb):
+        """Raise ProgramError unless [addr, addr+nbytes) lies inside the DRAM (the message
+        is formatted only then: this runs for every request)."""
         if addr < 0 or addr + nbytes > self.size:
-            raise ProgramError(f"{what} accesses DRAM bytes [{addr:#x}, {addr + nbytes:#x}), "
+            raise ProgramError(f"{who} {verb} accesses DRAM bytes [{addr:#x}, {addr + nbytes:#x}), "
                                f"outside the {self.size >> 20} MiB DRAM [0, {self.size:#x})")
 
     def poke(self, addr, data):
         """Write bytes without timing (host side: loading the program image)."""
         data = np.frombuffer(bytes(data), dtype=np.uint8) if isinstance(data, (bytes, bytearray)) \
             else np.asarray(data, dtype=np.uint8).ravel()
-        self.check(addr, data.size, "host write")
+        self.check(addr, data.size, "host", "write")
         self.mem[addr:addr + data.size] = data
 
     def peek(self, addr, nbytes):
         """Read bytes without timing (host side: reading results back)."""
-        self.check(addr, nbytes, "host read")
+        self.check(addr, nbytes, "host", "read")
         return self.mem[addr:addr + nbytes].copy()
 
     # ---- timing ----------------------------------------------------------------
@@ -192,6 +246,8 @@ class Dram:
 
     def data_cycles(self, beats):
         """Cycles ``beats`` beats take on the bus."""
+        if self._beat_per_cycle:
+            return beats
         return math.ceil(beats * self.bus_bytes / self.bytes_per_cycle)
 
     def split(self, addr, nbytes):
@@ -245,22 +301,20 @@ class Dram:
         ``ready``/``min_cycles``: the requester's pace (see ``_schedule_read``). The wait
         for the grant is a stall of ``unit`` if ``stall``.
         """
-        self.check(addr, nbytes, f"{who} read")
+        self.check(addr, nbytes, who, "read")
         if self.watch is not None and unit is not None:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
         yield self.arbiter.request(who)
         grant = self.env.now
-        try:
-            bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
-            if self.faults is not None:   # (beats, first beat's cycle) of each burst
-                self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
-            if bursts:
-                # the next request can be granted in the cycle of this one's last AR
-                yield self.env.timeout(bursts[-1].ar - grant)
-        finally:
-            self.arbiter.release()
+        bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+        if self.faults is not None:   # (beats, first beat's cycle) of each burst
+            self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
+        if bursts:
+            # the next request can be granted in the cycle of this one's last AR
+            yield self.env.timeout(bursts[-1].ar - grant)
+        self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
         st.read_requests += 1
@@ -290,44 +344,44 @@ class Dram:
         ``write_resp_cycles`` after the later of its last W beat and its AW; the caller
         decides what waits for it."""
         nbytes = int(data.size)
-        self.check(addr, nbytes, f"{who} write")
+        self.check(addr, nbytes, who, "write")
         if self.watch is not None and unit is not None:
             self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
-        with self.write_port.request() as req:
-            yield req
-            now = self.env.now
-            waited = now - t0
-            slots = self._b_done
-            w = max(now, self._w_free)
-            aw = w - 2   # the first AW goes the cycle before the first W beat
-            resp = self.latency + self.resp_cycles
-            b_last = now
-            answered = []   # (beats, B cycle) per burst, for the fault mode
-            for n in self.split(addr, nbytes):
-                # AW waits for a slot (freed by the oldest burst's B); W beats stream on
-                # without waiting for AW up to the RAM's W queue, so a burst is answered
-                # after both its last W beat and its AW
-                aw += 1
-                if len(slots) == self.max_writes:
-                    aw = max(aw, slots[0])
-                w += self.data_cycles(n)
-                if n > W_QUEUE:   # beats beyond the RAM's W queue wait for the AW
-                    w = max(w, aw + W_AFTER_AW + self.data_cycles(n - W_QUEUE))
-                b_last = max(w, aw + 1) + resp
-                # the memory's B frees the slot (the next AW the cycle after); the store
-                # sees it write_resp_cycles later, through the master and wr_done
-                slots.append(b_last - self.resp_cycles)
-                answered.append((n, b_last))
-            w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
-            self._w_free = w + W_GAP
-            if w > now:
-                yield self.env.timeout(w - now)
-            self.mem[addr:addr + nbytes] = data
-            self.write_log.append((addr, addr + nbytes, tag))
-            if self.faults is not None:
-                self.faults.check("b", addr, answered)
+        yield self.write_port.request()
+        now = self.env.now
+        waited = now - t0
+        slots = self._b_done
+        w = max(now, self._w_free)
+        aw = w - 2   # the first AW goes the cycle before the first W beat
+        resp = self.latency + self.resp_cycles
+        b_last = now
+        answered = []   # (beats, B cycle) per burst, for the fault mode
+        for n in self.split(addr, nbytes):
+            # AW waits for a slot (freed by the oldest burst's B); W beats stream on
+            # without waiting for AW up to the RAM's W queue, so a burst is answered
+            # after both its last W beat and its AW
+            aw += 1
+            if len(slots) == self.max_writes:
+                aw = max(aw, slots[0])
+            w += self.data_cycles(n)
+            if n > W_QUEUE:   # beats beyond the RAM's W queue wait for the AW
+                w = max(w, aw + W_AFTER_AW + self.data_cycles(n - W_QUEUE))
+            b_last = max(w, aw + 1) + resp
+            # the memory's B frees the slot (the next AW the cycle after); the store
+            # sees it write_resp_cycles later, through the master and wr_done
+            slots.append(b_last - self.resp_cycles)
+            answered.append((n, b_last))
+        w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
+        self._w_free = w + W_GAP
+        if w > now:
+            yield self.env.timeout(w - now)
+        self.mem[addr:addr + nbytes] = data
+        self.write_log.append((addr, addr + nbytes, tag))
+        if self.faults is not None:
+            self.faults.check("b", addr, answered)
+        self.write_port.release()
         busy = w - now
         st.write_requests += 1
         st.bytes_written += nbytes

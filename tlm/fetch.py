@@ -38,6 +38,25 @@ REFILL_CYCLES = 3
 CREDIT_CYCLES = 1
 
 
+# Decoded instructions by (ISA fingerprint, the 16 bytes): programs repeat instructions
+# (and a network's layers repeat programs), and instruction objects are immutable.
+_DECODED = {}
+_DECODED_MAX = 1 << 16
+
+
+def decode_cached(raw, cfg, index, isa):
+    """decode_insn of 16 bytes, each distinct encoding decoded once per ISA (``isa``:
+    cfg.fingerprint, which the caller computes once)."""
+    key = (isa, raw)
+    insn = _DECODED.get(key)
+    if insn is None:
+        insn = decode_insn(raw, cfg, index)   # raises EncodingError: nothing cached
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[key] = insn
+    return insn
+
+
 def route(insn):
     """Name of the command queue an instruction goes to."""
     if isinstance(insn, Store):
@@ -71,6 +90,7 @@ class Fetch(Unit):
         top, cfg, env, dram = self.top, self.cfg, self.env, self.top.dram
         count = top.insn_count
         ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
+        isa = cfg.fingerprint
         pc = 0
         serial = dram.max_reads == 1
         data_end = 0
@@ -95,7 +115,7 @@ class Fetch(Unit):
             # Each instruction becomes usable when its last beat arrives.
             for i in range(n):
                 try:
-                    insn = decode_insn(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i)
+                    insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i, isa)
                 except EncodingError as e:
                     raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
                 self.fifo.append((pc + i, insn,
@@ -119,6 +139,8 @@ class Fetch(Unit):
     def dispatch(self):
         top, env = self.top, self.env
         per_insn = self.timing["fetch_insn_cycles"]
+        waits = {name: f"dispatch to the {name} command queue: full ({q.capacity}/{q.capacity})"
+                 for name, q in top.cmd.items()}
         for _ in range(top.insn_count):
             while not self.fifo:
                 self._data = env.event()
@@ -135,8 +157,7 @@ class Fetch(Unit):
                 yield env.timeout(per_insn)
             qname = route(insn)
             q = top.cmd[qname]
-            yield from self.blocked_on(f"dispatch to the {qname} command queue: full "
-                                       f"({q.capacity}/{q.capacity})", self._put(q, (index, insn)))
+            yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
             self.credits += 1
             if self._credit is not None and not self._credit.triggered:
                 self._credit.succeed()

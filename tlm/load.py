@@ -169,8 +169,7 @@ class Load(Unit):
             top.watch.wrote("wgt", idx)
         if insn.push_next:   # not a stall: the request stage checked for room
             q = top.dep["l2g"]
-            self._pushing = (index, insn, f"push l2g ({q.label}) token: queue full "
-                                          f"({q.capacity}/{q.capacity})")
+            self._pushing = (index, insn, q.push_waits)
             yield from q.push()
             self._pushing = None
         self.instructions += 1

@@ -14,7 +14,7 @@ from vta.isa import BundleError, Finish, Program, VTAError, format_insn, load_co
 
 from . import stats as stats_mod
 from .compute import Compute
-from .dram import Dram
+from .dram import Dram, lazy_zeros
 from .errors import DeadlockError, LeftoverTokensError, ProgramError
 from .faults import TlmFaults
 from .fetch import Fetch
@@ -22,6 +22,7 @@ from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
 from .trace import Tracer
+from .unit import FrozenConfig
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, Watch, sram_fill
 
 STAGES = ("fetch", "load", "compute", "store")
@@ -100,6 +101,7 @@ class Tlm:
                               f"'{program.config.name}', whose ISA differs from '{cfg.name}'")
         program.validate()
         self.program, self.cfg, self.wrap = program, cfg, wrap
+        self.fast_cfg = FrozenConfig(cfg)   # what the stages read
         self.env = env = simpy.Environment()
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
         self.dram = Dram(env, cfg, self.tracer)
@@ -113,8 +115,8 @@ class Tlm:
                     for name in DEP_QUEUES}
         # On-chip buffers written by the load unit and read by compute. float64 holds the
         # int8..int16 values exactly and lets GEMM use BLAS.
-        self.inp_buf = np.zeros((cfg.inp_depth, cfg.batch, cfg.block_in))
-        self.wgt_buf = np.zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in))
+        self.inp_buf = lazy_zeros((cfg.inp_depth, cfg.batch, cfg.block_in))
+        self.wgt_buf = lazy_zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in))
         self.fetch, self.load, self.compute, self.store = (Fetch(self), Load(self), Compute(self),
                                                           Store(self))
         self.units = (self.fetch, self.load, self.compute, self.store)
@@ -227,8 +229,8 @@ class Tlm:
             if st is not None:
                 out.append((u.name, *st))
         for name, q in self.cmd.items():
-            if q.store.items:
-                index, insn = q.store.items[0]
+            if q.items:
+                index, insn = q.items[0]
                 more = len(q) - 1
                 out.append((name, index, self.disasm(insn),
                             "never started: waits in the command queue"

@@ -5,6 +5,33 @@ from __future__ import annotations
 from .errors import ProgramError
 
 
+class FrozenConfig:
+    """A config's values for the stages' hot paths, each computed once: the Config derives
+    every attribute (widths, sizes, depths) from its arch dict on each access. A run
+    never changes its config, so caching them is exact."""
+
+    def __init__(self, cfg):
+        self._cfg = cfg
+        self._elem_bytes, self._depth = {}, {}
+
+    def __getattr__(self, name):
+        value = getattr(self._cfg, name)
+        self.__dict__[name] = value
+        return value
+
+    def elem_bytes(self, mem_type):
+        v = self._elem_bytes.get(mem_type)
+        if v is None:
+            v = self._elem_bytes[mem_type] = self._cfg.elem_bytes(mem_type)
+        return v
+
+    def depth(self, mem_type):
+        v = self._depth.get(mem_type)
+        if v is None:
+            v = self._depth[mem_type] = self._cfg.depth(mem_type)
+        return v
+
+
 class Unit:
     """Base of the fetch, load, compute and store stages.
 
@@ -18,7 +45,7 @@ class Unit:
     def __init__(self, top):
         self.top = top
         self.env = top.env
-        self.cfg = top.cfg
+        self.cfg = top.fast_cfg
         self.timing = top.cfg.timing
         self.tracer = top.tracer
         self.busy_cycles = 0
@@ -51,12 +78,11 @@ class Unit:
 
     def pop_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(f"pop {qname} ({q.label}) token: queue empty", q.pop())
+        yield from self.blocked_on(q.pop_waits, q.pop())
 
     def push_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(f"push {qname} ({q.label}) token: queue full "
-                                   f"({q.capacity}/{q.capacity})", q.push())
+        yield from self.blocked_on(q.push_waits, q.push())
 
     def next_command(self, queue):
         """Wait (idle) for the next (index, insn) from the command queue."""

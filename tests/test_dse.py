@@ -1,0 +1,213 @@
+"""vta-dse: the Pareto front against brute force, the CSV, the cache, best-<board>.yaml, the
+resource model, bad SPECs and the Dask executor."""
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vta.dse import pareto
+from vta.dse import sweep as sw
+from vta.dse.cli import main
+from vta.dse.resources import ResourceModel, features
+from vta.isa import Config, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = """\
+base: tiny
+knobs:
+  arch.log_block_out: [2, 3]
+  arch.log_wgt_buff_size: [12, 13]
+workloads:
+  layers: [C2, C11]
+  scale: 8
+boards: [pynq, ultra96]
+"""
+
+
+def brute_front(points):
+    return [i for i, p in enumerate(points) if not any(pareto.dominates(q, p) for q in points)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda d: st.lists(st.tuples(*[st.integers(0, 6)] * d), max_size=40)))
+def test_front_matches_brute_force(points):
+    assert pareto.front(points) == brute_front(points)
+
+
+def test_hypervolume_2d():
+    # two steps: (1, 3) and (2, 1) under ref (4, 4): 3*1 + 2*2 = 7
+    assert pareto.hypervolume_2d([(1, 3), (2, 1), (3, 3)], (4, 4)) == 7
+    assert pareto.hypervolume_2d([], (4, 4)) == 0
+
+
+def run(tmp_path, text, *extra, name="spec.yaml"):
+    spec = tmp_path / name
+    spec.write_text(text)
+    return main(["sweep", str(spec), "-o", str(tmp_path / "out"), "--jobs", "2", "-q", *extra])
+
+
+def evaluated_now(out):
+    return int(re.search(r"(\d+) evaluated now", out).group(1))
+
+
+def test_sweep_csv_best_and_cache(tmp_path, capsys):
+    assert run(tmp_path, SPEC) == 0
+    out = capsys.readouterr().out
+    assert evaluated_now(out) == 4   # the base config (tiny) is point 0: evaluated once
+    rows = list(csv.DictReader(open(tmp_path / "out" / "points.csv")))
+    assert len(rows) == 5 and rows[-1]["point"] == "base"
+    pts = rows[:4]
+    for col in ("arch.log_block_out", "arch.log_wgt_buff_size", "status", "cycles", "cycles_C2", "cycles_C11",
+                "LUT", "FF", "BRAM36", "DSP", "fits_pynq", "gops_pynq", "gops_per_dsp_ultra96", "mhz_ultra96",
+                "latency_ms_pynq", "on_front"):
+        assert col in rows[0], col
+    assert [(r["arch.log_block_out"], r["arch.log_wgt_buff_size"]) for r in pts] == \
+        [("2", "12"), ("2", "13"), ("3", "12"), ("3", "13")]
+    for r in pts:
+        assert r["status"] == "ok", r["message"]
+        assert int(r["cycles"]) == int(r["cycles_C2"]) + int(r["cycles_C11"]) > 0
+        # 1x4x4 / 1x4x8 int8: two products per DSP
+        assert int(r["DSP"]) == 4 * (1 << int(r["arch.log_block_out"])) // 2
+        ms = int(r["cycles"]) / 100e3
+        assert float(r["latency_ms_pynq"]) == pytest.approx(ms, rel=1e-3)
+        assert float(r["gops_pynq"]) == pytest.approx(2 * int(r["macs"]) / (ms * 1e6), rel=1e-3)
+        assert float(r["mhz_ultra96"]) == 333.0
+    # a wider GEMM is faster on the same layers, so it is on the front
+    assert min(pts, key=lambda r: int(r["cycles"]))["arch.log_block_out"] == "3"
+    assert any(r["on_front"] == "True" for r in pts)
+    assert (tmp_path / "out" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    best = load_config(tmp_path / "out" / "best-pynq.yaml")
+    fastest = min(pts, key=lambda r: (int(r["cycles"]), int(r["LUT"])))
+    assert best.target == "pynq" and best.fpga_part == "xc7z020clg400-1" and best.clock_mhz == 100
+    assert best.arch["log_block_out"] == int(fastest["arch.log_block_out"])
+    assert best.arch["log_wgt_buff_size"] == int(fastest["arch.log_wgt_buff_size"])
+    assert "best point per board" in out and "base config 'tiny'" in out
+
+    # one more value: only that point is evaluated (the others and the base come from the cache)
+    assert run(tmp_path, SPEC.replace("[12, 13]", "[12, 13, 14]").replace("[2, 3]", "[3]")) == 0
+    out = capsys.readouterr().out
+    assert evaluated_now(out) == 1
+    rows2 = list(csv.DictReader(open(tmp_path / "out" / "points.csv")))
+    assert len(rows2) == 4
+    old = {(r["arch.log_block_out"], r["arch.log_wgt_buff_size"]): r["cycles"] for r in pts}
+    for r in rows2[:2]:
+        assert r["cycles"] == old[(r["arch.log_block_out"], r["arch.log_wgt_buff_size"])]
+
+
+def test_spec_point_index(tmp_path):
+    from vta.dse.spec import load_spec
+    (tmp_path / "s.yaml").write_text(SPEC.replace("knobs:\n", "knobs:\n  queues.cmd_depth: [4, 8, 16]\n"))
+    s = load_spec(tmp_path / "s.yaml")
+    pts = s.points()
+    assert s.size == len(pts) == 12
+    assert all(s.point(i) == p and s.index(p) == i for i, p in enumerate(pts))
+    assert s.index({}) is None
+    assert sw.sample(s, 5, seed=1) == sw.sample(s, 5, seed=1) and len(sw.sample(s, 5)) == 5
+    assert sw.sample(s, 50) == pts
+
+
+@pytest.mark.parametrize("search", ["random", "halving"])
+def test_budget_search_hypervolume(tmp_path, capsys, search):
+    text = SPEC.replace("[12, 13]", "[12, 13, 14, 15]").replace("[C2, C11]", "[C11]")
+    assert run(tmp_path, text, "--budget", "4", "--search", search, "--exhaustive-check") == 0
+    out = capsys.readouterr().out
+    ratio = float(re.search(r"hypervolume ratio vs the exhaustive front \(cycles, LUT\): ([0-9.]+)", out).group(1))
+    assert 0 < ratio <= 1
+    if search == "halving":   # 4 points at 1/16 size, then the best 2 at the SPEC's 1/8
+        assert "successive halving: 4 points at 1/16 size -> 2 points at 1/8 size" in out
+    rows = list(csv.DictReader(open(tmp_path / "out" / "points.csv")))
+    assert len(rows) == (4 if search == "random" else 2) + 1
+
+
+def test_invalid_and_failed_points(tmp_path):
+    spec_text = SPEC.replace("arch.log_block_out: [2, 3]", "arch.log_bus_width: [5, 7]")
+    # a 128-bit bus with 32-bit input elements: the config itself is invalid; the sweep goes on
+    spec = tmp_path / "s.yaml"
+    spec.write_text(spec_text)
+    from vta.dse.spec import load_spec
+    s = load_spec(spec)
+    tasks, pairs = sw.make_tasks(s, s.points())
+    assert [r.get("status") for r, _ in pairs] == [None, None, "invalid", "invalid"]
+    assert "multiple of the 128-bit bus width" in pairs[2][0]["message"]
+    bad = dict(tasks[0], key="bad", label="bad", layers=["C99"])   # the worker raises: "failed"
+    res, n = sw.run_points([tasks[0], bad], tmp_path / "cache", jobs=1, progress=False)
+    assert n == 2 and res["bad"]["status"] == "failed" and "C99" in res["bad"]["message"]
+    assert res[tasks[0]["key"]]["status"] == "ok"
+    assert not (tmp_path / "cache" / "bad.json").exists()   # a failure is tried again next time
+
+
+def test_bus_width_knob_scales_dram_bandwidth():
+    base = load_config("default")   # 64-bit bus, one beat (8 B) per cycle
+    assert sw.config_for(base, {"arch.log_bus_width": 7}).dram_bytes_per_cycle == 16
+    assert sw.config_for(base, {"arch.log_bus_width": 7, "dram.bytes_per_cycle": 8}).dram_bytes_per_cycle == 8
+    slow = base.replace(dram={"bytes_per_cycle": 4})   # a user's narrower DRAM is kept
+    assert sw.config_for(slow, {"arch.log_bus_width": 7}).dram_bytes_per_cycle == 4
+
+
+def test_resource_model():
+    m = ResourceModel.load()
+    assert len(m.points) >= 4 and m.tool.startswith("Yosys")
+    for p in m.points:
+        cfg = Config.from_dict(p["config"])
+        pred = m.predict(cfg)
+        assert pred["DSP"] == p["use"]["DSP"]   # the packing rule is exact
+        assert features(cfg)["DSP"][1] == cfg.batch * cfg.block_in * cfg.block_out / 2
+    for r, errs in m.holdout_error().items():
+        assert all(abs(e) < 0.35 for e in errs), (r, errs)
+    d = m.predict(load_config("default"))
+    assert d["DSP"] == 128 and 100 <= d["BRAM36"] <= 140
+
+
+@pytest.mark.parametrize("text, where", [
+    ("base: tiny\nknobs:\n  arch.log_blok_in: [2]\n", ":3: field 'knobs.arch.log_blok_in': not a knob"),
+    ("base: tiny\nknobs:\n  arch.log_block_in: [2, x]\n", ":3: field 'knobs.arch.log_block_in[1]': must be an integer"),
+    ("base: tiny\nknobs:\n  clock.mhz: [100]\n", "field 'knobs.clock.mhz': not a knob"),
+    ("base: tiny\nboards: [pynq, arty]\n", ":2: field 'boards[1]': unknown board 'arty'"),
+    ("base: tiny\nworkloads:\n  layers: [C2, C13]\n", ":3: field 'workloads.layers[1]': unknown layer 'C13'"),
+    ("base: tiny\nworkloads:\n  scale: 0\n", ":3: field 'workloads.scale': must be an integer in 1..64"),
+    ("base: nosuch\n", ":1: field 'base': nosuch: no such config"),
+    ("base: tiny\nkobs: {}\n", ":2: field 'kobs': unknown key"),
+    ("base: [\n", "invalid YAML at line"),
+    ("- 1\n", "a SPEC is a YAML mapping"),
+])
+def test_bad_spec_exit_2(tmp_path, capsys, text, where):
+    assert run(tmp_path, text) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vta-dse: error: ") and "spec.yaml" in err and where in err, err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_dask_local_cluster(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    text = SPEC.replace("[2, 3]", "[3]").replace("[12, 13]", "[13]")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert run(tmp_path, text, "--scheduler", cluster.scheduler_address) == 0
+    out = capsys.readouterr().out
+    assert evaluated_now(out) == 2
+    rows = list(csv.DictReader(open(tmp_path / "out" / "points.csv")))
+    assert rows[0]["status"] == "ok" and int(rows[0]["cycles"]) > 0
+
+
+def test_unreachable_scheduler(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    assert run(tmp_path, SPEC.replace("[2, 3]", "[3]"), "--scheduler", "tcp://127.0.0.1:9",
+               "--connect-timeout", "1") == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_example_dse_small(tmp_path, capsys):
+    import time
+    t0 = time.time()
+    assert main(["sweep", str(ROOT / "examples" / "dse_small.yaml"), "-o", str(tmp_path), "-q"]) == 0
+    assert time.time() - t0 < 300
+    for f in ("points.csv", "pareto.png", "best-pynq.yaml"):
+        assert (tmp_path / f).stat().st_size > 0
+    load_config(tmp_path / "best-pynq.yaml")

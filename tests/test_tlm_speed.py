@@ -1,0 +1,117 @@
+"""The TLM's speed shortcuts behave exactly like what they replace (tlm/dram.py Arbiter vs
+simpy.PriorityResource, tlm/queues.py BoundedQueue vs simpy.Store, the Python ALU run
+splitter vs the numpy one): same event order, same results."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import simpy
+
+from vta.tlm import compute
+from vta.tlm.dram import Arbiter, lazy_zeros
+from vta.tlm.queues import BoundedQueue
+
+
+def _arbiter_trace(seed, light):
+    """(cycle, requester) of every grant when 6 requesters with random priorities ask for
+    the slot at random cycles and hold it 1-4 cycles."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    res = Arbiter(env) if light else simpy.PriorityResource(env, capacity=1)
+    log = []
+
+    def user(k, prio, starts, holds):
+        for start, hold in zip(starts, holds):
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            if light:
+                yield res.request(prio)
+                log.append((env.now, k))
+                yield env.timeout(hold)
+                res.release()
+            else:
+                with res.request(priority=prio) as req:
+                    yield req
+                    log.append((env.now, k))
+                    yield env.timeout(hold)
+
+    for k in range(6):
+        starts = np.sort(rng.integers(0, 40, 8)).tolist()
+        env.process(user(k, int(rng.integers(0, 2)), starts, rng.integers(1, 5, 8).tolist()))
+    env.run()
+    return log
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_arbiter_grants_like_simpy_priority_resource(seed):
+    ref = _arbiter_trace(seed, light=False)
+    assert len(ref) == 48
+    assert _arbiter_trace(seed, light=True) == ref
+
+
+def _queue_trace(seed, light):
+    """(cycle, event) of a producer and a consumer on a 2-entry queue at random paces."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    q = BoundedQueue(env, "q", 2) if light else simpy.Store(env, capacity=2)
+    log = []
+
+    def producer():
+        for i, gap in enumerate(rng.integers(0, 3, 30).tolist()):
+            if gap:
+                yield env.timeout(gap)
+            if light:
+                yield from q.put(i)
+            else:
+                yield q.put(i)
+            log.append((env.now, "put", i))
+
+    def consumer():
+        for gap in rng.integers(0, 3, 30).tolist():
+            item = (yield from q.get()) if light else (yield q.get())
+            log.append((env.now, "got", item))
+            if gap:
+                yield env.timeout(gap)
+
+    def other():   # a third process whose steps interleave at the same cycles
+        for _ in range(40):
+            log.append((env.now, "tick", None))
+            yield env.timeout(1)
+
+    env.process(producer())
+    env.process(consumer())
+    env.process(other())
+    env.run()
+    return log
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_bounded_queue_orders_events_like_simpy_store(seed):
+    ref = _queue_trace(seed, light=False)
+    assert [e for e in ref if e[1] == "got"][-1][2] == 29
+    assert _queue_trace(seed, light=True) == ref
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_alu_runs_python_and_numpy_agree(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    dst = rng.integers(0, 8, n).astype(np.int64)
+    src = rng.integers(0, 8, n).astype(np.int64)
+    for s in (None, src):
+        monkeypatch.setattr(compute, "_SMALL_RUNS", 64)
+        fast = compute._alu_runs(dst, s)
+        monkeypatch.setattr(compute, "_SMALL_RUNS", 0)
+        assert compute._alu_runs(dst, s) == fast
+        # every run is conflict-free and the runs tile [0, n)
+        assert fast[0][0] == 0 and fast[-1][1] == n
+        for a, b in fast:
+            assert len(set(dst[a:b].tolist())) == b - a
+
+
+def test_lazy_zeros_is_a_writable_zero_array():
+    a = lazy_zeros((3, 4, 5), np.int64)
+    assert a.shape == (3, 4, 5) and a.dtype == np.int64 and not a.any()
+    a[1, 2, 3] = -7
+    assert a.sum() == -7
+    assert lazy_zeros((0, 4)).shape == (0, 4)

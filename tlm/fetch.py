@@ -4,8 +4,8 @@ As in the RTL, fetch reads into its own prefetch FIFO of ``queues.cmd_depth``
 instructions, so it never holds the shared read port while a command queue is full.
 Reader: with at least min(remaining, depth/2) free slots not yet requested (credits), it
 requests n = min(remaining, credits) instructions in one DRAM request, without waiting
-for the data of earlier requests; each instruction becomes available when its last beat
-arrives. Dispatcher: pops the FIFO
+for the data of earlier requests (except with one read slot, as the RTL); each instruction
+becomes available when its last beat arrives. Dispatcher: pops the FIFO
 in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
 by opcode (docs/isa.md): STORE -> store; LOAD of INP or WGT -> load; everything else
 (LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.

@@ -1,8 +1,8 @@
 """DRAM: a numpy byte array behind one AXI port, with a pipelined timing model.
 
 Reads (fetch, load, compute's uop/acc loads). An arbiter grants one request (one
-contiguous run of bytes) at a time: compute's first, then fetch's and load's in arrival
-order (in turn while both have one request waiting). A granted request is widened to whole bus beats and split into
+contiguous run of bytes) at a time: compute's first, then fetch's and load's in turn (when
+both wait, the one not granted last; ReadArbiter). A granted request is widened to whole bus beats and split into
 INCR bursts of at most min(``dram.max_burst_beats``, 256) beats that never cross a 4 KiB
 page. Its ARs go out back to back, one per cycle, the first ``AR_CYCLES`` after the grant;
 each AR needs one of ``dram.max_outstanding_reads`` slots, freed by the RLAST of a burst
@@ -21,8 +21,9 @@ but for the grant: AR_CYCLES earlier, as the slot frees (rtl/axi.py does the sam
 
 Writes (store) use the separate AW/W/B channels: the W beats of a request's bursts
 stream back to back, ``W_GAP`` idle cycles between requests; a burst's AW needs one of ``dram.max_outstanding_writes`` slots,
-freed by a B response, which comes ``latency`` + ``write_resp_cycles`` after the later of
-the burst's last W beat and its AW; W does not wait for AW (the AXI rule).
+freed by the memory's B response ``latency`` after the later of the burst's last W beat
+and its AW (the store sees it ``write_resp_cycles`` later); W does not wait for AW (the AXI
+rule) but the testbench RAM queues only ``W_QUEUE`` beats ahead of their AW.
 See tlm/README.md for the cost table.
 """
 from __future__ import annotations
@@ -41,6 +42,65 @@ PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
 AXI_MAX_BEATS = 256  # AXI4 INCR burst limit
 AR_CYCLES = 2       # arbiter grant to the AR handshake (request registered, then AR)
 W_GAP = 3           # idle W cycles between two write requests (the writer's hand-over)
+# The testbench RAM (cosim/hdl/axi_ram.v, as simtb's AxiRam) takes a burst's W beats only
+# after its AW: W_QUEUE beats may wait for the AW, the rest follow it, the last no earlier
+# than W_AFTER_AW + beats - W_QUEUE cycles after the AW. Binds only when an AW waits for a
+# write slot (one outstanding write) and the burst has more than W_QUEUE beats.
+W_QUEUE = 2
+W_AFTER_AW = 3
+
+
+class ReadArbiter:
+    """rtl/axi.py's read arbiter: one request granted at a time; compute's first, fetch's
+    and load's in turn (when both wait, the one not granted last of the two). Not arrival
+    order: with one read slot a granted request holds the arbiter for a round trip, during
+    which the load unit's next row and fetch both queue up, and the RTL then serves fetch.
+    Each requester has at most one request waiting. The grant is decided after every other
+    event of the cycle (requests of the same cycle compete, as the combinational arbiter
+    sees them), at the same simulated time."""
+
+    DECIDE = 2   # event priority after simpy's NORMAL (1): the end of the current cycle
+
+    def __init__(self, env):
+        self.env = env
+        self.busy = False
+        self.waiting = {}          # requester -> grant event
+        self.load_last = True      # of fetch and load, load was granted last (RTL reset)
+        self._deciding = False
+
+    def request(self, who):
+        ev = self.env.event()
+        self.waiting[who] = ev
+        self._decide_later()
+        return ev
+
+    def release(self):
+        self.busy = False
+        self._decide_later()
+
+    def _decide_later(self):
+        if not self.busy and self.waiting and not self._deciding:
+            self._deciding = True
+            ev = self.env.event()
+            ev.callbacks.append(self._decide)
+            ev._ok, ev._value = True, None   # what succeed() sets, with our priority
+            self.env.schedule(ev, priority=self.DECIDE)
+
+    def _decide(self, _event):
+        self._deciding = False
+        w = self.waiting
+        if self.busy or not w:
+            return
+        if "compute" in w:
+            who = "compute"
+        elif "load" in w and (not self.load_last or "fetch" not in w):
+            who = "load"
+        else:
+            who = next(iter(w))
+        if who in ("fetch", "load"):
+            self.load_last = who == "load"
+        self.busy = True
+        w.pop(who).succeed()
 
 
 def lazy_zeros(shape, dtype=np.float64):
@@ -134,8 +194,8 @@ class Dram:
         self._beat_per_cycle = self.bytes_per_cycle == self.bus_bytes   # data_cycles(n) = n
         self._mem = None
         # read requests, one at a time: compute first (its UOP/ACC loads stall the GEMM
-        # core), then fetch and load in arrival order, i.e. in turn (rtl/axi.py)
-        self.arbiter = Arbiter(env)
+        # core), then fetch and load in turn (rtl/axi.py)
+        self.arbiter = ReadArbiter(env)
         self.write_port = Arbiter(env)  # W channel (store only)
         self.stats = {name: PortStats() for name in REQUESTERS}
         self.req_cycles = cfg.timing["axi_req_cycles"]
@@ -246,7 +306,7 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        yield self.arbiter.request(0 if who == "compute" else 1)
+        yield self.arbiter.request(who)
         grant = self.env.now
         bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
         if self.faults is not None:   # (beats, first beat's cycle) of each burst
@@ -294,20 +354,24 @@ class Dram:
         waited = now - t0
         slots = self._b_done
         w = max(now, self._w_free)
-        aw = w - 1
+        aw = w - 2   # the first AW goes the cycle before the first W beat
         resp = self.latency + self.resp_cycles
         b_last = now
         answered = []   # (beats, B cycle) per burst, for the fault mode
         for n in self.split(addr, nbytes):
             # AW waits for a slot (freed by the oldest burst's B); W beats stream on
-            # without waiting for AW (the memory queues them), so a burst is answered
+            # without waiting for AW up to the RAM's W queue, so a burst is answered
             # after both its last W beat and its AW
             aw += 1
             if len(slots) == self.max_writes:
                 aw = max(aw, slots[0])
             w += self.data_cycles(n)
+            if n > W_QUEUE:   # beats beyond the RAM's W queue wait for the AW
+                w = max(w, aw + W_AFTER_AW + self.data_cycles(n - W_QUEUE))
             b_last = max(w, aw + 1) + resp
-            slots.append(b_last)
+            # the memory's B frees the slot (the next AW the cycle after); the store
+            # sees it write_resp_cycles later, through the master and wr_done
+            slots.append(b_last - self.resp_cycles)
             answered.append((n, b_last))
         w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
         self._w_free = w + W_GAP

@@ -4,8 +4,8 @@ As in the RTL, fetch reads into its own prefetch FIFO of ``queues.cmd_depth``
 instructions, so it never holds the shared read port while a command queue is full.
 Reader: with at least min(remaining, depth/2) free slots not yet requested (credits), it
 requests n = min(remaining, credits) instructions in one DRAM request, without waiting
-for the data of earlier requests; each instruction becomes available when its last beat
-arrives. Dispatcher: pops the FIFO
+for the data of earlier requests (except with one read slot, as the RTL); each instruction
+becomes available when its last beat arrives. Dispatcher: pops the FIFO
 in order, one instruction per ``fetch_insn_cycles``, and pushes it into a command queue
 by opcode (docs/isa.md): STORE -> store; LOAD of INP or WGT -> load; everything else
 (LOAD UOP/ACC, GEMM, ALU, FINISH) -> compute. It blocks while the target queue is full.
@@ -23,6 +23,19 @@ from .unit import Unit
 # into the prefetch FIFO at c+1 and shows at its registered output at c+3, i.e.
 # PREFETCH_CYCLES after the beat_done cycle (c+1).
 PREFETCH_CYCLES = 2
+# With one read slot the RTL's fetch requests only once every instruction of its previous
+# request is in the prefetch FIFO (an early request would hold the arbiter while it waits
+# for the slot): last beat in cycle c, FIFO push c+1, the count of instructions in flight
+# is 0 at c+2, the request is presented at c+3, i.e. SERIAL_CYCLES after beat_done (c+1).
+SERIAL_CYCLES = 2
+# A dispatch that found its command queue full goes REFILL_CYCLES after the consumer's
+# get: the RTL consumer pops one cycle after the TLM's get (the FIFO's registered
+# output), the FIFO's registered `ready` admits the push the cycle after that, and the
+# TLM's dispatch completes one cycle after the RTL's push (as an unblocked one does).
+REFILL_CYCLES = 3
+# A request that waited for credits goes out CREDIT_CYCLES after the dispatch that
+# freed the last one (rtl/fetch.py: credits count the pop a cycle later, then reserve).
+CREDIT_CYCLES = 1
 
 
 # Decoded instructions by (ISA fingerprint, the 16 bytes): programs repeat instructions
@@ -79,13 +92,22 @@ class Fetch(Unit):
         ipb = INSN_BYTES // dram.bus_bytes   # beats per instruction
         isa = cfg.fingerprint
         pc = 0
+        serial = dram.max_reads == 1
+        data_end = 0
         while pc < count:
+            if serial and data_end + SERIAL_CYCLES > env.now:
+                yield env.timeout(data_end + SERIAL_CYCLES - env.now)
             need = min(count - pc, max(1, self.depth // 2))
+            waited = self.credits < need
             while self.credits < need:
                 self._credit = env.event()
                 yield self._credit
             n = min(count - pc, self.credits)
             self.credits -= n
+            if waited:
+                # the RTL counts the freed slot the cycle after the pop, reserves, and
+                # presents the request the cycle after that
+                yield env.timeout(CREDIT_CYCLES)
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env.now
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
@@ -107,6 +129,13 @@ class Fetch(Unit):
             pc += n
 
     # ---- dispatcher -----------------------------------------------------------------
+    def _put(self, q, item):
+        """Put into a command queue; a full queue costs REFILL_CYCLES after the room."""
+        full = q.full
+        yield from q.put(item)
+        if full:
+            yield self.env.timeout(REFILL_CYCLES)
+
     def dispatch(self):
         top, env = self.top, self.env
         per_insn = self.timing["fetch_insn_cycles"]
@@ -128,7 +157,7 @@ class Fetch(Unit):
                 yield env.timeout(per_insn)
             qname = route(insn)
             q = top.cmd[qname]
-            yield from self.blocked_on(waits[qname], q.put((index, insn)))
+            yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
             self.credits += 1
             if self._credit is not None and not self._credit.triggered:
                 self._credit.succeed()

@@ -44,19 +44,25 @@ def out_size(n, k, stride, pad):
     return (n + 2 * pad - k) // stride + 1
 
 
-def conv2d_reference(x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, acc_bits=32, out_bits=8):
-    """The numpy oracle: clip((conv2d(x, w) + bias) >> shift, lo, hi) with acc_bits wrap."""
-    x, w = np.asarray(x, np.int64), np.asarray(w, np.int64)
+def conv_acc(x, w, stride, pad):
+    """Sum over taps of x * w (NCHW, OIHW) in x's dtype, no requantization: the reference's
+    core, also the graph executor's float convolution."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     oh, ow = out_size(h, kh, stride, pad), out_size(wd, kw, stride, pad)
-    xp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad), np.int64)
+    xp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad), x.dtype)
     xp[:, :, pad:pad + h, pad:pad + wd] = x
-    acc = np.zeros((n, o, oh, ow), np.int64)
+    acc = np.zeros((n, o, oh, ow), x.dtype)
     for i in range(kh):
         for j in range(kw):
             win = xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
             acc += np.einsum("nchw,oc->nohw", win, w[:, :, i, j])
+    return acc
+
+
+def conv2d_reference(x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, acc_bits=32, out_bits=8):
+    """The numpy oracle: clip((conv2d(x, w) + bias) >> shift, lo, hi) with acc_bits wrap."""
+    acc = conv_acc(np.asarray(x, np.int64), np.asarray(w, np.int64), stride, pad)
     return requantize(acc, bias, shift, relu, acc_bits=acc_bits, out_bits=out_bits)
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from vta.isa import ConfigError
 
 from .builder import dtype_for
-from .conv2d import conv2d, conv2d_reference
+from .conv2d import conv2d, conv2d_reference, conv_acc, out_size
 from .dense import dense, dense_reference
 from .requant import clip_bounds
 
@@ -184,25 +184,6 @@ def fuse_relu(graph):
 
 
 # ---- dtype-generic numpy arithmetic (float executor and host fallbacks) ------------------
-def out_size(n, k, stride, pad):
-    return (n + 2 * pad - k) // stride + 1
-
-
-def conv_acc(x, w, stride, pad):
-    """Sum over taps of x * w (NCHW, OIHW), in x's dtype: no requantization."""
-    n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    oh, ow = out_size(h, kh, stride, pad), out_size(wd, kw, stride, pad)
-    xp = np.zeros((n, c, h + 2 * pad, wd + 2 * pad), x.dtype)
-    xp[:, :, pad:pad + h, pad:pad + wd] = x
-    acc = np.zeros((n, o, oh, ow), x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            win = xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
-            acc += np.einsum("nchw,oc->nohw", win, w[:, :, i, j])
-    return acc
-
-
 def conv_transpose_acc(x, w, stride, pad):
     """ONNX ConvTranspose (w (I, O, KH, KW), no output padding) without requantization:
     each input pixel scatters w * x onto a stride-spaced grid, then ``pad`` is cropped."""

@@ -5,11 +5,24 @@ Command-line modules are the top layer (docs/architecture.md): this one may impo
 """
 from __future__ import annotations
 
+import argparse
+
 import sys
 
 from vta.isa import VTAError
 
 EXIT_BAD_INPUT = 2
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1 (decimal or 0x/0o/0b); the error quotes what was given."""
+    try:
+        v = int(text, 0)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text[:40]!r}")
+    return v
 
 
 def program_from_args(program, workload, cfg, default_workload=None):

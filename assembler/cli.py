@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from vta.isa import VTAError, decode_insns, decode_uops, load_config, read_bundle, write_bundle
+from vta.cli import positive_int
 
 from .assemble import assemble_source
 from .diagnostics import format_error
@@ -39,19 +40,9 @@ def _parser():
                    help="print address, hex words and source line for every micro-op and instruction")
     lim = p.add_argument_group("limits", "what one source may cost (assembler/README.md, Limits)")
     for name, flag, what in Limits.FLAGS:
-        lim.add_argument(flag, dest=f"limit_{name}", type=_positive, metavar="N",
+        lim.add_argument(flag, dest=f"limit_{name}", type=positive_int, metavar="N",
                          default=getattr(DEFAULT, name), help=f"{what} (default: %(default)s)")
     return p
-
-
-def _positive(text):
-    try:
-        v = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text[:40]!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {v}")
-    return v
 
 
 def _fail(message):

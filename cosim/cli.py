@@ -23,7 +23,7 @@ import argparse
 import sys
 import tempfile
 
-from vta.cli import program_from_args, run_command
+from vta.cli import positive_int, program_from_args, run_command
 from vta.isa import load_config
 from vta.isa.errors import VTAError, shorten
 
@@ -213,17 +213,6 @@ FAULT_HELP = ("the N-th AXI burst (default 1) of TARGET gets an SLVERR (or DECER
               "r:load:decerr:3, r:SEGMENT")
 
 
-def _cycles(text):
-    """argparse type of --max-cycles: a positive int (0 would mean "no limit given")."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive number of cycles, not {text!r}")
-    return n
-
-
 def build_parser():
     ap = argparse.ArgumentParser(prog="vta-rtl", description="VTA RTL: export, lint, run, check against the TLM")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -242,7 +231,7 @@ def build_parser():
     p.add_argument("--config", help="config (default: the one the bundle names)")
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus")
     p.add_argument("--waves", action="store_true", help="dump waveforms")
-    p.add_argument("--max-cycles", type=_cycles, help="watchdog limit")
+    p.add_argument("--max-cycles", type=positive_int, help="watchdog limit")
     p.add_argument("--workdir", help="keep the run's files here")
     p.add_argument("--keep", action="store_true",
                    help="keep the run's temporary folder (default: removed after the run)")
@@ -256,7 +245,7 @@ def build_parser():
     p.add_argument("--sim", choices=("icarus", "verilator"), default="icarus")
     p.add_argument("--out", metavar="DIR", help="write DIR/<segment>.bin (RTL) and DIR/stats.json")
     p.add_argument("--waves", action="store_true", help="dump waveforms (FST on Icarus, VCD on Verilator)")
-    p.add_argument("--max-cycles", type=_cycles, help="RTL watchdog limit (default: from the program)")
+    p.add_argument("--max-cycles", type=positive_int, help="RTL watchdog limit (default: from the program)")
     p.add_argument("--workdir", help="keep the RTL run's files here")
     p.add_argument("--keep", action="store_true",
                    help="keep the RTL run's temporary folder (default: removed after the run)")

@@ -17,21 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-from vta.cli import run_command
+from vta.cli import positive_int as positive, run_command
 
 from . import sweep as sw
 from .resources import MODELED as MODELED_SHOWN
 from .spec import MAX_POINTS, SpecError, load_spec
-
-
-def positive(text):
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return v
 
 
 def write_csv(rows, path):

@@ -28,7 +28,7 @@ def test_max_cycles_must_be_positive(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
-    assert "--max-cycles: must be a positive number of cycles" in capsys.readouterr().err
+    assert "--max-cycles: expected a positive integer, found" in capsys.readouterr().err
 
 
 def test_bad_config_file(tmp_path, capsys):

@@ -149,6 +149,7 @@ def source_key(cfg, top, root=None):
     # AXI master's outstanding limits and burst cap do
     d = cfg.to_dict()
     d.pop("timing", None)
+    d.pop("refine", None)   # which units a mixed run refines: not the hardware
     dram = d.pop("dram", None) or {}
     d["axi"] = {k: dram.get(k) for k in HW_DRAM_KEYS}
     h.update(json.dumps(d, sort_keys=True).encode() + b"\0")

@@ -97,7 +97,14 @@ SECTION_DEFAULTS = MappingProxyType({
         "sram_write_cycles": 1,   # cycles per SRAM entry written by a load (padding too)
     },
     "fpga": {"part": None},  # None: the target's part
+    # Progressive refinement (cosim/mixed.py): each unit runs as its TLM or its RTL in one
+    # co-simulation; gemm/alu: the GEMM and ALU cores inside a TLM compute unit.
+    "refine": {"fetch": "tlm", "load": "tlm", "compute": "tlm", "store": "tlm",
+               "gemm": "tlm", "alu": "tlm"},
 })
+
+#: What a unit of the ``refine`` section may run as.
+REFINE_LEVELS = ("tlm", "rtl")
 
 TOP_KEYS = ("name", "target", "description", "arch", *SECTION_DEFAULTS)
 
@@ -220,6 +227,10 @@ class Config:
     def dram_max_outstanding_writes(self): return self.sections["dram"]["max_outstanding_writes"]
     @property
     def dram_max_burst_beats(self): return self.sections["dram"]["max_burst_beats"]
+    @property
+    def refined(self):
+        """Units (fetch, load, compute, store, gemm, alu) the config runs as RTL."""
+        return frozenset(k for k, v in self.sections["refine"].items() if v == "rtl")
     @property
     def timing(self): return self.sections["timing"]
     @property
@@ -387,6 +398,9 @@ def _build(data, path):
     for key in ("gemm_ii", "alu_ii", "alu_imm_ii"):
         if sections["timing"][key] < 1:
             raise _err(path, f"timing.{key}", sections["timing"][key], "must be at least 1 cycle")
+    for key, v in sections["refine"].items():
+        if v not in REFINE_LEVELS:
+            raise _err(path, f"refine.{key}", v, "must be 'tlm' or 'rtl'")
     if sections["fpga"]["part"] is None:
         sections["fpga"]["part"] = board["part"]
     part = sections["fpga"]["part"]  # None: no board (the "sim" target)

@@ -78,6 +78,29 @@ class BoundedQueue:
         self._count()
         return item
 
+    # ---- for a consumer or producer outside SimPy processes (an RTL unit's transactor,
+    # cosim/transactors.py): act now or report that it cannot, never wait
+    def peek(self):
+        """The oldest item, or None if empty."""
+        return self.items[0] if self.items else None
+
+    def take(self):
+        """Remove and return the oldest item (the queue must not be empty)."""
+        item = self.items.pop(0)
+        self._count()
+        self._serve_put()
+        return item
+
+    def offer(self, item):
+        """Put ``item`` now if there is room (and nobody waits before it); True if put."""
+        if self._putters or len(self.items) >= self.capacity:
+            return False
+        self.items.append(item)
+        self.puts += 1
+        self._count()
+        self._serve_get()
+        return True
+
     def stats(self):
         return {"capacity": self.capacity, "pushes": self.puts,
                 "max_occupancy": self.max_occupancy, "left": len(self)}

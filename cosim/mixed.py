@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import simpy
 from myhdl import ResetSignal, Signal, Simulation, always, block, delay, intbv
 
-from vta.isa import Alu, ConfigError, Finish, Gemm
+from vta.isa import Alu, ConfigError, Gemm
 from vta.rtl.compute import compute_unit
 from vta.rtl.fetch import fetch_unit
 from vta.rtl.fields import INSN_BITS, beats
@@ -42,6 +43,20 @@ RESET_CYCLES = 2         # clocks of reset before TLM cycle 0
 # to do is stuck (waiting for a token nobody will push): stop clocking it, so the TLM
 # reports the deadlock.
 STUCK_CYCLES = 1000
+
+
+class Late(simpy.events.Event):
+    """A timeout processed after every other event of its cycle (SimPy orders events of
+    one time by priority: URGENT 0, NORMAL 1): the RTL's clock edge sees what the TLM
+    did in that cycle, as a register sees the logic in front of it."""
+
+    def __init__(self, env, delay):
+        super().__init__(env)
+        self._ok, self._value = True, None
+        env.schedule(self, LATE_PRIORITY, delay)
+
+
+LATE_PRIORITY = 2
 
 
 def parse_units(text, where="--rtl"):
@@ -243,7 +258,7 @@ class MixedTlm(Tlm):
             self._sim.run(RESET_CYCLES * PERIOD, quiet=1)
             rst.next = 0
             start.next = 1
-            self.env.process(self._stepper())
+            self.env.process(self._stepper())   # its first step: the end of cycle 0
             return super().run()
         finally:
             self._sim.quit()
@@ -272,7 +287,7 @@ class MixedTlm(Tlm):
             if not first and self._idle() and self.waves is None:
                 if env.peek() == math.inf:
                     return     # nothing can change any more: finished, or the TLM deadlocked
-                yield env.timeout(1)
+                yield Late(env, 1)
                 continue
             before = b.activity
             sim.run(PERIOD, quiet=1)
@@ -289,7 +304,7 @@ class MixedTlm(Tlm):
                     return
             else:
                 quiet = 0
-            yield env.timeout(1)
+            yield Late(env, 1)
 
 
 def vcd_timescale(mhz):

@@ -36,10 +36,11 @@ class Boundary:
         self.pending = 0    # DRAM requests not yet fully answered
         self._encoded = {}
 
-    def encode(self, insn):
-        word = self._encoded.get(id(insn))
+    def encode(self, index, insn):
+        """Instruction ``index`` of the program as the RTL's bit vector (once per index)."""
+        word = self._encoded.get(index)
         if word is None:
-            word = self._encoded[id(insn)] = int.from_bytes(encode_insn(insn, self.cfg), "little")
+            word = self._encoded[index] = int.from_bytes(encode_insn(insn, self.cfg), "little")
         return word
 
 
@@ -58,7 +59,7 @@ def cmd_source(b, clk, tq, q, on_take):
         head = tq.peek()
         q.valid.next = head is not None
         if head is not None:
-            q.insn.next = b.encode(head[1])
+            q.insn.next = b.encode(*head)
 
     return step
 
@@ -180,20 +181,31 @@ def sram_writer(b, clk, w, array, bits, name):
 # ---- DRAM ---------------------------------------------------------------------------------
 @block
 def dram_reader(b, clk, p, who):
-    """The RTL ``ReadPort`` ``p`` of requester ``who`` on the TLM DRAM. A request is taken
-    when the port is free and goes to the DRAM arbiter; its beats are offered from the
-    cycles the DRAM model delivers them, in order, one per handshake."""
+    """The RTL ``ReadPort`` ``p`` of requester ``who`` on the TLM DRAM. Requests are taken
+    into a port queue of ``READ_QUEUE`` and go to the DRAM arbiter one after the other, the
+    next in the cycle the previous one's last AR went out (as a TLM unit issues its rows:
+    the RTL presents its next request while the previous one is in arbitration, so it keeps
+    its turn); the beats are offered from the cycles the DRAM model delivers them, in
+    order, one per handshake."""
     env, dram, bus = b.env, b.tlm.dram, b.cfg.bus_bytes
     beats = deque()     # (cycle available, word, last beat of its request)
-    state = {"busy": False}
+    waiting = deque()   # (addr, beats) taken from the RTL, not yet granted
+    wake = [None]       # event: a request arrived while the server slept
 
-    def request(addr, n):
-        raw, bursts = yield from dram.read(who, addr, n * bus)
-        raw = raw.tobytes()
-        for k in range(n):
-            beats.append((dram.beat_done(bursts, k) - 1,
-                          int.from_bytes(raw[k * bus:(k + 1) * bus], "little"), k == n - 1))
-        state["busy"] = False   # the arbiter takes the next request now
+    def serve():
+        while True:
+            if not waiting:
+                wake[0] = env.event()
+                yield wake[0]
+            addr, n = waiting[0]
+            raw, bursts = yield from dram.read(who, addr, n * bus)
+            waiting.popleft()
+            raw = raw.tobytes()
+            for k in range(n):
+                beats.append((dram.beat_done(bursts, k) - 1,
+                              int.from_bytes(raw[k * bus:(k + 1) * bus], "little"), k == n - 1))
+
+    env.process(serve())
 
     @always(clk.posedge)
     def step():
@@ -202,11 +214,12 @@ def dram_reader(b, clk, p, who):
                 b.pending -= 1
             b.activity += 1
         if p.req_valid and p.req_ready:
-            state["busy"] = True
+            waiting.append((int(p.req_addr), int(p.req_beats)))
             b.pending += 1
             b.activity += 1
-            env.process(request(int(p.req_addr), int(p.req_beats)))
-        p.req_ready.next = not state["busy"]
+            if wake[0] is not None and not wake[0].triggered:
+                wake[0].succeed()
+        p.req_ready.next = len(waiting) < READ_QUEUE
         if beats and beats[0][0] <= env.now:
             p.data_valid.next = 1
             p.data.next = beats[0][1]
@@ -214,6 +227,10 @@ def dram_reader(b, clk, p, who):
             p.data_valid.next = 0
 
     return step
+
+
+# requests a read port holds: one in arbitration, one presented behind it
+READ_QUEUE = 2
 
 
 @block

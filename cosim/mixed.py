@@ -22,7 +22,7 @@ from pathlib import Path
 import simpy
 from myhdl import ResetSignal, Signal, Simulation, always, block, delay, intbv
 
-from vta.isa import Alu, ConfigError, Gemm
+from vta.isa import Alu, ConfigError, Gemm, load_config
 from vta.rtl.compute import compute_unit
 from vta.rtl.fetch import fetch_unit
 from vta.rtl.fields import INSN_BITS, beats
@@ -30,9 +30,9 @@ from vta.rtl.interfaces import (BusyFlags, CommandQueue, ReadPort, SramRead, Sra
                                 TokenQueue, WritePort)
 from vta.rtl.load import load_unit
 from vta.rtl.store import store_unit
-from vta.tlm.top import Tlm
+from vta.tlm.top import Tlm, progress_bar, run_with_bar
 
-from . import transactors as tx
+from . import cores, transactors as tx
 
 UNITS = ("fetch", "load", "compute", "store")
 CORES = ("gemm", "alu")
@@ -200,6 +200,10 @@ def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
                   tx.sram_reader(b, clk, inp_r, top.inp_buf, cfg.inp_bits),
                   tx.sram_reader(b, clk, wgt_r, top.wgt_buf, cfg.wgt_bits),
                   tx.sram_writer(b, clk, out_w, top.compute.out, cfg.out_bits, "out")]
+    if "gemm" in top.cores:
+        insts.append(cores.gemm_feeder(top, clk, top.core_feeders["gemm"]))
+    if "alu" in top.cores:
+        insts.append(cores.alu_feeder(top, clk, top.core_feeders["alu"]))
     if "store" in units:
         sq, g2s, s2g, wr = CommandQueue(), TokenQueue(), TokenQueue(), WritePort(cfg.bus_bits)
         out_r = SramRead(cfg.log_out_depth, cfg.out_bytes * 8)
@@ -227,8 +231,7 @@ class MixedTlm(Tlm):
         self.boundary = tx.Boundary(self)
         self.waves = Path(waves) if waves else None
         if self.cores:
-            from .cores import refine_cores
-            refine_cores(self, self.cores)
+            cores.refine_cores(self, self.cores)
         self.proxies = {}
         for name in self.refined:
             tlm_unit = getattr(self, name)
@@ -239,7 +242,7 @@ class MixedTlm(Tlm):
         self._sim = None
 
     def run(self):
-        if not self.refined:
+        if not (self.refined or self.cores):
             return super().run()
         cfg = self.cfg
         clk = Signal(bool(0))
@@ -335,14 +338,17 @@ def align_vcd(path, offset):
     path.write_text("\n".join(out) + "\n")
 
 
-def run_mixed(program, config=None, *, rtl=frozenset(), waves=None, trace=None, **kw):
-    """Run ``program`` with the units in ``rtl`` as RTL (see MixedTlm); a TlmResult
-    whose stats name the RTL units (``stats['refined']``)."""
-    tlm = MixedTlm(program, config, units=frozenset(rtl), waves=waves, trace=bool(trace), **kw)
-    result = tlm.run()
-    result.stats["refined"] = sorted(tlm.refined | tlm.cores)
-    if trace and not isinstance(trace, bool):
-        tlm.tracer.write(trace, f"VTA mixed: {program.name} on {tlm.cfg.name}",
-                         {"program": program.name, "config": tlm.cfg.name,
-                          "cycles": result.cycles, "rtl_units": sorted(tlm.refined | tlm.cores)})
+def run_mixed(program, config=None, *, rtl=None, waves=None, trace=None, progress=False, **kw):
+    """Run ``program`` with the units in ``rtl`` as RTL (default: the config's ``refine:``
+    section) and return a TlmResult whose stats name them (``stats['refined']``).
+    ``waves``: a VCD path for the RTL units' signals, on the trace's time base. Other
+    keywords as vta.tlm.run_program."""
+    cfg = load_config(config) if config is not None else program.config
+    units = cfg.refined if rtl is None else frozenset(rtl)
+    bar, cb, detail = progress_bar(program, progress)
+    tlm = MixedTlm(program, cfg, units=units, waves=waves, trace=bool(trace), progress=cb,
+                   detail=detail, **kw)
+    refined = sorted(tlm.refined | tlm.cores)
+    result = run_with_bar(tlm, bar, trace, {"rtl_units": refined})
+    result.stats["refined"] = refined
     return result

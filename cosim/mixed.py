@@ -32,7 +32,7 @@ from vta.rtl.load import load_unit
 from vta.rtl.store import store_unit
 from vta.tlm.top import Tlm, progress_bar, run_with_bar
 
-from . import cores, transactors as tx
+from . import cores, myhdl_speed, transactors as tx  # noqa: F401  (myhdl_speed: on import)
 
 UNITS = ("fetch", "load", "compute", "store")
 CORES = ("gemm", "alu")

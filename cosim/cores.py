@@ -105,6 +105,13 @@ def refine_cores(top, cores):
                                  [("dst", comp.uop_dst, cfg.acc_depth, "acc"),
                                   ("src", comp.uop_src, cfg.acc_depth, "acc")])
             wgt = None
+        # the run's watch sees the same reads and writes as in a TLM run (warnings)
+        comp._watch_uops(index, insn)
+        if dst.size:
+            if kind == "gemm":
+                top.watch.gemm_chunk(comp, insn.reset, dst, src, wgt)
+            else:
+                top.watch.alu_chunk(comp, dst, None if insn.use_imm else src)
         t0 = comp.env.now
         if dst.size:
             front = front_cycles(comp.timing, insn, kind)

@@ -24,21 +24,23 @@ from vta.rtl.gemm import CORE_LATENCY, acc_update, gemm_core, sum_bits
 from .transactors import EntryCodec
 
 
-# Edges from a micro-op entering a feeder to its result being written: GEMM core + the
-# acc update; ALU operand latch + a = acc[dst].
-FEED_LATENCY = {"gemm": CORE_LATENCY + 1, "alu": 2}
+# Cycles of rtl/compute.py's pipeline in front of what a feeder clocks, which stay at TLM
+# level: GEMM S0b-S1 (micro-op register, index sums and buffer read; the feeder clocks
+# S2-S7: the core, then acc_new at the write-back), ALU S0b-S2 (the feeder clocks the
+# operand latch on, then a = acc[dst] and the result). With the reference cores a refined
+# run takes the TLM's cycles (timing.gemm_pipeline / alu_pipeline); a deeper core adds its
+# extra stages, and the cost model's pipeline depth is not counted twice.
+FRONT_STAGES = {"gemm": 2, "alu": 3}
 
 
 def front_cycles(timing, insn, kind):
-    """Cycles of the compute pipeline in front of the core (loop counters, micro-op
-    read, buffer read), which stay at TLM level: the cost model's pipeline depth less
-    what the feeder and the core take (so an unchanged core keeps the TLM's cycles)."""
+    """Cycles from a GEMM/ALU's start (after the instruction overhead) to its first
+    micro-op entering the feeder: the front stages and one issue slot."""
     if kind == "gemm":
-        ii, pipe = timing["gemm_ii"], timing["gemm_pipeline"]
+        ii = timing["gemm_ii"]
     else:
         ii = timing["alu_imm_ii"] if insn.use_imm else timing["alu_ii"]
-        pipe = timing["alu_pipeline"]
-    return max(pipe + ii - FEED_LATENCY[kind], 0)
+    return FRONT_STAGES[kind] + ii
 
 
 class CoreJob:

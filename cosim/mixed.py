@@ -76,6 +76,11 @@ def check_units(units):
                           "unit has its own RTL cores (drop gemm/alu, or compute)")
 
 
+# The token queues each unit's instructions pop, by flag (rtl/unit.py's TOK state).
+TOKEN_POPS = {"load": (("pop_next", "g2l"),), "store": (("pop_prev", "g2s"),),
+              "compute": (("pop_prev", "l2g"), ("pop_next", "s2g"))}
+
+
 class RtlUnit:
     """Stands in for a TLM unit in the run's bookkeeping (stats, deadlock reports,
     trace, progress): the instructions an RTL unit takes, its busy cycles."""
@@ -88,6 +93,7 @@ class RtlUnit:
         self.instructions = 0
         self.by_opcode = {}
         self.current = None     # (index, insn, cycle taken)
+        self.to_pop = []        # token queues the current instruction has still to pop
         self.gemm_uops = self.alu_uops = 0
         self.waiting = None
 
@@ -103,6 +109,7 @@ class RtlUnit:
         """The RTL took an instruction from its command queue (the previous one retired)."""
         self.retire()
         self.current = (index, insn, self.env.now)
+        self.to_pop = [q for flag, q in TOKEN_POPS.get(self.name, ()) if getattr(insn, flag)]
         self.instructions += 1
         self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
         if isinstance(insn, (Gemm, Alu)):
@@ -131,12 +138,29 @@ class RtlUnit:
         elif self.current is not None:
             self.retire()
 
+    def popped(self, qname):
+        """The RTL popped a token of queue ``qname`` for its current instruction."""
+        if qname in self.to_pop:
+            self.to_pop.remove(qname)
+
+    def blocked_on(self):
+        """What the unit's current instruction waits for if it is a token that is not
+        there (the RTL's TOK state; it pops all of them in one cycle), else None."""
+        if self.current is None:
+            return None
+        for qname in self.to_pop:
+            q = self.top.dep[qname]
+            if not q.items:
+                return q.pop_waits
+        return None
+
     def state(self):
         if self.current is None:
             return None
         index, insn, _ = self.current
-        return (index, self.top.disasm(insn), "running as RTL (waits on a token, a full "
-                "queue or memory)")
+        waits = self.blocked_on()
+        return (index, self.top.disasm(insn), (waits + " (RTL)") if waits else
+                "running as RTL (waits on a full queue or memory)")
 
     def stats(self):
         return {"busy_cycles": int(self.busy_cycles), "stall_cycles": 0,
@@ -177,7 +201,7 @@ def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
         wgt_w = SramWrite(beats(cfg, cfg.wgt_bytes), cfg.log_wgt_depth, cfg.wgt_bytes * 8)
         insts += [load_unit(cfg, clk, rst, lq, g2l, l2g, rd1, inp_w, wgt_w, busy.load),
                   tx.cmd_source(b, clk, top.cmd["load"], lq, proxies["load"].took),
-                  tx.token_source(b, clk, top.dep["g2l"], g2l),
+                  tx.token_source(b, clk, top.dep["g2l"], g2l, proxies["load"].popped),
                   tx.token_sink(b, clk, l2g, top.dep["l2g"]),
                   tx.dram_reader(b, clk, rd1, "load"),
                   tx.sram_writer(b, clk, inp_w, top.inp_buf, cfg.inp_bits, "inp"),
@@ -193,8 +217,8 @@ def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
         insts += [compute_unit(cfg, clk, rst, start, cq, l2g, s2g, g2l, g2s, rd2, inp_r, wgt_r,
                                out_w, busy.compute, finish),
                   tx.cmd_source(b, clk, top.cmd["compute"], cq, proxies["compute"].took),
-                  tx.token_source(b, clk, top.dep["l2g"], l2g),
-                  tx.token_source(b, clk, top.dep["s2g"], s2g),
+                  tx.token_source(b, clk, top.dep["l2g"], l2g, proxies["compute"].popped),
+                  tx.token_source(b, clk, top.dep["s2g"], s2g, proxies["compute"].popped),
                   tx.token_sink(b, clk, g2l, top.dep["g2l"]),
                   tx.token_sink(b, clk, g2s, top.dep["g2s"]),
                   tx.dram_reader(b, clk, rd2, "compute"),
@@ -212,7 +236,7 @@ def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
         idle = Signal(bool(0))
         insts += [store_unit(cfg, clk, rst, sq, g2s, s2g, wr, out_r, busy.store, idle),
                   tx.cmd_source(b, clk, top.cmd["store"], sq, proxies["store"].took),
-                  tx.token_source(b, clk, top.dep["g2s"], g2s),
+                  tx.token_source(b, clk, top.dep["g2s"], g2s, proxies["store"].popped),
                   tx.token_sink(b, clk, s2g, top.dep["s2g"]),
                   tx.dram_writer(b, clk, wr),
                   tx.sram_reader(b, clk, out_r, top.compute.out, cfg.out_bits)]
@@ -281,6 +305,13 @@ class MixedTlm(Tlm):
                 return False
         return True
 
+    def _stuck(self):
+        """Nothing in flight and every busy RTL unit waits for a token that is not there
+        (with the TLM idle too, nobody will push it: a deadlock)."""
+        if self.boundary.pending:
+            return False
+        return all(not p.busy or p.blocked_on() is not None for p in self.proxies.values())
+
     def _stepper(self):
         env, sim, b = self.env, self._sim, self.boundary
         clk, rst, start, finish = self._signals
@@ -305,7 +336,7 @@ class MixedTlm(Tlm):
                 self.finish(None)
             if b.activity == before and env.peek() == math.inf:
                 quiet += 1
-                if quiet > STUCK_CYCLES or (self._idle() and self.finish_cycle is not None):
+                if quiet > STUCK_CYCLES or self._stuck():
                     return
             else:
                 quiet = 0

@@ -61,7 +61,7 @@ def ideal_cycles(cfg, x, w, s, p):
 def run_layer(cfg, name, confirm=1):
     x, w, b, s, p = layer_data(name)
     args = (cfg, x, w, b, s, p, 10, True)
-    g, how = lower(cfg, x, w, s, p)[2::2]
+    g, how = lower(cfg, x, w, s, p, b)[2::2]
     ranked = tiling.rank(cfg, g)
 
     def tlm_cycles(sc):

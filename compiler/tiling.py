@@ -40,7 +40,9 @@ WIDTHS = 4      # per (to, toh) the widest fitting column tiles: narrower ones o
 @dataclass(frozen=True)
 class Geometry:
     """A conv2d problem in blocks: nb images of the batch, cb/ob channel blocks, h x w input,
-    kh x kw kernel, stride s, pads (top, bottom, left, right)."""
+    kh x kw kernel, stride s, pads (top, bottom, left, right); ``bias`` how the bias is added
+    (requant.bias_weights): "gemm" reserves per region one INP entry (the constant input) and
+    a WGT tile per output channel block instead of an acc entry per output channel block."""
     nb: int
     cb: int
     h: int
@@ -50,6 +52,7 @@ class Geometry:
     kw: int
     s: int
     pads: tuple
+    bias: str = "add"
 
     @property
     def oh(self):
@@ -121,16 +124,25 @@ def _spans(n, t, s, k, p0, real):
     return tuple(out)
 
 
+def reserved(g):
+    """Per region, entries the bias takes besides the tile: (INP entries, WGT tiles per
+    output channel block, acc entries per output channel block)."""
+    return (1, 1, 0) if g.bias == "gemm" else (0, 0, 1)
+
+
 def fits(cfg, g, sc):
     """None if schedule ``sc`` fits ``cfg`` for ``g``, else the reason."""
     ihp, iwp = (sc.toh - 1) * g.s + g.kh, (sc.tow - 1) * g.s + g.kw
     kk = g.kh * g.kw
-    if sc.vt * sc.tc * ihp * iwp > cfg.inp_depth:
-        return f"{sc.vt} x {sc.tc} x {ihp} x {iwp} input entries exceed the {cfg.inp_depth}-entry INP buffer"
-    if sc.vt * sc.to * sc.tc * kk > cfg.wgt_depth:
-        return f"{sc.vt} x {sc.to} x {sc.tc} x {kk} weight tiles exceed the {cfg.wgt_depth}-entry WGT buffer"
-    if sc.vt * sc.to * (sc.toh * sc.tow + 1) > cfg.acc_depth:
-        return (f"{sc.vt} x {sc.to} x ({sc.toh} x {sc.tow} + 1) accumulator entries exceed the "
+    ei, ew, ea = reserved(g)
+    if sc.vt * (sc.tc * ihp * iwp + ei) > cfg.inp_depth:
+        return (f"{sc.vt} x ({sc.tc} x {ihp} x {iwp} + {ei}) input entries exceed the {cfg.inp_depth}-entry "
+                "INP buffer")
+    if sc.vt * sc.to * (sc.tc * kk + ew) > cfg.wgt_depth:
+        return (f"{sc.vt} x {sc.to} x ({sc.tc} x {kk} + {ew}) weight tiles exceed the {cfg.wgt_depth}-entry "
+                "WGT buffer")
+    if sc.vt * sc.to * (sc.toh * sc.tow + ea) > cfg.acc_depth:
+        return (f"{sc.vt} x {sc.to} x ({sc.toh} x {sc.tow} + {ea}) accumulator entries exceed the "
                 f"{cfg.acc_depth}-entry acc buffer")
     if sc.to * sc.toh > MAX_ITER or sc.tow > MAX_ITER:
         return "a loop count exceeds the 14-bit iter fields"
@@ -171,18 +183,24 @@ def model(cfg, g, sc, *, bias=True, shift=True):
     w_bytes = g.nb * w_pass * g.ob * g.cb * kk * wgt_eb
     w_beats = g.nb * w_pass * g.ob * sum(-(-bc * kk * wgt_eb // bus) for bc in extents(g.cb, sc.tc))
     tiles = g.nb * n_ob * n_sp
-    b_bytes = tiles * sc.to * acc_eb if bias else 0
-    b_req = tiles if bias else 0
+    fold = bias and g.bias == "gemm"
+    if fold:     # a bias weight tile per output channel block, loaded along with the weights
+        b_bytes, b_req = g.nb * w_pass * g.ob * wgt_eb, g.nb * w_pass * n_ob
+    else:        # an acc entry per output channel block of every tile
+        b_bytes, b_req = (tiles * sc.to * acc_eb, tiles) if bias else (0, 0)
     read = (in_beats + w_beats + b_bytes / bus) * bus / bpc + (in_req + w_req + b_req) * req / rd_out
     outs = g.nb * g.ob * g.oh * g.ow
     st_rows = g.nb * g.ob * g.oh * len(ws)
     wr_beats = sum(-(-c * out_eb // bus) for c in extents(g.ow, sc.tow)) * g.nb * g.ob * g.oh
     write = wr_beats * bus / bpc + st_rows * req / wr_out
-    # compute: reset + one GEMM per step per tile, bias ADD (vector-vector), SHR, MAX, MIN
+    # compute: reset + one GEMM per step per tile, the bias (a GEMM micro-op per entry, or an
+    # ALU vector-vector ADD), SHR, MAX, MIN
     macs_uops = outs * g.cb * kk
-    alu = outs * ((2 if bias else 0) + (1 if shift else 0) + 2)
-    n_alu = tiles * ((1 if bias else 0) + (1 if shift else 0) + 2)
-    compute = macs_uops + outs + alu + tiles * (steps + 1) * GEMM_OVERHEAD + n_alu * ALU_OVERHEAD
+    alu_bias = bias and not fold
+    alu = outs * ((2 if alu_bias else 0) + (1 if shift else 0) + 2)
+    n_alu = tiles * ((1 if alu_bias else 0) + (1 if shift else 0) + 2)
+    n_gemm = tiles * (steps + 1 + fold)
+    compute = macs_uops + outs * (1 + fold) + alu + n_gemm * GEMM_OVERHEAD + n_alu * ALU_OVERHEAD
     return Cost(compute, read, write, int(in_bytes + w_bytes + b_bytes), outs * out_eb)
 
 
@@ -197,17 +215,18 @@ def rank(cfg, g, vts=(2, 1)):
     reduction step never moves more data and issues fewer instructions), and per (to, toh)
     the WIDTHS widest fitting tow."""
     out, kk = [], g.kh * g.kw
+    ei, ew, _ = reserved(g)
     tcs = sizes(g.cb)
     for vt in vts:
         for to in sizes(g.ob):
-            if vt * to * kk > cfg.wgt_depth:
+            if vt * to * (kk + ew) > cfg.wgt_depth:
                 continue
             for toh in sizes(g.oh):
                 ihp = (toh - 1) * g.s + g.kh
                 widths = 0
                 for tow in sizes(g.ow):
                     iwp = (tow - 1) * g.s + g.kw
-                    cap = min(cfg.inp_depth // (vt * ihp * iwp), cfg.wgt_depth // (vt * to * kk))
+                    cap = min((cfg.inp_depth // vt - ei) // (ihp * iwp), (cfg.wgt_depth // vt // to - ew) // kk)
                     tc = next((t for t in tcs if t <= cap), None)
                     if tc is None:
                         continue

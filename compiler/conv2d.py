@@ -188,10 +188,13 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
         acc = acc_r[state["blk"] % vt][0]
         state["blk"] += 1
         r0, r1 = h0 * s, (h0 + boh - 1) * s + kh          # padded input rows [r0, r1)
+        if g.row_skip:                                     # only rows r0, r0 + s, ...: no pads
+            r1 = r0 + boh
         c0_, c1_ = w0 * s, (w0 + bow - 1) * s + kw        # padded input columns [c0_, c1_)
         h_lo, h_hi = max(r0 - pt, 0), min(r1 - pt, h)
         w_lo, w_hi = max(c0_ - pl, 0), min(c1_ - pl, wd)
         ihp, iwp = r1 - r0, c1_ - c0_
+        sy = 1 if g.row_skip else s                        # SRAM rows per output row
         pads = (h_lo + pt - r0, r1 - pt - h_hi, w_lo + pl - c0_, c1_ - pl - w_hi)
         for c0 in range(0, cb, tc):
             bc = min(tc, cb - c0)
@@ -202,7 +205,7 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
             def load_inp():
                 for ci in range(bc):
                     rt.load(xb, ib + ci * ihp * iwp, offset=((n0 * cb + c0 + ci) * h + h_lo) * wd + w_lo,
-                            y_size=h_hi - h_lo, x_size=w_hi - w_lo, x_stride=wd, pads=pads)
+                            y_size=h_hi - h_lo, x_size=w_hi - w_lo, x_stride=wd * (s // sy), pads=pads)
             load_once(("inp", r), (n0, c0, bc, h0, w0, boh, bow), load_inp)
             load_once(("wgt", r), (o0, c0, bo, bc),
                       lambda: rt.load(wb, wgb, offset=w_base + (o0 * cb + c0) * kk, y_size=bo, x_size=bc * kk,
@@ -218,7 +221,7 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
                     rt.gemm(rt.kernel([(acc, ones_at, bw_at)]), iter_out=bo, iter_in=boh * bow,
                             dst_factor_out=boh * bow, dst_factor_in=1, src_factor_out=0, src_factor_in=0,
                             wgt_factor_out=1, wgt_factor_in=0)
-            _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, iwp, kh, kw, s)
+            _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, iwp, kh, kw, s, sy)
         loop = dict(iter_out=bo * boh, iter_in=bow, dst_factor_out=bow, dst_factor_in=1,
                     src_factor_out=bow, src_factor_in=1)
         whole = rt.kernel([(acc, acc, 0)])
@@ -312,13 +315,14 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     return prog, unpack, rt
 
 
-def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s):
+def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s, sy):
     """One reduction step of a tile: acc[ob, oh, ow] += sum over (c, kh, kw) of
-    inp[c, oh*s+kh, ow*s+kw] @ wgt[ob, c, kh, kw]. Two output axes fold into the loops, the
-    third is unrolled innermost in the kernel."""
+    inp[c, oh*sy+kh, ow*s+kw] @ wgt[ob, c, kh, kw] (sy = s, or 1 when only the rows the
+    kernel reads were loaded). Two output axes fold into the loops, the third is unrolled
+    innermost in the kernel."""
     kk = kh * kw
     # per output axis: (extent, dst factor, src factor, wgt factor) in the tile's SRAM layouts
-    axes = {"ob": (bo, boh * bow, 0, bc * kk), "oh": (boh, bow, s * wp, 0), "ow": (bow, 1, s, 0)}
+    axes = {"ob": (bo, boh * bow, 0, bc * kk), "oh": (boh, bow, sy * wp, 0), "ow": (bow, 1, s, 0)}
     inner = tiling.inner_axis(bo, boh, bow)
     if inner is None:
         raise ConfigError("conv2d: an output tile of a single accumulator entry would make "

@@ -55,6 +55,16 @@ class Geometry:
     bias: str = "add"
 
     @property
+    def row_skip(self):
+        """A one-row kernel with stride > 1 reads every s-th input row only: a tile loads
+        just those rows (a LOAD row stride of s rows), not the rows in between."""
+        return self.kh == 1 and self.s > 1 and self.pads[0] == self.pads[1] == 0
+
+    def in_rows(self, toh):
+        """Input rows a tile of ``toh`` output rows holds in INP."""
+        return toh if self.row_skip else (toh - 1) * self.s + self.kh
+
+    @property
     def oh(self):
         return (self.h + self.pads[0] + self.pads[1] - self.kh) // self.s + 1
 
@@ -84,10 +94,11 @@ class Cost:
     dram_write: float
     bytes_read: int
     bytes_written: int
+    edges: float = 0.0
 
     @property
     def cycles(self):
-        return max(self.compute, self.dram_read, self.dram_write)
+        return max(self.compute, self.dram_read, self.dram_write) + self.edges
 
 
 def extents(n, t):
@@ -132,7 +143,7 @@ def reserved(g):
 
 def fits(cfg, g, sc):
     """None if schedule ``sc`` fits ``cfg`` for ``g``, else the reason."""
-    ihp, iwp = (sc.toh - 1) * g.s + g.kh, (sc.tow - 1) * g.s + g.kw
+    ihp, iwp = g.in_rows(sc.toh), (sc.tow - 1) * g.s + g.kw
     kk = g.kh * g.kw
     ei, ew, ea = reserved(g)
     if sc.vt * (sc.tc * ihp * iwp + ei) > cfg.inp_depth:
@@ -165,7 +176,9 @@ def model(cfg, g, sc, *, bias=True, shift=True):
     out_eb, acc_eb = cfg.out_bytes, cfg.acc_bytes
     req = _request_cycles(cfg)
     rd_out, wr_out = max(1, cfg.dram_max_outstanding_reads), max(1, cfg.dram_max_outstanding_writes)
-    hs, ws = _spans(g.oh, sc.toh, g.s, g.kh, g.pads[0], g.h), _spans(g.ow, sc.tow, g.s, g.kw, g.pads[2], g.w)
+    hs = (tuple((b, b) for b in extents(g.oh, sc.toh)) if g.row_skip
+          else _spans(g.oh, sc.toh, g.s, g.kh, g.pads[0], g.h))
+    ws = _spans(g.ow, sc.tow, g.s, g.kw, g.pads[2], g.w)
     n_ob, n_sp = -(-g.ob // sc.to), len(hs) * len(ws)
     steps = -(-g.cb // sc.tc)
     one_step = steps == 1
@@ -201,7 +214,12 @@ def model(cfg, g, sc, *, bias=True, shift=True):
     n_alu = tiles * ((1 if alu_bias else 0) + (1 if shift else 0) + 2)
     n_gemm = tiles * (steps + 1 + fold)
     compute = macs_uops + outs * (1 + fold) + alu + n_gemm * GEMM_OVERHEAD + n_alu * ALU_OVERHEAD
-    return Cost(compute, read, write, int(in_bytes + w_bytes + b_bytes), outs * out_eb)
+    # what overlaps nothing: the first step's loads before any compute, the last tile's
+    # store after it (a few large tiles cost a long fill and drain)
+    to, toh, tow, tc = min(sc.to, g.ob), min(sc.toh, g.oh), min(sc.tow, g.ow), min(sc.tc, g.cb)
+    fill = (tc * g.in_rows(toh) * ((tow - 1) * g.s + g.kw) * inp_eb + to * tc * kk * wgt_eb) / bpc + req
+    drain = to * toh * tow * out_eb / bpc + req
+    return Cost(compute, read, write, int(in_bytes + w_bytes + b_bytes), outs * out_eb, fill + drain)
 
 
 def _request_cycles(cfg):
@@ -222,7 +240,7 @@ def rank(cfg, g, vts=(2, 1)):
             if vt * to * (kk + ew) > cfg.wgt_depth:
                 continue
             for toh in sizes(g.oh):
-                ihp = (toh - 1) * g.s + g.kh
+                ihp = g.in_rows(toh)
                 widths = 0
                 for tow in sizes(g.ow):
                     iwp = (tow - 1) * g.s + g.kw

@@ -19,10 +19,14 @@ channel block, kh, kw and the third output axis, innermost. The innermost axis a
 extent >= 2 so that two consecutive micro-ops never write the same acc entry (checked).
 Kernels are cached by their micro-ops, so tiles of the same shape issue no new LOAD UOP.
 
-Tiling heuristic (:func:`choose_tiles`): every (to, toh) with the largest tc whose vt
-regions fit the inp, wgt and acc buffers (acc also holds to bias entries) and whose kernel
-fits half the uop buffer; pick the one with the fewest modeled DRAM bytes (inputs re-read
-once per output-channel group, weights once per row tile), then the fewest tiles.
+Bias: folded into the GEMM when it fits (requant.bias_weights): after the reset, one GEMM
+multiplies a constant input entry (kept at the end of each INP region) by the tile's bias
+weight tiles (at the end of each WGT region), one micro-op per acc entry instead of an acc
+bias load on the compute queue and a 2-cycle ALU ADD per entry. Otherwise (|bias| beyond
+about 244k on 8-bit operands, or a forced schedule with no room) the bias is loaded into acc
+and added by the ALU. A 1x1 kernel with stride s loads only every s-th input row.
+
+Tiling (:func:`choose_tiles`): the search and cost model of compiler/tiling.py.
 :func:`conv2d_reference` is the numpy oracle, independent of any model of the hardware.
 """
 from __future__ import annotations

@@ -7,20 +7,27 @@ input channel) or spatial tile outer ("so", inputs stay resident then), ``vt`` b
 
 Cost model (per layer, closed form, no instruction is emitted):
 
-    cycles = max(compute, dram_read, dram_write)
+    cycles     = p-norm (p = OVERLAP_P) of (compute, dram_read, dram_write) + fill + drain
     compute    = sum over GEMM/ALU instructions of (micro-op executions * II + overhead):
-                 GEMM II 1, ALU vector-vector II 2, immediate II 1, overhead 6
-    dram_read  = read beats * bus_bytes / bytes_per_cycle
-                 + requests * (axi_req_cycles + dram.latency) / max_outstanding_reads
-    dram_write = written beats * bus_bytes / bytes_per_cycle + store rows * overhead / outstanding
+                 GEMM II 1 (reset, bias fold, reduction), ALU vector-vector II 2 (bias ADD
+                 when not folded), immediate II 1 (SHR, MAX, MIN), overhead 6
+    dram_read  = max(beats, (bursts * (axi_req_cycles + dram.latency) + beats) / max_outstanding_reads)
+    dram_write = the same over STORE rows, or the STOREs one after another (each retires at
+                 its last write response: insn_overhead + latency + write_resp_cycles), if longer
+    fill       = the first step's loads (nothing to overlap them), drain = the last tile's store
 
-Loads run on their own stage and overlap compute (vt=2), so the slower side bounds the layer.
-Reads are counted per LOAD row (a request; beats rounded up); inputs are re-read once per
-output-channel group (per spatial tile for "so" with one reduction step), weights once per
-spatial tile (once per group for "os" with one reduction step); rows of the halo are re-read
-by each row tile. Candidates: every to, toh, tow, tc of the form ceil(n / k) that fits the
-buffers (INP vt * tc * rows * cols, WGT vt * to * tc * kh * kw, ACC vt * to * (toh * tow + 1),
-the micro-kernel at most half the uop buffer, no one-entry edge tile) for both orders; the
+Loads run on their own stage and overlap compute (vt=2); the p-norm (1.044 x max for two
+equal parts) charges the imperfect overlap of two nearly balanced units. Reads are counted
+per burst (a LOAD row split at dram.max_burst_beats; each holds an outstanding-read slot for
+its round trip and its beats); inputs are re-read once per output-channel group, weights once
+per spatial tile, except where a region keeps its data: with one reduction step (regions
+alternate per tile: "os" loads weights min(vt, spatial tiles) times per group, "so" inputs
+min(vt, groups) times per spatial tile) or with vt steps (region = step: loaded once); rows
+of the halo are re-read by each row tile (a 1x1 strided kernel loads only its rows,
+Geometry.row_skip). Candidates: every to, toh, tow, tc of the form ceil(n / k) that fits the
+buffers (INP vt * (tc * rows * cols + b), WGT vt * to * (tc * kh * kw + b), ACC vt * to *
+(toh * tow + 1 - b), b = 1 when the bias is folded into the GEMM (Geometry.bias "gemm"), the
+micro-kernel at most half the uop buffer, no one-entry edge tile) for both orders; the
 model ranks them and ties go to the fewest tiles, then the tuple order, so the same layer
 always gets the same schedule. :func:`confirm` runs the best few on an executor (the TLM)
 and keeps the fewest measured cycles.

@@ -32,8 +32,6 @@ from . import cores, myhdl_speed, transactors as tx  # noqa: F401  (myhdl_speed:
 
 UNITS = ("fetch", "load", "compute", "store")
 CORES = ("gemm", "alu")
-HALF = 5                 # MyHDL time units per half clock period
-PERIOD = 2 * HALF
 RESET_CYCLES = 2         # clocks of reset before TLM cycle 0
 # A busy RTL unit with no handshake for this many cycles while the TLM has nothing left
 # to do is stuck (waiting for a token nobody will push): stop clocking it, so the TLM
@@ -168,20 +166,30 @@ class RtlUnit:
 
 
 @block
-def clock(clk):
-    @always(delay(HALF))
+def clock(clk, half):
+    @always(delay(half))
     def tick():
         clk.next = not clk
     return tick
 
 
+def clock_half(mhz):
+    """(MyHDL time units per half clock period, VCD timescale) so that VCD time is real
+    time: picoseconds when the half period is a whole number of them, else femtoseconds
+    (rounded: at 333 MHz 0.5 fs a half period, 1 ns after a million cycles)."""
+    half_ps = 5e5 / mhz
+    if half_ps >= 1 and abs(half_ps - round(half_ps)) < 1e-9:
+        return round(half_ps), "1ps"
+    return max(1, round(5e8 / mhz)), "1fs"
+
+
 @block
-def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
+def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies, half):
     """The refined units and their transactors, around the TLM ``top``. (Each unit's RTL
     is imported when refined: a mix that refines the GEMM core alone runs with an
     rtl/gemm.py whose new latency rtl/compute.py does not follow yet.)"""
     cfg, b = top.cfg, top.boundary
-    insts = [clock(clk)]
+    insts = [clock(clk, half)]
     if "fetch" in units:
         from vta.rtl.fetch import fetch_unit
         rd0 = ReadPort(cfg.bus_bits)
@@ -277,14 +285,16 @@ class MixedTlm(Tlm):
         for name, proxy in self.proxies.items():
             proxy.busy = getattr(busy, name)
         self._signals = (clk, rst, start, finish)
-        rtl = mixed_rtl(self, self.refined, clk, rst, start, finish, busy, self.proxies)
+        half, timescale = clock_half(cfg.clock_mhz)
+        self._period = 2 * half
+        rtl = mixed_rtl(self, self.refined, clk, rst, start, finish, busy, self.proxies, half)
         if self.waves is not None:
             self.waves.parent.mkdir(parents=True, exist_ok=True)
             rtl.config_sim(trace=True, name=self.waves.stem, directory=str(self.waves.parent),
-                           timescale=vcd_timescale(cfg.clock_mhz))
+                           timescale=timescale)
         self._sim = Simulation(rtl)
         try:
-            self._sim.run(RESET_CYCLES * PERIOD, quiet=1)
+            self._sim.run(RESET_CYCLES * self._period, quiet=1)
             rst.next = 0
             start.next = 1
             self.env.process(self._stepper())   # its first step: the end of cycle 0
@@ -292,7 +302,7 @@ class MixedTlm(Tlm):
         finally:
             self._sim.quit()
             if self.waves is not None:
-                align_vcd(self.waves, RESET_CYCLES * PERIOD)
+                align_vcd(self.waves, RESET_CYCLES * self._period)
 
     def _idle(self):
         """Every RTL unit idle with nothing to do and nothing in flight."""
@@ -313,7 +323,7 @@ class MixedTlm(Tlm):
         return all(not p.busy or p.blocked_on() is not None for p in self.proxies.values())
 
     def _stepper(self):
-        env, sim, b = self.env, self._sim, self.boundary
+        env, sim, b, period = self.env, self._sim, self.boundary, self._period
         clk, rst, start, finish = self._signals
         proxies = tuple(self.proxies.values())
         compute_rtl = "compute" in self.refined
@@ -326,7 +336,7 @@ class MixedTlm(Tlm):
                 yield Late(env, 1)
                 continue
             before = b.activity
-            sim.run(PERIOD, quiet=1)
+            sim.run(period, quiet=1)
             if first:
                 start.next = 0
                 first = False
@@ -343,32 +353,24 @@ class MixedTlm(Tlm):
             yield Late(env, 1)
 
 
-def vcd_timescale(mhz):
-    """The VCD time unit that makes one clock = PERIOD units = 1/mhz us (so VCD time is
-    the Chrome trace's time base), or '1ns' (then VCD time = cycles x PERIOD)."""
-    for unit, per_us in (("1ns", 1e3), ("100ps", 1e4), ("10ps", 1e5), ("1ps", 1e6)):
-        if abs(per_us / mhz - PERIOD) < 1e-9:
-            return unit
-    return "1ns"
-
-
 def align_vcd(path, offset):
     """Shift the VCD's times by -``offset`` (the reset cycles before TLM cycle 0): the
-    reset values land at time 0."""
+    reset values land at time 0. Streams the file (a long run's VCD can be large)."""
     path = Path(path)
     if not path.exists():
         return
-    lines = path.read_text().splitlines()
-    out, last = [], None
-    for line in lines:
-        if line.startswith("#") and line[1:].isdigit():
-            t = max(0, int(line[1:]) - offset)
-            if t == last:
-                continue
-            last = t
-            line = f"#{t}"
-        out.append(line)
-    path.write_text("\n".join(out) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    last = None
+    with path.open() as src, tmp.open("w") as dst:
+        for line in src:
+            if line.startswith("#") and line[1:].strip().isdigit():
+                t = max(0, int(line[1:]) - offset)
+                if t == last:
+                    continue
+                last = t
+                line = f"#{t}\n"
+            dst.write(line)
+    tmp.replace(path)
 
 
 def run_mixed(program, config=None, *, rtl=None, waves=None, trace=None, progress=False, **kw):

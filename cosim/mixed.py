@@ -68,7 +68,10 @@ def parse_units(text, where="--rtl"):
 
 
 def check_units(units):
-    """Reject combinations this release cannot build (with the reason)."""
+    """Reject unknown names and combinations this release cannot build (with the reason)."""
+    bad = sorted(str(u) for u in units if u not in UNITS + CORES)
+    if bad:
+        raise ConfigError(f"unknown unit {bad[0]!r}; choose from {', '.join(UNITS + CORES)}")
     if "compute" in units and units & set(CORES):
         raise ConfigError("gemm/alu refine the cores inside a TLM compute unit; an RTL compute "
                           "unit has its own RTL cores (drop gemm/alu, or compute)")

@@ -200,12 +200,14 @@ def dram_reader(b, clk, p, who):
                 wake[0] = env.event()
                 yield wake[0]
             addr, n = waiting[0]
-            raw, bursts = yield from dram.read(who, addr, n * bus)
+
+            def granted(raw, bursts, n=n):   # beats stream from their cycles on
+                raw = raw.tobytes()
+                for k in range(n):
+                    beats.append((dram.beat_done(bursts, k) - 1,
+                                  int.from_bytes(raw[k * bus:(k + 1) * bus], "little"), k == n - 1))
+            yield from dram.read(who, addr, n * bus, on_grant=granted)
             waiting.popleft()
-            raw = raw.tobytes()
-            for k in range(n):
-                beats.append((dram.beat_done(bursts, k) - 1,
-                              int.from_bytes(raw[k * bus:(k + 1) * bus], "little"), k == n - 1))
 
     env.process(serve())
 

@@ -1,14 +1,19 @@
 """The TLM's speed shortcuts behave exactly like what they replace (tlm/dram.py Arbiter vs
 simpy.PriorityResource, tlm/queues.py BoundedQueue vs simpy.Store, the Python ALU run
-splitter vs the numpy one): same event order, same results."""
+splitter vs the numpy one, waits without events (tlm/unit.py INLINE) vs SimPy events,
+tlm/image.py vs Program.dram_image): same event order, same results."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import simpy
 
-from vta.tlm import compute
+from vta.compiler.fuzz import random_program
+from vta.isa import EncodingError, Uop, load_config
+from vta.tlm import compute, unit
 from vta.tlm.dram import Arbiter, lazy_zeros
+from vta.tlm.image import dram_image
+from vta.tlm.top import Tlm
 from vta.tlm.queues import BoundedQueue
 
 
@@ -115,3 +120,43 @@ def test_lazy_zeros_is_a_writable_zero_array():
     a[1, 2, 3] = -7
     assert a.sum() == -7
     assert lazy_zeros((0, 4)).shape == (0, 4)
+
+
+@pytest.mark.parametrize("cname", ["tiny", "default"])
+def test_dram_image_is_the_programs(cname):
+    cfg = load_config(cname)
+    for seed in range(5):
+        prog = random_program(cfg, seed)
+        ref = [(base, bytes(data)) for base, data in prog.dram_image()]
+        assert [(base, data.tobytes()) for base, data in dram_image(prog)] == ref
+    # a micro-op field out of range: vta.isa's error, word for word
+    prog.uops[3] = Uop(dst_idx=cfg.acc_depth * 4, src_idx=1, wgt_idx=0)
+    with pytest.raises(EncodingError) as ref_err:
+        prog.dram_image()
+    with pytest.raises(EncodingError) as err:
+        dram_image(prog)
+    assert str(err.value) == str(ref_err.value) and "dst_idx" in str(err.value)
+
+
+def _run_record(prog, cfg):
+    """(cycles, stats without host times, output bytes, warnings, events scheduled)."""
+    tlm = Tlm(prog, cfg)
+    res = tlm.run()
+    stats = {k: v for k, v in res.stats.items() if k != "sim"}
+    outs = {k: v.tobytes() for k, v in res.outputs.items()}
+    return (res.cycles, stats, outs, res.warnings), next(tlm.env._eid)
+
+
+@pytest.mark.parametrize("cname", ["tiny", "default"])
+def test_waits_without_events_change_nothing(cname, monkeypatch):
+    cfg = load_config(cname)
+    slow_mem = cfg.replace(dram={"max_outstanding_reads": 1, "latency": 40})
+    for seed in range(6):
+        prog = random_program(cfg, seed)
+        for run_cfg in (cfg, slow_mem):
+            monkeypatch.setattr(unit, "INLINE", False)
+            ref, events = _run_record(prog, run_cfg)
+            monkeypatch.setattr(unit, "INLINE", True)
+            got, fewer = _run_record(prog, run_cfg)
+            assert got == ref
+            assert fewer < events    # the shortcut did skip events

@@ -20,7 +20,7 @@ from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check
 
 from .dram import lazy_zeros
 from .load import load_2d, sram_indices
-from .unit import Unit
+from .unit import Unit, sleep
 
 
 def _chunk_size(cfg):
@@ -68,7 +68,7 @@ class Compute(Unit):
                 yield from self.pop_token("s2g")
             if isinstance(insn, Load):
                 if overhead:
-                    yield self.env.timeout(overhead)
+                    yield from sleep(self.env, overhead)
                 if insn.memory_type == MEM_UOP:
                     yield from self.load_uops(index, insn)
                 else:
@@ -81,16 +81,16 @@ class Compute(Unit):
                 busy = self._busy(insn, n)
                 self.gemm_uops += n
                 self.gemm_cycles += busy
-                yield self.env.timeout(overhead + busy)
+                yield from sleep(self.env, overhead + busy)
             elif isinstance(insn, Alu):
                 self._check_cost(index, insn, overhead)
                 n = self.alu(index, insn)
                 busy = self._busy(insn, n)
                 self.alu_uops += n
                 self.alu_cycles += busy
-                yield self.env.timeout(overhead + busy)
+                yield from sleep(self.env, overhead + busy)
             elif overhead:  # FINISH
-                yield self.env.timeout(overhead)
+                yield from sleep(self.env, overhead)
             if insn.push_prev:
                 yield from self.push_token("g2l")
             if insn.push_next:
@@ -136,17 +136,17 @@ class Compute(Unit):
         raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
                                            min_cycles=n * per)
         if bursts[-1].end > self.env.now:
-            yield self.env.timeout(bursts[-1].end - self.env.now)
+            yield from sleep(self.env, bursts[-1].end - self.env.now)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
         self.top.watch.wrote("uop", idx)
 
     # ---- loop nest -----------------------------------------------------------------------
-    def _chunks(self, index, insn, names):
+    def _chunks(self, index, insn, names, ks):
         """Yield (dst, src[, wgt]) index arrays of consecutive loop executions, in order.
 
-        ``names`` lists (field prefix, uop array, buffer depth, buffer name)."""
-        ks = uop_range(insn, self.cfg.uop_depth)
+        ``names`` lists (field prefix, uop array, buffer depth, buffer name); ``ks`` the
+        micro-op entries (uop_range)."""
         total = ks.size * insn.iter_out * insn.iter_in
         if total == 0:
             return
@@ -163,11 +163,12 @@ class Compute(Unit):
             yield loop_indices(insn, operands, p0, p0 + self.chunk)
 
     def _watch_uops(self, index, insn):
-        """Check the micro-op entries the loop nest reads; its number of runs."""
+        """Check the micro-op entries the loop nest reads: (the entries, the number of
+        micro-op runs)."""
         ks = uop_range(insn, self.cfg.uop_depth)
         if ks.size:
             self.top.watch.read("uop", ks, self)
-        return ks.size * insn.iter_out * insn.iter_in
+        return ks, ks.size * insn.iter_out * insn.iter_in
 
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):
@@ -175,8 +176,8 @@ class Compute(Unit):
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.inp_depth, "inp"),
                  ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
-        n, total, watch = 0, self._watch_uops(index, insn), self.top.watch
-        for dst, src, wgt in self._chunks(index, insn, names):
+        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
+        for dst, src, wgt in self._chunks(index, insn, names, ks):
             n += dst.size
             watch.gemm_chunk(self, insn.reset, dst, src, wgt)
             self._step(index, insn, n, total)
@@ -244,17 +245,20 @@ class Compute(Unit):
         cfg = self.cfg
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
-        n, total, watch = 0, self._watch_uops(index, insn), self.top.watch
-        for dst, src in self._chunks(index, insn, names):
+        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
+        acc, imm = self.acc, np.int64(insn.imm) if insn.use_imm else None
+        for dst, src in self._chunks(index, insn, names, ks):
             n += dst.size
-            watch.alu_chunk(self, dst, None if insn.use_imm else src)
+            src = None if insn.use_imm else src
+            watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            for a, b in _alu_runs(dst, None if insn.use_imm else src):
+            for a, b in _alu_runs(dst, src):
                 d = dst[a:b]
-                rhs = np.int64(insn.imm) if insn.use_imm else self.acc[src[a:b]]
-                r = alu_apply(insn.alu_opcode, self.acc[d], rhs, cfg.acc_bits, cfg.log_acc_width)
-                self.acc[d] = r
-                self.out[d] = truncate(r, cfg.out_bits)
+                rhs = imm if src is None else acc[src[a:b]]
+                acc[d] = alu_apply(insn.alu_opcode, acc[d], rhs, cfg.acc_bits, cfg.log_acc_width)
+            # out of every entry written = its final acc truncated (nothing reads out
+            # in between): once per chunk, not per run
+            self.out[dst] = truncate(acc[dst], cfg.out_bits)
         return n
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ProgramError
+from .unit import sleep
 
 REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
@@ -68,9 +69,15 @@ class ReadArbiter:
         self.load_last = True      # of fetch and load, load was granted last (RTL reset)
         self._deciding = False
 
-    def request(self, who):
+    def request(self, who, on_grant=None):
+        """An event the requester yields. Without ``on_grant`` it fires at the grant;
+        with it, ``on_grant()`` is called at the grant and returns (delay, value): the
+        event fires ``delay`` cycles later with ``value``. That saves the requester a
+        wake-up and a timeout per request, and keeps the order of every other event:
+        the requester would have scheduled its timeout right at the grant (no event in
+        between), and the event takes that place in the queue."""
         ev = self.env.event()
-        self.waiting[who] = ev
+        self.waiting[who] = (ev, on_grant)
         self._decide_later()
         return ev
 
@@ -100,7 +107,13 @@ class ReadArbiter:
         if who in ("fetch", "load"):
             self.load_last = who == "load"
         self.busy = True
-        w.pop(who).succeed()
+        ev, on_grant = w.pop(who)
+        if on_grant is None:
+            ev.succeed()
+        else:
+            delay, ev._value = on_grant()
+            ev._ok = True
+            self.env.schedule(ev, delay=delay)
 
 
 def lazy_zeros(shape, dtype=np.float64):
@@ -306,14 +319,16 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        yield self.arbiter.request(who)
-        grant = self.env.now
-        bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
-        if self.faults is not None:   # (beats, first beat's cycle) of each burst
-            self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
-        if bursts:
+
+        def on_grant():
+            grant = self.env.now
+            bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+            if self.faults is not None:   # (beats, first beat's cycle) of each burst
+                self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
             # the next request can be granted in the cycle of this one's last AR
-            yield self.env.timeout(bursts[-1].ar - grant)
+            return (bursts[-1].ar - grant if bursts else 0), (grant, bursts)
+
+        grant, bursts = yield self.arbiter.request(who, on_grant)
         self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
@@ -376,7 +391,7 @@ class Dram:
         w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
         self._w_free = w + W_GAP
         if w > now:
-            yield self.env.timeout(w - now)
+            yield from sleep(self.env, w - now)
         self.mem[addr:addr + nbytes] = data
         self.write_log.append((addr, addr + nbytes, tag))
         if self.faults is not None:

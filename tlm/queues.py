@@ -6,6 +6,8 @@ pushed (the crossing time of the token FIFO).
 """
 from __future__ import annotations
 
+from .unit import sleep
+
 #: The four dependence queues: name -> (producer stage, consumer stage).
 DEP_QUEUES = {
     "l2g": ("load", "compute"),
@@ -100,4 +102,4 @@ class DepQueue(BoundedQueue):
     def pop(self):
         ready = yield from self.get()
         if ready > self.env.now:
-            yield self.env.timeout(ready - self.env.now)
+            yield from sleep(self.env, ready - self.env.now)

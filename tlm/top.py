@@ -18,6 +18,7 @@ from .dram import Dram, lazy_zeros
 from .errors import DeadlockError, LeftoverTokensError, ProgramError
 from .faults import TlmFaults
 from .fetch import Fetch
+from .image import dram_image
 from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
@@ -105,7 +106,7 @@ class Tlm:
         self.env = env = simpy.Environment()
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
         self.dram = Dram(env, cfg, self.tracer)
-        for addr, data in program.dram_image():
+        for addr, data in dram_image(program):
             self.dram.poke(addr, data)
         self.insn_base, self.insn_count = program.insn_base, len(program.insns)
         cmd_depth, dep_depth = cfg.cmd_queue_depth, cfg.dep_queue_depth

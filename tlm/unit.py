@@ -2,7 +2,44 @@
 accounting, token handling and the state shown in deadlock reports."""
 from __future__ import annotations
 
+from simpy.events import NORMAL
+
 from .errors import ProgramError
+
+#: Off: every wait is a SimPy event (tests compare both ways, tests/test_tlm_speed.py).
+INLINE = True
+
+
+def next_up(env, delay=0):
+    """True if an event scheduled now for ``delay`` cycles ahead, at normal priority,
+    would be the next one SimPy processes: nothing in the queue comes before it (an
+    event at the same cycle and priority scheduled earlier goes first)."""
+    q = env._queue
+    if not q:
+        return True
+    at, prio = q[0][0], q[0][1]
+    t = env._now + delay
+    return at > t or (at == t and prio > NORMAL)
+
+
+def advance(env, delay):
+    """Let ``delay`` cycles pass without an event if none would come in between: SimPy
+    would process the timeout next anyway and resume the waiting process at once, so
+    the run is event for event the same (only the event ids after it shift, all alike).
+    Returns False if the caller must ``yield env.timeout(delay)``.
+
+    (So one env.step() may move several cycles when the model has nothing else to do;
+    env.run(until=cycle) stops where it should, its event being in the queue.)"""
+    if INLINE and next_up(env, delay):
+        env._now += delay
+        return True
+    return False
+
+
+def sleep(env, delay):
+    """Generator: ``yield from sleep(env, delay)`` waits ``delay`` cycles (see advance)."""
+    if not advance(env, delay):
+        yield env.timeout(delay)
 
 
 class FrozenConfig:

@@ -1,6 +1,7 @@
 """The TLM's speed shortcuts behave exactly like what they replace (tlm/dram.py Arbiter vs
 simpy.PriorityResource, tlm/queues.py BoundedQueue vs simpy.Store, the Python ALU run
-splitter vs the numpy one, waits without events (tlm/unit.py INLINE) vs SimPy events,
+splitter vs the numpy one, ALU steps on Python ints vs numpy (compute.scalar_alu vs
+alu_apply), waits without events (tlm/unit.py INLINE) vs SimPy events,
 tlm/image.py vs Program.dram_image): same event order, same results."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import simpy
 
 from vta.compiler.fuzz import random_program
-from vta.isa import EncodingError, Uop, load_config
+from vta.isa import ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, EncodingError, Uop, alu_apply, load_config
 from vta.tlm import compute, unit
 from vta.tlm.dram import Arbiter, lazy_zeros
 from vta.tlm.image import dram_image
@@ -160,3 +161,35 @@ def test_waits_without_events_change_nothing(cname, monkeypatch):
             got, fewer = _run_record(prog, run_cfg)
             assert got == ref
             assert fewer < events    # the shortcut did skip events
+
+
+@pytest.mark.parametrize("log_acc", [3, 4, 5])
+def test_scalar_alu_is_alu_apply(log_acc):
+    bits = 1 << log_acc
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    rng = np.random.default_rng(log_acc)
+    edges = [lo, lo + 1, -17, -16, -15, -2, -1, 0, 1, 2, 15, 16, 17, hi - 1, hi]
+    a = np.array(edges * len(edges) + rng.integers(lo, hi, 400, endpoint=True).tolist())
+    b = np.array([e for e in edges for _ in edges] + rng.integers(lo, hi, 400, endpoint=True).tolist())
+    imms = [-(1 << 15), -32769 + 1, -1, 0, 1, 7, 31, 32, (1 << 15) - 1]   # the imm field's range
+    for op in (ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR):
+        f = compute.scalar_alu(op, bits, log_acc)
+        assert f(a.tolist(), b.tolist()) == alu_apply(op, a, b, bits, log_acc).tolist()
+        for imm in imms:
+            assert f(a.tolist(), [imm] * a.size) == \
+                alu_apply(op, a, np.int64(imm), bits, log_acc).tolist(), (op, imm)
+
+
+@pytest.mark.parametrize("cname", ["tiny", "default"])
+def test_alu_in_python_ints_and_numpy_agree(cname, monkeypatch):
+    cfg = load_config(cname)
+    for seed in range(8):
+        prog = random_program(cfg, 100 + seed)
+        got = []
+        for limit in (0, 10 ** 9):   # numpy steps always / Python whenever several steps
+            monkeypatch.setattr(compute, "_LANE_OPS_PER_STEP", limit)
+            tlm = Tlm(prog, cfg)
+            res = tlm.run()
+            got.append((res.cycles, {k: v.tobytes() for k, v in res.outputs.items()},
+                        tlm.compute.acc.tobytes(), tlm.compute.out.tobytes()))
+        assert got[0] == got[1]

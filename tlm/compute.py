@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
-                     first_out_of_range, loop_indices, truncate, uop_range, wrap_signed)
+from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load,
+                     alu_apply, check_insn, first_out_of_range, loop_indices, truncate, uop_range,
+                     wrap_signed)
 
 from .dram import lazy_zeros
 from .load import load_2d, sram_indices
@@ -246,20 +247,87 @@ class Compute(Unit):
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
         (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
-        acc, imm = self.acc, np.int64(insn.imm) if insn.use_imm else None
+        acc = self.acc
+        rhs = np.int64(insn.imm) if insn.use_imm else None   # the immediate operand
+        lanes = cfg.batch * cfg.block_out
         for dst, src in self._chunks(index, insn, names, ks):
             n += dst.size
             src = None if insn.use_imm else src
             watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            for a, b in _alu_runs(dst, src):
+            runs = _alu_runs(dst, src)
+            if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
+                self._alu_python(insn, dst, src, rhs)
+                continue
+            for a, b in runs:
                 d = dst[a:b]
-                rhs = imm if src is None else acc[src[a:b]]
-                acc[d] = alu_apply(insn.alu_opcode, acc[d], rhs, cfg.acc_bits, cfg.log_acc_width)
+                operand = rhs if src is None else acc[src[a:b]]
+                acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
+                                   cfg.log_acc_width)
             # out of every entry written = its final acc truncated (nothing reads out
             # in between): once per chunk, not per run
             self.out[dst] = truncate(acc[dst], cfg.out_bits)
         return n
+
+    def _alu_python(self, insn, dst, src, imm):
+        """A chunk of dependent executions (several vector steps) one by one, on Python
+        ints: cheaper than numpy's calls per step when the chunk is short."""
+        cfg = self.cfg
+        f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
+        acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
+        out = self.out.reshape(len(self.out), -1)
+        rows = {}                                      # entry -> its lanes, as they change
+
+        def row(e):
+            r = rows.get(e)
+            if r is None:
+                r = rows[e] = acc[e].tolist()
+            return r
+
+        d_list = dst.tolist()
+        if src is None:
+            imm = [int(imm)] * acc.shape[1]
+            for d in d_list:
+                rows[d] = f(row(d), imm)
+        else:
+            for d, s in zip(d_list, src.tolist()):
+                rows[d] = f(row(d), row(s))
+        written = list(dict.fromkeys(d_list))
+        vals = np.array([rows[e] for e in written], dtype=np.int64)
+        acc[written] = vals
+        out[written] = truncate(vals, cfg.out_bits)
+
+
+# A chunk that needs several vector steps is applied in Python ints when it has at most
+# this many lane operations per step: one numpy step costs ~10 us, a lane well under 1 us.
+_LANE_OPS_PER_STEP = 64
+
+
+def scalar_alu(op, acc_bits, log_acc_width):
+    """alu_apply's rule on Python ints, one execution at a time: f(a, b) -> the new lanes,
+    a the lanes of acc[dst], b those of acc[src] or the immediate repeated (tests compare
+    it with alu_apply on every operation, width and edge value). Per operation, so no
+    call per lane. Ops check_insn refuses (MUL, unknown) never get here."""
+    half, mask = 1 << (acc_bits - 1), (1 << acc_bits) - 1
+    if op in (ALU_MIN, ALU_MAX):
+        pick = min if op == ALU_MIN else max
+        # b is first wrapped to acc_bits (the immediate is cast to acc_T), then the result
+        return lambda a, b: [((pick(x, ((y + half) & mask) - half) + half) & mask) - half
+                             for x, y in zip(a, b)]
+    if op == ALU_ADD:   # wrap(x + wrap(y)) = wrap(x + y): both modulo 2**acc_bits
+        return lambda a, b: [((x + y + half) & mask) - half for x, y in zip(a, b)]
+    if op == ALU_SHR:
+        # the amount: the low log_acc_width bits of wrap(y) (= of y) read as signed
+        s_half, s_mask = 1 << (log_acc_width - 1), (1 << log_acc_width) - 1
+
+        def shr(a, b):
+            out = []
+            for x, y in zip(a, b):
+                n = ((y + s_half) & s_mask) - s_half
+                out.append((((x >> n if n >= 0 else x << -n) + half) & mask) - half)
+            return out
+        return shr
+    raise ValueError(f"ALU operation {op} has no scalar rule")
 
 
 def _prev_write(dst, query):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ProgramError
-from .unit import sleep
+from .unit import advance, next_up, processed, sleep
 
 REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
@@ -75,10 +75,18 @@ class ReadArbiter:
         event fires ``delay`` cycles later with ``value``. That saves the requester a
         wake-up and a timeout per request, and keeps the order of every other event:
         the requester would have scheduled its timeout right at the grant (no event in
-        between), and the event takes that place in the queue."""
+        between), and the event takes that place in the queue.
+
+        The caller must yield the event at once: if the end-of-cycle decision would be
+        the next event and find this request alone, it is made here, and if the
+        requester would then be the next to resume, the event comes back processed."""
         ev = self.env.event()
         self.waiting[who] = (ev, on_grant)
-        self._decide_later()
+        if on_grant is not None and len(self.waiting) == 1 and not (self.busy or self._deciding) \
+                and next_up(self.env, 0, self.DECIDE):
+            self._decide(None, inline=True)
+        else:
+            self._decide_later()
         return ev
 
     def release(self):
@@ -93,7 +101,7 @@ class ReadArbiter:
             ev._ok, ev._value = True, None   # what succeed() sets, with our priority
             self.env.schedule(ev, priority=self.DECIDE)
 
-    def _decide(self, _event):
+    def _decide(self, _event, inline=False):
         self._deciding = False
         w = self.waiting
         if self.busy or not w:
@@ -111,9 +119,12 @@ class ReadArbiter:
         if on_grant is None:
             ev.succeed()
         else:
-            delay, ev._value = on_grant()
-            ev._ok = True
-            self.env.schedule(ev, delay=delay)
+            delay, value = on_grant()
+            if inline and advance(self.env, delay):
+                processed(ev, value)
+            else:
+                ev._ok, ev._value = True, value
+                self.env.schedule(ev, delay=delay)
 
 
 def lazy_zeros(shape, dtype=np.float64):
@@ -147,6 +158,8 @@ class Arbiter:
         w = self.waiting
         if not self.busy and not w:
             self.busy = True
+            if next_up(self.env):   # its processing would be next: the caller goes on
+                return processed(ev)
             ev.succeed()
             return ev
         i = len(w)

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import simpy
 
 from vta.isa import BundleError, Finish, Program, VTAError, format_insn, load_config
 
@@ -23,7 +22,7 @@ from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
 from .trace import Tracer
-from .unit import FrozenConfig
+from .unit import Environment, FrozenConfig
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, Watch, sram_fill
 
 STAGES = ("fetch", "load", "compute", "store")
@@ -103,7 +102,7 @@ class Tlm:
         program.validate()
         self.program, self.cfg, self.wrap = program, cfg, wrap
         self.fast_cfg = FrozenConfig(cfg)   # what the stages read
-        self.env = env = simpy.Environment()
+        self.env = env = Environment()   # SimPy's, see unit.next_up
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
         self.dram = Dram(env, cfg, self.tracer)
         for addr, data in dram_image(program):

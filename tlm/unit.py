@@ -2,7 +2,11 @@
 accounting, token handling and the state shown in deadlock reports."""
 from __future__ import annotations
 
-from simpy.events import NORMAL
+from heapq import heappop
+
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, EventPriority
 
 from .errors import ProgramError
 
@@ -10,16 +14,56 @@ from .errors import ProgramError
 INLINE = True
 
 
-def next_up(env, delay=0):
-    """True if an event scheduled now for ``delay`` cycles ahead, at normal priority,
-    would be the next one SimPy processes: nothing in the queue comes before it (an
-    event at the same cycle and priority scheduled earlier goes first)."""
+class Environment(simpy.Environment):
+    """simpy.Environment whose step() records whether the callback it runs is the
+    event's last (``last_callback``). Only then may a process act at once on an event it
+    would otherwise wait for (next_up): another callback of the same event (say, a second
+    process waiting on it) would run before SimPy processed anything the first one
+    scheduled. The step is SimPy 4.1's, with that flag."""
+
+    last_callback = False
+
+    def step(self):
+        try:
+            self._now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        callbacks, event.callbacks = event.callbacks, None
+        i = 0
+        try:
+            for i in range(len(callbacks) - 1):
+                callbacks[i](event)
+            if callbacks:
+                i = len(callbacks) - 1
+                self.last_callback = True
+                callbacks[i](event)
+        except StopSimulation:
+            event.callbacks = callbacks[i + 1:]
+            self.schedule(event, EventPriority(-1))
+            raise
+        finally:
+            self.last_callback = False
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+
+
+def next_up(env, delay=0, priority=NORMAL):
+    """True if an event scheduled now for ``delay`` cycles ahead, at ``priority``,
+    would be the next one SimPy processes: the running callback is its event's last
+    (Environment) and nothing in the queue comes before it (an event at the same cycle
+    and priority scheduled earlier goes first). Then a process may do at once what it
+    would do when SimPy processed that event (always False with INLINE off or on
+    another environment)."""
+    if not (INLINE and getattr(env, "last_callback", False)):
+        return False
     q = env._queue
     if not q:
         return True
     at, prio = q[0][0], q[0][1]
     t = env._now + delay
-    return at > t or (at == t and prio > NORMAL)
+    return at > t or (at == t and prio > priority)
 
 
 def advance(env, delay):
@@ -30,10 +74,18 @@ def advance(env, delay):
 
     (So one env.step() may move several cycles when the model has nothing else to do;
     env.run(until=cycle) stops where it should, its event being in the queue.)"""
-    if INLINE and next_up(env, delay):
+    if next_up(env, delay):
         env._now += delay
         return True
     return False
+
+
+def processed(event, value=None):
+    """Mark ``event`` as processed with ``value``: a process that yields it goes on at
+    once (SimPy resumes it without scheduling anything). For an event that next_up says
+    SimPy would process next, with only the yielding process waiting for it."""
+    event._ok, event._value, event.callbacks = True, value, None
+    return event
 
 
 def sleep(env, delay):

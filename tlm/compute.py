@@ -276,22 +276,17 @@ class Compute(Unit):
         f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
         acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
         out = self.out.reshape(len(self.out), -1)
-        rows = {}                                      # entry -> its lanes, as they change
-
-        def row(e):
-            r = rows.get(e)
-            if r is None:
-                r = rows[e] = acc[e].tolist()
-            return r
-
+        touched = np.unique(dst if src is None else np.concatenate((dst, src)))
+        # entry -> its lanes, as they change
+        rows = dict(zip(touched.tolist(), acc[touched].tolist()))
         d_list = dst.tolist()
         if src is None:
             imm = [int(imm)] * acc.shape[1]
             for d in d_list:
-                rows[d] = f(row(d), imm)
+                rows[d] = f(rows[d], imm)
         else:
             for d, s in zip(d_list, src.tolist()):
-                rows[d] = f(row(d), row(s))
+                rows[d] = f(rows[d], rows[s])
         written = list(dict.fromkeys(d_list))
         vals = np.array([rows[e] for e in written], dtype=np.int64)
         acc[written] = vals
@@ -321,11 +316,9 @@ def scalar_alu(op, acc_bits, log_acc_width):
         s_half, s_mask = 1 << (log_acc_width - 1), (1 << log_acc_width) - 1
 
         def shr(a, b):
-            out = []
-            for x, y in zip(a, b):
-                n = ((y + s_half) & s_mask) - s_half
-                out.append((((x >> n if n >= 0 else x << -n) + half) & mask) - half)
-            return out
+            amounts = [((y + s_half) & s_mask) - s_half for y in b]
+            return [(((x >> n if n >= 0 else x << -n) + half) & mask) - half
+                    for x, n in zip(a, amounts)]
         return shr
     raise ValueError(f"ALU operation {op} has no scalar rule")
 

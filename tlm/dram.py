@@ -127,14 +127,18 @@ class ReadArbiter:
                 self.env.schedule(ev, delay=delay)
 
 
+SMALL_BYTES = 64 << 10
+
+
 def lazy_zeros(shape, dtype=np.float64):
     """A zero-filled array backed by an anonymous mapping: pages are mapped (zeroed by the
     OS) as they are first touched, so a buffer a short program barely uses costs almost
     nothing; np.zeros may take it from the heap and memset it all (glibc serves blocks
-    under its adaptive mmap threshold, e.g. 16 MiB, from the heap)."""
+    under its adaptive mmap threshold, e.g. 16 MiB, from the heap). Below SMALL_BYTES
+    np.zeros is cheaper than a mapping (a system call to map, another to unmap)."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes == 0:
+    if nbytes < SMALL_BYTES:
         return np.zeros(shape, dtype)
     return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
 

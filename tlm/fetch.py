@@ -113,9 +113,10 @@ class Fetch(Unit):
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
                                                stall=False)
             # Each instruction becomes usable when its last beat arrives.
+            raw = raw.tobytes()
             for i in range(n):
                 try:
-                    insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i, isa)
+                    insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i, isa)
                 except EncodingError as e:
                     raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
                 self.fifo.append((pc + i, insn,
@@ -157,7 +158,10 @@ class Fetch(Unit):
                 yield from sleep(env, per_insn)
             qname = route(insn)
             q = top.cmd[qname]
-            yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
+            if q.full:
+                yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
+            else:   # room: no stall to count
+                yield from q.put((index, insn))
             self.credits += 1
             if self._credit is not None and not self._credit.triggered:
                 self._credit.succeed()

@@ -167,11 +167,17 @@ class Unit:
 
     def pop_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(q.pop_waits, q.pop())
+        if q.items and q.items[0] <= self.env.now:   # a visible token: no stall to count
+            yield from q.pop()
+        else:
+            yield from self.blocked_on(q.pop_waits, q.pop())
 
     def push_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(q.push_waits, q.push())
+        if q.full:
+            yield from self.blocked_on(q.push_waits, q.push())
+        else:                                         # room: no stall to count
+            yield from q.push()
 
     def next_command(self, queue):
         """Wait (idle) for the next (index, insn) from the command queue."""

@@ -101,7 +101,7 @@ class Tlm:
                               f"'{program.config.name}', whose ISA differs from '{cfg.name}'")
         program.validate()
         self.program, self.cfg, self.wrap = program, cfg, wrap
-        self.fast_cfg = FrozenConfig(cfg)   # what the stages read
+        self.fast_cfg = FrozenConfig.of(cfg)   # what the stages read
         self.env = env = Environment()   # SimPy's, see unit.next_up
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
         self.dram = Dram(env, cfg, self.tracer)

@@ -2,6 +2,7 @@
 accounting, token handling and the state shown in deadlock reports."""
 from __future__ import annotations
 
+import weakref
 from heapq import heappop
 
 import simpy
@@ -96,8 +97,22 @@ def sleep(env, delay):
 
 class FrozenConfig:
     """A config's values for the stages' hot paths, each computed once: the Config derives
-    every attribute (widths, sizes, depths) from its arch dict on each access. A run
-    never changes its config, so caching them is exact."""
+    every attribute (widths, sizes, depths) from its arch dict on each access. A Config
+    is immutable, so caching them is exact; ``of(cfg)`` shares one per Config object
+    between runs (a network runs many programs on one config)."""
+
+    _shared = {}   # id(Config) -> (weak reference to it, its FrozenConfig)
+
+    @classmethod
+    def of(cls, cfg):
+        hit = cls._shared.get(id(cfg))
+        if hit is not None and hit[0]() is cfg:
+            return hit[1]
+        if len(cls._shared) >= 64:
+            cls._shared.clear()
+        fast = cls(cfg)
+        cls._shared[id(cfg)] = (weakref.ref(cfg), fast)
+        return fast
 
     def __init__(self, cfg):
         self._cfg = cfg

@@ -193,3 +193,19 @@ def test_alu_in_python_ints_and_numpy_agree(cname, monkeypatch):
             got.append((res.cycles, {k: v.tobytes() for k, v in res.outputs.items()},
                         tlm.compute.acc.tobytes(), tlm.compute.out.tobytes()))
         assert got[0] == got[1]
+
+
+def test_gemm_products_grouped_equal_per_execution(tiny_cfg):
+    """compute._products groups executions by weight tile (one stacked matmul of padded
+    groups) when tiles repeat; each product must equal inp[src] @ wgt[w]^T."""
+    prog = random_program(tiny_cfg, 1)
+    tlm = Tlm(prog, tiny_cfg)
+    rng = np.random.default_rng(5)
+    tlm.inp_buf[:] = rng.integers(-128, 128, tlm.inp_buf.shape)
+    tlm.wgt_buf[:] = rng.integers(-128, 128, tlm.wgt_buf.shape)
+    for n, tiles in ((300, 4), (300, 40), (50, 50), (7, 1)):
+        src = rng.integers(0, tlm.inp_buf.shape[0], n)
+        wgt = rng.integers(0, tiles, n) * 3 % tlm.wgt_buf.shape[0]
+        want = np.einsum("nbi,noi->nbo", tlm.inp_buf[src], tlm.wgt_buf[wgt])
+        got = tlm.compute._products(src, wgt)
+        assert got.shape == want.shape and np.array_equal(got, want)

@@ -288,16 +288,16 @@ class Compute(Unit):
         f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
         acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
         out = self.out.reshape(len(self.out), -1)
-        touched = np.unique(dst if src is None else np.concatenate((dst, src)))
-        # entry -> its lanes, as they change
-        rows = dict(zip(touched.tolist(), acc[touched].tolist()))
         d_list = dst.tolist()
+        s_list = [] if src is None else src.tolist()
+        touched = list(dict.fromkeys(d_list + s_list))
+        rows = dict(zip(touched, acc[touched].tolist()))   # entry -> its lanes, as they change
         if src is None:
             imm = [int(imm)] * acc.shape[1]
             for d in d_list:
                 rows[d] = f(rows[d], imm)
         else:
-            for d, s in zip(d_list, src.tolist()):
+            for d, s in zip(d_list, s_list):
                 rows[d] = f(rows[d], rows[s])
         written = list(dict.fromkeys(d_list))
         vals = np.array([rows[e] for e in written], dtype=np.int64)

@@ -285,6 +285,8 @@ class Dram:
         bus = self.bus_bytes
         a = addr - addr % bus
         left = self.beats(addr, nbytes)
+        if left <= self.max_beats and a % PAGE_BYTES + left * bus <= PAGE_BYTES:
+            return [left] if left else []   # one burst (the common case)
         out = []
         while left:
             n = min(left, self.max_beats, (PAGE_BYTES - a % PAGE_BYTES) // bus)
@@ -301,7 +303,8 @@ class Dram:
         sizes = self.split(addr, nbytes)
         total = sum(sizes)
         lag = self.latency + self.req_cycles - AR_CYCLES   # AR handshake to first beat
-        slots = self._r_done
+        slots, max_reads = self._r_done, self.max_reads
+        per_beat = self._beat_per_cycle
         bursts = []
         ar = grant + AR_CYCLES - 1
         r_free = self._r_free
@@ -309,13 +312,14 @@ class Dram:
         done = 0
         for n in sizes:
             ar += 1
-            if len(slots) == self.max_reads:
+            if len(slots) == max_reads:
                 ar = max(ar, slots[0])   # the oldest burst's RLAST frees a slot for the next cycle
             start = max(ar + lag, r_free)
             if take is None:
                 take = max(start, ready)
             done += n
-            end = max(start + self.data_cycles(n), take + -(-min_cycles * done // total))
+            end = max(start + (n if per_beat else self.data_cycles(n)),
+                      take + -(-min_cycles * done // total))
             bursts.append(Burst(done - n, n, ar, start, end))
             slots.append(end)
             r_free = end

@@ -349,7 +349,9 @@ class Dram:
             # the next request can be granted in the cycle of this one's last AR
             return (bursts[-1].ar - grant if bursts else 0), (grant, bursts)
 
-        grant, bursts = yield self.arbiter.request(who, on_grant)
+        ev = self.arbiter.request(who, on_grant)
+        # an event that came back processed: its value at once, as SimPy would send it
+        grant, bursts = ev._value if ev.callbacks is None else (yield ev)
         self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
@@ -385,7 +387,9 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
-        yield self.write_port.request()
+        ev = self.write_port.request()
+        if ev.callbacks is not None:   # not granted at once (see Arbiter.request)
+            yield ev
         now = self.env.now
         waited = now - t0
         slots = self._b_done

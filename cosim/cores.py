@@ -72,10 +72,10 @@ class CoreFeeder:
         job.done.succeed()
 
 
-def loop_runs(comp, index, insn, names):
+def loop_runs(comp, index, insn, names, ks):
     """All micro-op runs of a GEMM/ALU as concatenated index arrays (TLM compute's loop
-    nest, its range checks included)."""
-    parts = list(comp._chunks(index, insn, names))
+    nest, its range checks included); ``ks``: its micro-op entries."""
+    parts = list(comp._chunks(index, insn, names, ks))
     if not parts:
         return [np.zeros(0, dtype=np.int64) for _ in names]
     return [np.concatenate(col) for col in zip(*parts)]
@@ -97,18 +97,18 @@ def refine_cores(top, cores):
         cfg = comp.cfg
         if overhead:
             yield comp.env.timeout(overhead)
+        # the run's watch sees the same reads and writes as in a TLM run (warnings)
+        ks, _ = comp._watch_uops(index, insn)
         if kind == "gemm":
             dst, src, wgt = loop_runs(comp, index, insn,
                                       [("dst", comp.uop_dst, cfg.acc_depth, "acc"),
                                        ("src", comp.uop_src, cfg.inp_depth, "inp"),
-                                       ("wgt", comp.uop_wgt, cfg.wgt_depth, "wgt")])
+                                       ("wgt", comp.uop_wgt, cfg.wgt_depth, "wgt")], ks)
         else:
             dst, src = loop_runs(comp, index, insn,
                                  [("dst", comp.uop_dst, cfg.acc_depth, "acc"),
-                                  ("src", comp.uop_src, cfg.acc_depth, "acc")])
+                                  ("src", comp.uop_src, cfg.acc_depth, "acc")], ks)
             wgt = None
-        # the run's watch sees the same reads and writes as in a TLM run (warnings)
-        comp._watch_uops(index, insn)
         if dst.size:
             if kind == "gemm":
                 top.watch.gemm_chunk(comp, insn.reset, dst, src, wgt)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from vta.isa import (MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load, alu_apply, check_insn,
-                     first_out_of_range, loop_indices, truncate, uop_range, wrap_signed)
+from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load,
+                     alu_apply, check_insn, first_out_of_range, loop_indices, truncate, uop_range,
+                     wrap_signed)
 
 from .dram import lazy_zeros
 from .load import load_2d, sram_indices
-from .unit import Unit
+from .unit import Unit, sleep
 
 
 def _chunk_size(cfg):
@@ -68,7 +69,7 @@ class Compute(Unit):
                 yield from self.pop_token("s2g")
             if isinstance(insn, Load):
                 if overhead:
-                    yield self.env.timeout(overhead)
+                    yield from sleep(self.env, overhead)
                 if insn.memory_type == MEM_UOP:
                     yield from self.load_uops(index, insn)
                 else:
@@ -79,7 +80,7 @@ class Compute(Unit):
                 self._check_cost(index, insn, overhead)
                 yield from self.loop_insn(index, insn, overhead)
             elif overhead:  # FINISH
-                yield self.env.timeout(overhead)
+                yield from sleep(self.env, overhead)
             if insn.push_prev:
                 yield from self.push_token("g2l")
             if insn.push_next:
@@ -101,7 +102,7 @@ class Compute(Unit):
             busy = self._busy(insn, n)
             self.alu_uops += n
             self.alu_cycles += busy
-        yield self.env.timeout(overhead + busy)
+        yield from sleep(self.env, overhead + busy)
 
     def _busy(self, insn, n):
         """Cycles a GEMM/ALU of ``n`` micro-op runs keeps the core busy."""
@@ -140,17 +141,17 @@ class Compute(Unit):
         raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
                                            min_cycles=n * per)
         if bursts[-1].end > self.env.now:
-            yield self.env.timeout(bursts[-1].end - self.env.now)
+            yield from sleep(self.env, bursts[-1].end - self.env.now)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
         self.top.watch.wrote("uop", idx)
 
     # ---- loop nest -----------------------------------------------------------------------
-    def _chunks(self, index, insn, names):
+    def _chunks(self, index, insn, names, ks):
         """Yield (dst, src[, wgt]) index arrays of consecutive loop executions, in order.
 
-        ``names`` lists (field prefix, uop array, buffer depth, buffer name)."""
-        ks = uop_range(insn, self.cfg.uop_depth)
+        ``names`` lists (field prefix, uop array, buffer depth, buffer name); ``ks`` the
+        micro-op entries (uop_range)."""
         total = ks.size * insn.iter_out * insn.iter_in
         if total == 0:
             return
@@ -167,11 +168,12 @@ class Compute(Unit):
             yield loop_indices(insn, operands, p0, p0 + self.chunk)
 
     def _watch_uops(self, index, insn):
-        """Check the micro-op entries the loop nest reads; its number of runs."""
+        """Check the micro-op entries the loop nest reads: (the entries, the number of
+        micro-op runs)."""
         ks = uop_range(insn, self.cfg.uop_depth)
         if ks.size:
             self.top.watch.read("uop", ks, self)
-        return ks.size * insn.iter_out * insn.iter_in
+        return ks, ks.size * insn.iter_out * insn.iter_in
 
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):
@@ -179,8 +181,8 @@ class Compute(Unit):
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.inp_depth, "inp"),
                  ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
-        n, total, watch = 0, self._watch_uops(index, insn), self.top.watch
-        for dst, src, wgt in self._chunks(index, insn, names):
+        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
+        for dst, src, wgt in self._chunks(index, insn, names, ks):
             n += dst.size
             watch.gemm_chunk(self, insn.reset, dst, src, wgt)
             self._step(index, insn, n, total)
@@ -191,41 +193,53 @@ class Compute(Unit):
         return n
 
     def _products(self, src, wgt):
-        """int64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution."""
+        """float64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution (exact
+        integers: see _exact_sum)."""
         inp_buf, wgt_buf = self.top.inp_buf, self.top.wgt_buf
         n = src.size
-        uw, inv = np.unique(wgt, return_inverse=True)
-        if uw.size * 16 > n:
-            # a stacked matmul: about twice as fast as the same einsum on long chunks
-            res = np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
-        else:
-            # One BLAS product per distinct weight tile.
-            cfg = self.cfg
-            order = np.argsort(inv, kind="stable")
-            counts = np.bincount(inv, minlength=uw.size)
-            a = inp_buf[src[order]].reshape(n, cfg.batch, cfg.block_in)
-            res_sorted = np.empty((n, cfg.batch, cfg.block_out))
-            s = 0
-            for g, c in enumerate(counts.tolist()):
-                rows = a[s:s + c].reshape(-1, cfg.block_in)
-                res_sorted[s:s + c] = (rows @ wgt_buf[uw[g]].T).reshape(c, cfg.batch, cfg.block_out)
-                s += c
-            res = np.empty_like(res_sorted)
-            res[order] = res_sorted
-        return res.astype(np.int64)
+        # group the executions by weight tile (a stable counting order: indices are small)
+        counts = np.bincount(wgt)
+        uw = np.flatnonzero(counts)
+        counts = counts[uw]
+        widest = int(counts.max())
+        if widest == 1 or uw.size * widest > 2 * n:
+            # a stacked matmul per execution: about twice as fast as the same einsum
+            return np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
+        # One BLAS product per distinct weight tile: each group padded to the largest one,
+        # all of them one stacked matmul (float64 sums of these integers are exact in any
+        # order).
+        cfg = self.cfg
+        order = _stable_order(wgt)
+        group = np.repeat(np.arange(uw.size), counts)          # each sorted execution's tile
+        slot = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+        stack = np.zeros((uw.size, widest, cfg.batch, cfg.block_in))
+        stack[group, slot] = inp_buf[src[order]]
+        prods = np.matmul(stack.reshape(uw.size, -1, cfg.block_in), wgt_buf[uw].transpose(0, 2, 1))
+        res = np.empty((n, cfg.batch, cfg.block_out))
+        res[order] = prods.reshape(uw.size, widest, cfg.batch, cfg.block_out)[group, slot]
+        return res
+
+    def _exact_sum(self, hits):
+        """True if float64 holds every sum of ``hits`` products exactly (< 2**53)."""
+        cfg = self.cfg
+        return hits * cfg.block_in << (cfg.inp_bits - 1 + cfg.wgt_bits - 1) < 1 << 53
 
     def _gemm_acc(self, dst, src, wgt):
         cfg = self.cfg
         prods = self._products(src, wgt)
-        if np.bincount(dst, minlength=1).max() <= 1:
-            u, sums = dst, prods
+        hits = np.bincount(dst)
+        if hits.max() <= 1:
+            u, sums = dst, prods.astype(np.int64)
         else:
-            # Sum the contributions of every execution that hits the same dst.
-            order = np.argsort(dst, kind="stable")
+            # Sum the contributions of every execution that hits the same dst (in float64
+            # when that is exact: fewer values to convert).
+            order = _stable_order(dst)
             ds = dst[order]
             starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
             u = ds[starts]
-            sums = np.add.reduceat(prods[order], starts, axis=0)
+            if not self._exact_sum(int(hits.max())):
+                prods = prods.astype(np.int64)
+            sums = np.add.reduceat(prods[order], starts, axis=0).astype(np.int64)
         new = wrap_signed(self.acc[u] + sums, cfg.acc_bits)
         self.acc[u] = new
         self.out[u] = truncate(new, cfg.out_bits)
@@ -238,7 +252,7 @@ class Compute(Unit):
         rev = dst[::-1]
         u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
         last = dst.size - 1 - first_rev
-        prods = self._products(src[last], wgt[last])
+        prods = self._products(src[last], wgt[last]).astype(np.int64)
         before = np.where((counts == 1)[:, None, None], self.acc[u], 0)
         self.out[u] = truncate(before + prods, cfg.out_bits)
         self.acc[u] = 0
@@ -248,18 +262,89 @@ class Compute(Unit):
         cfg = self.cfg
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
-        n, total, watch = 0, self._watch_uops(index, insn), self.top.watch
-        for dst, src in self._chunks(index, insn, names):
+        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
+        acc = self.acc
+        rhs = np.int64(insn.imm) if insn.use_imm else None   # the immediate operand
+        lanes = cfg.batch * cfg.block_out
+        for dst, src in self._chunks(index, insn, names, ks):
             n += dst.size
-            watch.alu_chunk(self, dst, None if insn.use_imm else src)
+            src = None if insn.use_imm else src
+            watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            for a, b in _alu_runs(dst, None if insn.use_imm else src):
+            runs = _alu_runs(dst, src)
+            if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
+                self._alu_python(insn, dst, src, rhs)
+                continue
+            for a, b in runs:
                 d = dst[a:b]
-                rhs = np.int64(insn.imm) if insn.use_imm else self.acc[src[a:b]]
-                r = alu_apply(insn.alu_opcode, self.acc[d], rhs, cfg.acc_bits, cfg.log_acc_width)
-                self.acc[d] = r
-                self.out[d] = truncate(r, cfg.out_bits)
+                operand = rhs if src is None else acc[src[a:b]]
+                acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
+                                   cfg.log_acc_width)
+            # out of every entry written = its final acc truncated (nothing reads out
+            # in between): once per chunk, not per run
+            self.out[dst] = truncate(acc[dst], cfg.out_bits)
         return n
+
+    def _alu_python(self, insn, dst, src, imm):
+        """A chunk of dependent executions (several vector steps) one by one, on Python
+        ints: cheaper than numpy's calls per step when the chunk is short."""
+        cfg = self.cfg
+        f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
+        acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
+        out = self.out.reshape(len(self.out), -1)
+        d_list = dst.tolist()
+        s_list = [] if src is None else src.tolist()
+        touched = list(dict.fromkeys(d_list + s_list))
+        rows = dict(zip(touched, acc[touched].tolist()))   # entry -> its lanes, as they change
+        if src is None:
+            imm = [int(imm)] * acc.shape[1]
+            for d in d_list:
+                rows[d] = f(rows[d], imm)
+        else:
+            for d, s in zip(d_list, s_list):
+                rows[d] = f(rows[d], rows[s])
+        written = list(dict.fromkeys(d_list))
+        vals = np.array([rows[e] for e in written], dtype=np.int64)
+        acc[written] = vals
+        out[written] = truncate(vals, cfg.out_bits)
+
+
+def _stable_order(idx):
+    """np.argsort(idx, kind="stable") of buffer indices (0 <= idx < depth): as 16-bit
+    integers when they fit, which numpy sorts with a radix sort (~10x faster)."""
+    if idx.size and int(idx.max()) < 1 << 16:
+        idx = idx.astype(np.uint16)
+    return np.argsort(idx, kind="stable")
+
+
+# A chunk that needs several vector steps is applied in Python ints when it has at most
+# this many lane operations per step: one numpy step costs ~10 us, a lane well under 1 us.
+_LANE_OPS_PER_STEP = 64
+
+
+def scalar_alu(op, acc_bits, log_acc_width):
+    """alu_apply's rule on Python ints, one execution at a time: f(a, b) -> the new lanes,
+    a the lanes of acc[dst], b those of acc[src] or the immediate repeated (tests compare
+    it with alu_apply on every operation, width and edge value). Per operation, so no
+    call per lane. Ops check_insn refuses (MUL, unknown) never get here."""
+    half, mask = 1 << (acc_bits - 1), (1 << acc_bits) - 1
+    if op in (ALU_MIN, ALU_MAX):
+        pick = min if op == ALU_MIN else max
+        # b is first wrapped to acc_bits (the immediate is cast to acc_T), then the result
+        return lambda a, b: [((pick(x, ((y + half) & mask) - half) + half) & mask) - half
+                             for x, y in zip(a, b)]
+    if op == ALU_ADD:   # wrap(x + wrap(y)) = wrap(x + y): both modulo 2**acc_bits
+        return lambda a, b: [((x + y + half) & mask) - half for x, y in zip(a, b)]
+    if op == ALU_SHR:
+        # the amount: the low log_acc_width bits of wrap(y) (= of y) read as signed
+        s_half, s_mask = 1 << (log_acc_width - 1), (1 << log_acc_width) - 1
+
+        def shr(a, b):
+            amounts = [((y + s_half) & s_mask) - s_half for y in b]
+            return [(((x >> n if n >= 0 else x << -n) + half) & mask) - half
+                    for x, n in zip(a, amounts)]
+        return shr
+    raise ValueError(f"ALU operation {op} has no scalar rule")
 
 
 def _prev_write(dst, query):

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ProgramError
+from .unit import advance, next_up, processed, sleep
 
 REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
@@ -68,10 +69,24 @@ class ReadArbiter:
         self.load_last = True      # of fetch and load, load was granted last (RTL reset)
         self._deciding = False
 
-    def request(self, who):
+    def request(self, who, on_grant=None):
+        """An event the requester yields. Without ``on_grant`` it fires at the grant;
+        with it, ``on_grant()`` is called at the grant and returns (delay, value): the
+        event fires ``delay`` cycles later with ``value``. That saves the requester a
+        wake-up and a timeout per request, and keeps the order of every other event:
+        the requester would have scheduled its timeout right at the grant (no event in
+        between), and the event takes that place in the queue.
+
+        The caller must yield the event at once: if the end-of-cycle decision would be
+        the next event and find this request alone, it is made here, and if the
+        requester would then be the next to resume, the event comes back processed."""
         ev = self.env.event()
-        self.waiting[who] = ev
-        self._decide_later()
+        self.waiting[who] = (ev, on_grant)
+        if on_grant is not None and len(self.waiting) == 1 and not (self.busy or self._deciding) \
+                and next_up(self.env, 0, self.DECIDE):
+            self._decide(None, inline=True)
+        else:
+            self._decide_later()
         return ev
 
     def release(self):
@@ -86,7 +101,7 @@ class ReadArbiter:
             ev._ok, ev._value = True, None   # what succeed() sets, with our priority
             self.env.schedule(ev, priority=self.DECIDE)
 
-    def _decide(self, _event):
+    def _decide(self, _event, inline=False):
         self._deciding = False
         w = self.waiting
         if self.busy or not w:
@@ -100,17 +115,30 @@ class ReadArbiter:
         if who in ("fetch", "load"):
             self.load_last = who == "load"
         self.busy = True
-        w.pop(who).succeed()
+        ev, on_grant = w.pop(who)
+        if on_grant is None:
+            ev.succeed()
+        else:
+            delay, value = on_grant()
+            if inline and advance(self.env, delay):
+                processed(ev, value)
+            else:
+                ev._ok, ev._value = True, value
+                self.env.schedule(ev, delay=delay)
+
+
+SMALL_BYTES = 64 << 10
 
 
 def lazy_zeros(shape, dtype=np.float64):
     """A zero-filled array backed by an anonymous mapping: pages are mapped (zeroed by the
     OS) as they are first touched, so a buffer a short program barely uses costs almost
     nothing; np.zeros may take it from the heap and memset it all (glibc serves blocks
-    under its adaptive mmap threshold, e.g. 16 MiB, from the heap)."""
+    under its adaptive mmap threshold, e.g. 16 MiB, from the heap). Below SMALL_BYTES
+    np.zeros is cheaper than a mapping (a system call to map, another to unmap)."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes == 0:
+    if nbytes < SMALL_BYTES:
         return np.zeros(shape, dtype)
     return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
 
@@ -134,6 +162,8 @@ class Arbiter:
         w = self.waiting
         if not self.busy and not w:
             self.busy = True
+            if next_up(self.env):   # its processing would be next: the caller goes on
+                return processed(ev)
             ev.succeed()
             return ev
         i = len(w)
@@ -255,6 +285,8 @@ class Dram:
         bus = self.bus_bytes
         a = addr - addr % bus
         left = self.beats(addr, nbytes)
+        if left <= self.max_beats and a % PAGE_BYTES + left * bus <= PAGE_BYTES:
+            return [left] if left else []   # one burst (the common case)
         out = []
         while left:
             n = min(left, self.max_beats, (PAGE_BYTES - a % PAGE_BYTES) // bus)
@@ -271,7 +303,8 @@ class Dram:
         sizes = self.split(addr, nbytes)
         total = sum(sizes)
         lag = self.latency + self.req_cycles - AR_CYCLES   # AR handshake to first beat
-        slots = self._r_done
+        slots, max_reads = self._r_done, self.max_reads
+        per_beat = self._beat_per_cycle
         bursts = []
         ar = grant + AR_CYCLES - 1
         r_free = self._r_free
@@ -279,13 +312,14 @@ class Dram:
         done = 0
         for n in sizes:
             ar += 1
-            if len(slots) == self.max_reads:
+            if len(slots) == max_reads:
                 ar = max(ar, slots[0])   # the oldest burst's RLAST frees a slot for the next cycle
             start = max(ar + lag, r_free)
             if take is None:
                 take = max(start, ready)
             done += n
-            end = max(start + self.data_cycles(n), take + -(-min_cycles * done // total))
+            end = max(start + (n if per_beat else self.data_cycles(n)),
+                      take + -(-min_cycles * done // total))
             bursts.append(Burst(done - n, n, ar, start, end))
             slots.append(end)
             r_free = end
@@ -310,16 +344,20 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         t0 = self.env.now
-        yield self.arbiter.request(who)
-        grant = self.env.now
-        bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
-        if self.faults is not None:   # (beats, first beat's cycle) of each burst
-            self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
-        if on_grant is not None:
-            on_grant(self.mem[addr:addr + nbytes].copy(), bursts)
-        if bursts:
+
+        def schedule():
+            grant = self.env.now
+            bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+            if self.faults is not None:   # (beats, first beat's cycle) of each burst
+                self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
+            if on_grant is not None:
+                on_grant(self.mem[addr:addr + nbytes].copy(), bursts)
             # the next request can be granted in the cycle of this one's last AR
-            yield self.env.timeout(bursts[-1].ar - grant)
+            return (bursts[-1].ar - grant if bursts else 0), (grant, bursts)
+
+        ev = self.arbiter.request(who, schedule)
+        # an event that came back processed: its value at once, as SimPy would send it
+        grant, bursts = ev._value if ev.callbacks is None else (yield ev)
         self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
@@ -355,7 +393,9 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
-        yield self.write_port.request()
+        ev = self.write_port.request()
+        if ev.callbacks is not None:   # not granted at once (see Arbiter.request)
+            yield ev
         now = self.env.now
         waited = now - t0
         slots = self._b_done
@@ -382,7 +422,7 @@ class Dram:
         w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
         self._w_free = w + W_GAP
         if w > now:
-            yield self.env.timeout(w - now)
+            yield from sleep(self.env, w - now)
         self.mem[addr:addr + nbytes] = data
         self.write_log.append((addr, addr + nbytes, tag))
         if self.faults is not None:

@@ -17,7 +17,7 @@ from collections import deque
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, decode_insn
 
 from .errors import ProgramError
-from .unit import Unit
+from .unit import Unit, sleep
 
 # As the RTL (rtl/fetch.py): an instruction whose last beat came in cycle c is pushed
 # into the prefetch FIFO at c+1 and shows at its registered output at c+3, i.e.
@@ -96,7 +96,7 @@ class Fetch(Unit):
         data_end = 0
         while pc < count:
             if serial and data_end + SERIAL_CYCLES > env.now:
-                yield env.timeout(data_end + SERIAL_CYCLES - env.now)
+                yield from sleep(env, data_end + SERIAL_CYCLES - env.now)
             need = min(count - pc, max(1, self.depth // 2))
             waited = self.credits < need
             while self.credits < need:
@@ -107,15 +107,16 @@ class Fetch(Unit):
             if waited:
                 # the RTL counts the freed slot the cycle after the pop, reserves, and
                 # presents the request the cycle after that
-                yield env.timeout(CREDIT_CYCLES)
+                yield from sleep(env, CREDIT_CYCLES)
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env.now
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
                                                stall=False)
             # Each instruction becomes usable when its last beat arrives.
+            raw = raw.tobytes()
             for i in range(n):
                 try:
-                    insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES].tobytes(), cfg, pc + i, isa)
+                    insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i, isa)
                 except EncodingError as e:
                     raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
                 self.fifo.append((pc + i, insn,
@@ -134,7 +135,7 @@ class Fetch(Unit):
         full = q.full
         yield from q.put(item)
         if full:
-            yield self.env.timeout(REFILL_CYCLES)
+            yield from sleep(self.env, REFILL_CYCLES)
 
     def dispatch(self):
         top, env = self.top, self.env
@@ -148,16 +149,19 @@ class Fetch(Unit):
             index, insn, ready = self.fifo[0]
             if ready > env.now:   # its beats are on the way: busy
                 self.busy_cycles += ready - env.now
-                yield env.timeout(ready - env.now)
+                yield from sleep(env, ready - env.now)
             self.fifo.popleft()
             self.current = (index, insn)
             t0 = env.now
             if per_insn:
                 self.busy_cycles += per_insn
-                yield env.timeout(per_insn)
+                yield from sleep(env, per_insn)
             qname = route(insn)
             q = top.cmd[qname]
-            yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
+            if q.full:
+                yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
+            else:   # room: no stall to count
+                yield from q.put((index, insn))
             self.credits += 1
             if self._credit is not None and not self._credit.triggered:
                 self._credit.succeed()

@@ -6,6 +6,8 @@ pushed (the crossing time of the token FIFO).
 """
 from __future__ import annotations
 
+from .unit import next_up, sleep
+
 #: The four dependence queues: name -> (producer stage, consumer stage).
 DEP_QUEUES = {
     "l2g": ("load", "compute"),
@@ -60,21 +62,31 @@ class BoundedQueue:
 
     def put(self, item):
         """Generator: put ``item``, waiting while the queue is full."""
-        ev = self.env.event()
-        ev.callbacks.append(self._serve_get)
-        self._putters.append((ev, item))
-        self._serve_put()
-        yield ev
+        if not self._putters and len(self.items) < self.capacity and next_up(self.env):
+            # room, and SimPy would process the put next: do what that does
+            self.items.append(item)
+            self._serve_get()
+        else:
+            ev = self.env.event()
+            ev.callbacks.append(self._serve_get)
+            self._putters.append((ev, item))
+            self._serve_put()
+            yield ev
         self.puts += 1
         self._count()
 
     def get(self):
         """Generator: take the oldest item, waiting while the queue is empty."""
-        ev = self.env.event()
-        ev.callbacks.append(self._serve_put)
-        self._getters.append(ev)
-        self._serve_get()
-        item = yield ev
+        if self.items and not self._getters and next_up(self.env):
+            # an item, and SimPy would process the get next: do what that does
+            item = self.items.pop(0)
+            self._serve_put()
+        else:
+            ev = self.env.event()
+            ev.callbacks.append(self._serve_put)
+            self._getters.append(ev)
+            self._serve_get()
+            item = yield ev
         self._count()
         return item
 
@@ -123,4 +135,4 @@ class DepQueue(BoundedQueue):
     def pop(self):
         ready = yield from self.get()
         if ready > self.env.now:
-            yield self.env.timeout(ready - self.env.now)
+            yield from sleep(self.env, ready - self.env.now)

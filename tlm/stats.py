@@ -69,7 +69,7 @@ def collect(top, cycles, wall_seconds):
         for k, v in u.by_opcode.items():
             by_opcode[k] = by_opcode.get(k, 0) + v
     moved = dram["bytes_read"] + dram["bytes_written"]
-    roof = roofline(top.program, cfg)
+    roof = roofline(top.program, top.fast_cfg)   # its values cached (unit.FrozenConfig)
     return {
         "program": top.program.name,
         "config": cfg.name,

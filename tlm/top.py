@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import simpy
 
 from vta.isa import BundleError, Finish, Program, VTAError, format_insn, load_config
 
@@ -18,11 +17,12 @@ from .dram import Dram, lazy_zeros
 from .errors import DeadlockError, LeftoverTokensError, ProgramError
 from .faults import TlmFaults
 from .fetch import Fetch
+from .image import dram_image
 from .load import Load
 from .queues import DEP_QUEUES, BoundedQueue, DepQueue
 from .store import Store
 from .trace import Tracer
-from .unit import FrozenConfig
+from .unit import Environment, FrozenConfig
 from .watch import DEFAULT_MAX_CYCLES, DEFAULT_TIMEOUT, Watch, sram_fill
 
 STAGES = ("fetch", "load", "compute", "store")
@@ -101,11 +101,11 @@ class Tlm:
                               f"'{program.config.name}', whose ISA differs from '{cfg.name}'")
         program.validate()
         self.program, self.cfg, self.wrap = program, cfg, wrap
-        self.fast_cfg = FrozenConfig(cfg)   # what the stages read
-        self.env = env = simpy.Environment()
+        self.fast_cfg = FrozenConfig.of(cfg)   # what the stages read
+        self.env = env = Environment()   # SimPy's, see unit.next_up
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
         self.dram = Dram(env, cfg, self.tracer)
-        for addr, data in program.dram_image():
+        for addr, data in dram_image(program):
             self.dram.poke(addr, data)
         self.insn_base, self.insn_count = program.insn_base, len(program.insns)
         cmd_depth, dep_depth = cfg.cmd_queue_depth, cfg.dep_queue_depth

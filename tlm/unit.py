@@ -2,13 +2,117 @@
 accounting, token handling and the state shown in deadlock reports."""
 from __future__ import annotations
 
+import weakref
+from heapq import heappop
+
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, EventPriority
+
 from .errors import ProgramError
+
+#: Off: every wait is a SimPy event (tests compare both ways, tests/test_tlm_speed.py).
+INLINE = True
+
+
+class Environment(simpy.Environment):
+    """simpy.Environment whose step() records whether the callback it runs is the
+    event's last (``last_callback``). Only then may a process act at once on an event it
+    would otherwise wait for (next_up): another callback of the same event (say, a second
+    process waiting on it) would run before SimPy processed anything the first one
+    scheduled. The step is SimPy 4.1's, with that flag."""
+
+    last_callback = False
+
+    def step(self):
+        try:
+            self._now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        callbacks, event.callbacks = event.callbacks, None
+        i = 0
+        try:
+            for i in range(len(callbacks) - 1):
+                callbacks[i](event)
+            if callbacks:
+                i = len(callbacks) - 1
+                self.last_callback = True
+                callbacks[i](event)
+        except StopSimulation:
+            event.callbacks = callbacks[i + 1:]
+            self.schedule(event, EventPriority(-1))
+            raise
+        finally:
+            self.last_callback = False
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+
+
+def next_up(env, delay=0, priority=NORMAL):
+    """True if an event scheduled now for ``delay`` cycles ahead, at ``priority``,
+    would be the next one SimPy processes: the running callback is its event's last
+    (Environment) and nothing in the queue comes before it (an event at the same cycle
+    and priority scheduled earlier goes first). Then a process may do at once what it
+    would do when SimPy processed that event (always False with INLINE off or on
+    another environment)."""
+    if not (INLINE and getattr(env, "last_callback", False)):
+        return False
+    q = env._queue
+    if not q:
+        return True
+    at, prio = q[0][0], q[0][1]
+    t = env._now + delay
+    return at > t or (at == t and prio > priority)
+
+
+def advance(env, delay):
+    """Let ``delay`` cycles pass without an event if none would come in between: SimPy
+    would process the timeout next anyway and resume the waiting process at once, so
+    the run is event for event the same (only the event ids after it shift, all alike).
+    Returns False if the caller must ``yield env.timeout(delay)``.
+
+    (So one env.step() may move several cycles when the model has nothing else to do;
+    env.run(until=cycle) stops where it should, its event being in the queue.)"""
+    if next_up(env, delay):
+        env._now += delay
+        return True
+    return False
+
+
+def processed(event, value=None):
+    """Mark ``event`` as processed with ``value``: a process that yields it goes on at
+    once (SimPy resumes it without scheduling anything). For an event that next_up says
+    SimPy would process next, with only the yielding process waiting for it."""
+    event._ok, event._value, event.callbacks = True, value, None
+    return event
+
+
+def sleep(env, delay):
+    """Generator: ``yield from sleep(env, delay)`` waits ``delay`` cycles (see advance)."""
+    if not advance(env, delay):
+        yield env.timeout(delay)
 
 
 class FrozenConfig:
     """A config's values for the stages' hot paths, each computed once: the Config derives
-    every attribute (widths, sizes, depths) from its arch dict on each access. A run
-    never changes its config, so caching them is exact."""
+    every attribute (widths, sizes, depths) from its arch dict on each access. A Config
+    is immutable, so caching them is exact; ``of(cfg)`` shares one per Config object
+    between runs (a network runs many programs on one config)."""
+
+    _shared = {}   # id(Config) -> (weak reference to it, its FrozenConfig)
+
+    @classmethod
+    def of(cls, cfg):
+        hit = cls._shared.get(id(cfg))
+        if hit is not None and hit[0]() is cfg:
+            return hit[1]
+        if len(cls._shared) >= 64:
+            cls._shared.clear()
+        fast = cls(cfg)
+        cls._shared[id(cfg)] = (weakref.ref(cfg), fast)
+        return fast
 
     def __init__(self, cfg):
         self._cfg = cfg
@@ -78,11 +182,17 @@ class Unit:
 
     def pop_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(q.pop_waits, q.pop())
+        if q.items and q.items[0] <= self.env.now:   # a visible token: no stall to count
+            yield from q.pop()
+        else:
+            yield from self.blocked_on(q.pop_waits, q.pop())
 
     def push_token(self, qname):
         q = self.top.dep[qname]
-        yield from self.blocked_on(q.push_waits, q.push())
+        if q.full:
+            yield from self.blocked_on(q.push_waits, q.push())
+        else:                                         # room: no stall to count
+            yield from q.push()
 
     def next_command(self, queue):
         """Wait (idle) for the next (index, insn) from the command queue."""

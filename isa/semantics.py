@@ -11,13 +11,21 @@ import numpy as np
 from .opcodes import ALU_ADD, ALU_MAX, ALU_MIN, ALU_NAMES, ALU_SHR
 
 
+# Widths numpy has an integer type for: a cast there wraps the same way, in one C loop
+# (the models call this on every GEMM/ALU step; tests/test_isa_semantics.py checks both ways).
+_WRAP_DTYPES = {8: np.int8, 16: np.int16, 32: np.int32}
+
+
 def wrap_signed(x, bits):
     """Reduce integers modulo 2**bits into the signed range (two's complement wrap)."""
     x = np.asarray(x, dtype=np.int64)
     if bits >= 64:
         return x
-    half = np.int64(1) << np.int64(bits - 1)
-    return ((x + half) & ((np.int64(1) << np.int64(bits)) - 1)) - half
+    dt = _WRAP_DTYPES.get(bits)
+    if dt is not None and x.ndim:
+        return x.astype(dt).astype(np.int64)
+    half = 1 << (bits - 1)
+    return ((x + half) & ((1 << bits) - 1)) - half
 
 
 def truncate(acc, out_bits):

@@ -21,6 +21,16 @@ def test_wrap_and_truncate(xs, bits):
     assert truncate(np.array(xs, dtype=np.int64), bits).tolist() == [wrap(x, bits) for x in xs]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-(1 << 63), (1 << 63) - 1), min_size=1, max_size=8),
+       st.integers(1, 63))
+def test_wrap_whole_int64_range_any_width(xs, bits):
+    # the cast path (8/16/32 bits, arrays) and the arithmetic path (other widths, scalars)
+    arr = np.array(xs, dtype=np.int64)
+    assert wrap_signed(arr, bits).tolist() == [wrap(x, bits) for x in xs]
+    assert int(wrap_signed(np.int64(xs[0]), bits)) == wrap(xs[0], bits)
+
+
 def test_truncation_edges():
     assert truncate(np.array([127, 128, 255, 256, -129, 200]), 8).tolist() == [127, -128, -1, 0, 127, -56]
 

@@ -2,7 +2,8 @@
 
     vta-dse sweep SPEC.yaml -o DIR [--jobs N] [--budget N [--search random|halving] [--seed S]
                                    [--exhaustive-check]]
-                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [--synth-front N] [-q]
+                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [--synth-front N]
+                                   [--pnr N [--pnr-timeout S]] [-q]
 
 Writes DIR/points.csv, DIR/pareto.png, DIR/best-<board>.yaml and prints a summary table.
 ``vta-dse model`` prints the resource model's coefficients and its error on held-out points;
@@ -38,12 +39,12 @@ def write_best(row, cfg, board, out):
     """best-<board>.yaml: the point's config set to the board's target, clock and part."""
     import yaml
 
-    from vta.isa import TARGETS, Config
+    from vta.isa import Config
     part, mhz, _ = sw.board_info(board)
     d = cfg.to_dict()
     d.update(name=f"dse-best-{board}", target=board,
              description=f"vta-dse: fastest point fitting {board} ({row['label']})")
-    d["clock"] = {"mhz": TARGETS[board]["mhz"]}
+    d["clock"] = {"mhz": row[f"mhz_{board}"]}   # the board's, or the point's measured Fmax (--pnr)
     d["fpga"] = {"part": part}
     Config.from_dict(d)   # it must load as a normal config
     path = out / f"best-{board}.yaml"
@@ -102,6 +103,38 @@ def synth_front(ok, cfgs, n, console):
                       f"{res.seconds:.0f} s; model error {', '.join(errs)}")
 
 
+def pnr_front(ok, cfgs, boards, a, cache, console):
+    """Place and route the ``a.pnr`` fastest front points of each board with the open flow
+    (on the executor, cached) and run them at their measured clock; say which boards keep
+    their nominal clock."""
+    from .spec import OPEN_FLOW
+    closed = [b for b in boards if b not in OPEN_FLOW]
+    if closed:
+        console.print(f"--pnr: {', '.join(closed)} {'has' if len(closed) == 1 else 'have'} no open place-and-route "
+                      f"flow (Vivado): {'its' if len(closed) == 1 else 'their'} points keep the board clock")
+    for b in boards:
+        if b not in OPEN_FLOW:
+            continue
+        pairs = sw.pnr_tasks(ok, cfgs, b, a.pnr, cache, a.pnr_timeout)
+        if not pairs:
+            console.print(f"--pnr: no front point fits {b}: nothing to place and route")
+            continue
+        results, n = sw.run_points([t for _, t in pairs], cache, a.jobs, a.scheduler, not a.quiet,
+                                   a.connect_timeout, worker=sw.evaluate_pnr, what=f"place and route ({b})")
+        console.print(f"--pnr: {len(pairs)} front point(s) on {b} (seed {','.join(map(str, sw.PNR_SEEDS))}), "
+                      f"{n} placed and routed now, the rest from the cache")
+        for r, t in pairs:
+            res = results[t["key"]]
+            if res["status"] != "ok":
+                console.print(f"[red]  point {r['point']} ({r['label']}): place and route failed:[/red] "
+                              f"{res['message']}; it keeps the board clock")
+                continue
+            sw.apply_pnr(r, b, res)
+            console.print(f"  point {r['point']} ({r['label']}): Fmax {res['fmax_mhz']:.1f} MHz -> clock "
+                          f"{r[f'mhz_{b}']:g} MHz, {r[f'latency_ms_{b}']:.3f} ms, {r[f'gops_{b}']:.2f} GOPS "
+                          f"({res['seconds']:.0f} s); critical path {res.get('critical', '?')}")
+
+
 def cmd_sweep(a):
     from rich.console import Console
     from rich.table import Table
@@ -138,6 +171,8 @@ def cmd_sweep(a):
     ok = sw.mark_front(rows)
     if a.synth_front:
         synth_front(ok, cfgs, a.synth_front, console)
+    if a.pnr:
+        pnr_front(ok, cfgs, spec.boards, a, cache, console)
     write_csv(rows + ([base] if "key" in base else []), out / "points.csv")   # the base: a reference row
     board0 = spec.boards[0]
     if ok:
@@ -149,18 +184,21 @@ def cmd_sweep(a):
                   f"of a {spec.size}-point space; {fresh[0]} evaluated now, the rest from the cache; "
                   f"{wall:.1f} s; layers {','.join(spec.layers)} at 1/{spec.scale} size")
     t = Table(title="best point per board (fastest that fits: LUT <= 80 %, BRAM36/DSP <= 90 %, bus <= PS port)")
-    for c in ("board", "point", "GEMM", "bus", "cycles", "ms", "GOPS", "GOPS/DSP", "LUT %", "DSP %", "BRAM %",
+    for c in ("board", "point", "GEMM", "bus", "cycles", "MHz", "ms", "GOPS", "GOPS/DSP", "LUT %", "DSP %", "BRAM %",
               "vs base"):
         t.add_column(c)
     for b in spec.boards:
         r = sw.best(ok, b)
         if r is None:
             (out / f"best-{b}.yaml").unlink(missing_ok=True)   # not one from an earlier sweep
-            t.add_row(b, "no point fits", *[""] * 10)
+            t.add_row(b, "no point fits", *[""] * 11)
             continue
         path = write_best(r, cfgs[r["point"]], b, out)
-        speed = f"{base['cycles'] / r['cycles']:.2f}x" if base.get("status") == "ok" else "-"
-        t.add_row(b, r["label"], r["gemm"], str(r["bus_bits"]), f"{r['cycles']:,}", f"{r[f'latency_ms_{b}']:.3f}",
+        # at each one's clock on the board (a --pnr point's may be below the base's)
+        speed = (f"{base['cycles'] * r[f'mhz_{b}'] / (r['cycles'] * base[f'mhz_{b}']):.2f}x"
+                 if base.get("status") == "ok" else "-")
+        t.add_row(b, r["label"], r["gemm"], str(r["bus_bits"]), f"{r['cycles']:,}",
+                  f"{r[f'mhz_{b}']:g} ({r[f'clock_source_{b}']})", f"{r[f'latency_ms_{b}']:.3f}",
                   f"{r[f'gops_{b}']:.2f}", f"{r[f'gops_per_dsp_{b}']:.3f}", f"{r[f'LUT_pct_{b}']}",
                   f"{r[f'DSP_pct_{b}']}", f"{r[f'BRAM36_pct_{b}']}", speed)
         console.print(f"wrote {path}")
@@ -230,6 +268,12 @@ def main(argv=None):
     s.add_argument("--synth-front", type=positive, metavar="N",
                    help="synthesize the N fastest front points with Yosys (minutes each) and "
                         "print the resource model's error on them")
+    s.add_argument("--pnr", type=positive, metavar="N",
+                   help="place and route the N fastest front points of each board with the open flow "
+                        "(ecp5: Yosys + nextpnr-ecp5, minutes each, cached) and run them at their measured "
+                        "Fmax, capped at the board clock; other boards keep their clock")
+    s.add_argument("--pnr-timeout", type=positive, metavar="S",
+                   help="seconds per place-and-route run (default: none)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)
     m = sub.add_parser("model", help="the resource model's coefficients and held-out error")

@@ -53,8 +53,9 @@ def write_best(row, cfg, board, out):
 
 
 def plot(rows, base, path, board):
-    """Latency at the first board's clock vs LUT, DSP, BRAM36; the 2-D front of each marked,
-    and the board's fit limit as a dashed line."""
+    """Latency at the first board's clock vs LUT, DSP, BRAM36 in percent of that board's part
+    (the units differ between parts); the 2-D front of each marked, and the board's fit limit
+    as a dashed line."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -63,19 +64,19 @@ def plot(rows, base, path, board):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     lat = f"latency_ms_{board}"
     for ax, res in zip(axes, ("LUT", "DSP", "BRAM36")):
-        xs, ys = [r[res] for r in rows], [r[lat] for r in rows]
+        pct = f"{res}_pct_{board}"
+        xs, ys = [r[pct] for r in rows], [r[lat] for r in rows]
         ax.scatter(xs, ys, s=14, c="0.6", label="points")
         idx = front(list(zip(xs, ys)))
         fx, fy = zip(*sorted((xs[i], ys[i]) for i in idx)) if idx else ((), ())
         ax.step(fx, fy, where="post", c="tab:red", lw=1)
         ax.scatter(fx, fy, s=26, c="tab:red", label="Pareto front")
         if base is not None:
-            ax.scatter([base[res]], [base[lat]], marker="*", s=160, c="tab:blue", label="base config")
-        from vta.fpga.synth import part_info
-        limit = sw.MARGINS[res] * part_info(sw.board_info(board)[0])[2][res]
-        ax.axvline(limit, ls="--", c="0.3", lw=1, label=f"{board} limit ({sw.MARGINS[res]:.0%})")
-        ax.set_xlabel(f"{res} (model)")
-        ax.set_ylabel(f"latency, ms at {rows[0][f'mhz_{board}']:g} MHz ({board})")
+            ax.scatter([base[pct]], [base[lat]], marker="*", s=160, c="tab:blue", label="base config")
+        ax.axvline(100 * sw.MARGINS[res], ls="--", c="0.3", lw=1, label=f"{board} limit ({sw.MARGINS[res]:.0%})")
+        ax.set_xlabel(f"{res}, % of {sw.board_info(board)[0]} (model)")
+        ax.set_ylabel(f"latency, ms at the {board} clock" + (" (some points: their pnr Fmax)" if any(
+            r.get(f"clock_source_{board}") == "pnr" for r in rows) else f", {rows[0][f'mhz_{board}']:g} MHz"))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("vta-dse: workload latency vs resources")
@@ -106,8 +107,9 @@ def synth_front(ok, cfgs, n, console):
 def pnr_front(ok, cfgs, boards, a, cache, console):
     """Place and route the ``a.pnr`` fastest front points of each board with the open flow
     (on the executor, cached) and run them at their measured clock; say which boards keep
-    their nominal clock."""
+    their nominal clock. Returns {point key: [(board, result)]} of the points placed."""
     from .spec import OPEN_FLOW
+    placed = {}
     closed = [b for b in boards if b not in OPEN_FLOW]
     if closed:
         console.print(f"--pnr: {', '.join(closed)} {'has' if len(closed) == 1 else 'have'} no open place-and-route "
@@ -130,9 +132,11 @@ def pnr_front(ok, cfgs, boards, a, cache, console):
                               f"{res['message']}; it keeps the board clock")
                 continue
             sw.apply_pnr(r, b, res)
+            placed.setdefault(r["key"], []).append((b, res))
             console.print(f"  point {r['point']} ({r['label']}): Fmax {res['fmax_mhz']:.1f} MHz -> clock "
                           f"{r[f'mhz_{b}']:g} MHz, {r[f'latency_ms_{b}']:.3f} ms, {r[f'gops_{b}']:.2f} GOPS "
                           f"({res['seconds']:.0f} s); critical path {res.get('critical', '?')}")
+    return placed
 
 
 def cmd_sweep(a):
@@ -171,8 +175,9 @@ def cmd_sweep(a):
     ok = sw.mark_front(rows)
     if a.synth_front:
         synth_front(ok, cfgs, a.synth_front, console)
-    if a.pnr:
-        pnr_front(ok, cfgs, spec.boards, a, cache, console)
+    placed = pnr_front(ok, cfgs, spec.boards, a, cache, console) if a.pnr else {}
+    for b, res in placed.get(base.get("key"), []):   # the base is a placed point: the same clock
+        sw.apply_pnr(base, b, res)
     write_csv(rows + ([base] if "key" in base else []), out / "points.csv")   # the base: a reference row
     board0 = spec.boards[0]
     if ok:

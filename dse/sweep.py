@@ -187,12 +187,13 @@ def needs(row, cfg, board):
             "DSP": cfg.batch * cfg.block_in * cfg.block_out}
 
 
-def set_clock(row, board, mhz, source):
-    """The point's clock on ``board`` and what follows from it: latency, GOPS, GOPS per DSP."""
+def set_clock(row, board, mhz, source, dsp):
+    """The point's clock on ``board`` and what follows from it: latency, GOPS, GOPS per DSP
+    (``dsp``: its DSP blocks or multipliers on the board's part)."""
     ms = row["cycles"] / (mhz * 1e3)
     gops = 2 * row["macs"] / (ms * 1e6)
     row.update({f"mhz_{board}": round(mhz, 1), f"clock_source_{board}": source, f"latency_ms_{board}": round(ms, 4),
-                f"gops_{board}": round(gops, 3), f"gops_per_dsp_{board}": round(gops / max(row["DSP"], 1), 4)})
+                f"gops_{board}": round(gops, 3), f"gops_per_dsp_{board}": round(gops / max(dsp, 1), 4)})
 
 
 def finish_row(row, cfg, res, boards, layers):
@@ -215,7 +216,7 @@ def finish_row(row, cfg, res, boards, layers):
         cap, need = capacity(b), needs(row, cfg, b)
         fits = cfg.bus_bits <= port and all(need[r] <= m * cap[r] for r, m in MARGINS.items())
         row[f"fits_{b}"] = fits
-        set_clock(row, b, mhz, "board")
+        set_clock(row, b, mhz, "board", need["DSP"])
         row.update({f"{r}_pct_{b}": round(100 * need[r] / cap[r], 1) for r in MARGINS})
     return row
 
@@ -364,12 +365,13 @@ def apply_pnr(row, board, res):
     above it nothing was closed), rounded down to 0.1 MHz."""
     mhz = board_info(board)[1]
     fmax = res["fmax_mhz"]
+    mults = res["utilization"].get("MULT18X18D", [0])[0]
     row.update({f"pnr_fmax_{board}": round(fmax, 1), f"pnr_critical_{board}": res.get("critical", ""),
                 f"pnr_seconds_{board}": res["seconds"]})
     for bel, (used, avail) in res["utilization"].items():
         if bel in ("TRELLIS_COMB", "DP16KD", "MULT18X18D"):
             row[f"pnr_{bel}_{board}"] = used
-    set_clock(row, board, min(mhz, int(fmax * 10) / 10), "pnr")
+    set_clock(row, board, min(mhz, int(fmax * 10) / 10), "pnr", mults)
 
 
 def pnr_tasks(rows, cfgs, board, n, cache_dir, timeout=None):

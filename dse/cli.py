@@ -278,7 +278,7 @@ def main(argv=None):
                         "(ecp5: Yosys + nextpnr-ecp5, minutes each, cached) and run them at their measured "
                         "Fmax, capped at the board clock; other boards keep their clock")
     s.add_argument("--pnr-timeout", type=positive, metavar="S",
-                   help="seconds per place-and-route run (default: none)")
+                   help="seconds per nextpnr run (default: none; the syntheses have no timeout)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)
     m = sub.add_parser("model", help="the resource model's coefficients and held-out error")

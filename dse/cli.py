@@ -128,8 +128,8 @@ def pnr_front(ok, cfgs, boards, a, cache, console):
         for r, t in pairs:
             res = results[t["key"]]
             if res["status"] != "ok":
-                console.print(f"[red]  point {r['point']} ({r['label']}): place and route failed:[/red] "
-                              f"{res['message']}; it keeps the board clock")
+                console.print(f"[red]  point {r['point']} ({r['label']}): place and route failed (above)[/red]: "
+                              f"it keeps the board clock")
                 continue
             sw.apply_pnr(r, b, res)
             placed.setdefault(r["key"], []).append((b, res))

@@ -3,6 +3,7 @@
     python bench/fuzz_rtl.py --count 1000 --seed 0 [--config tiny] [--sim verilator]
                              [--batch 100] [--out build/fuzz_rtl] [--stall P]
                              [--memory random|fixed] [--limits 1/1,4/2,8/8,16/4] [--fast]
+                             [--jobs N | --scheduler tcp://HOST:PORT]
 
 Programs come from vta.compiler.fuzz.random_program(cfg, seed + i, rounds=1..5) and run in
 batches, one simulator session per batch (vta.cosim.crosscheck.check_many). Each program's
@@ -15,6 +16,12 @@ as a bundle OUT/<program>-shrunk.vtab (expected outputs = the reference's), next
 unshrunk OUT/<program>.vtab; rerun it with `vta-rtl check CONFIG OUT/<program>-shrunk.vtab`.
 --fast runs the RTL in the fast harness (vta.cosim.fastsim: AXI RAM inside the simulator, one
 short simulator process per program; same cycles; no --stall there).
+
+Parallel campaigns (``--jobs N``, ``--scheduler``): the seeds are cut into chunks (at most
+--batch programs, at least one chunk per job), each chunk runs in a worker of vta-dse's
+executor (vta.dse.executor: local processes, or a Dask distributed cluster whose workers have
+this checkout installed), and the parent merges the records into the same report; failing
+programs are re-made from their seeds in the parent and shrunk there.
 
 Memory (``--memory random``, the default): each program draws its own DRAM latency (1..96),
 AXI outstanding limits (dram.max_outstanding_reads/writes, a pair from --limits) and, for
@@ -39,6 +46,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vta.cli import positive_int
 from vta.compiler.fuzz import random_program, shrink
 from vta.isa import VTAError, load_config, write_bundle
 from vta.cosim.crosscheck import SimError, check_many
@@ -163,13 +171,76 @@ def _rtl_mem(m):
     return {"latency": m["latency"], "stall": m["stall"], "seed": m["seed"]}
 
 
+def mems_of(a, seed):
+    """Program ``seed``'s memory (memory_for), or None with ``--memory fixed``."""
+    return memory_for(seed, a.limits, stalls=not a.fast) if a.memory == "random" else None
+
+
+def chunk_seeds(first, count, batch, jobs=1, scheduler=None):
+    """The seeds in chunks of at most ``batch`` (one simulator session each), and at least one
+    chunk per local job so that every job has work."""
+    size = batch if scheduler else min(batch, max(1, -(-count // max(jobs, 1))))
+    return [range(first + i, first + min(i + size, count)) for i in range(0, count, size)]
+
+
+def run_chunk(job):
+    """Worker: the programs of ``job["seeds"]`` on TLM, RTL and reference -> one picklable record
+    per program (its failure reason or None, and the figures the report sums). Programs with
+    the same outstanding limits share a simulator session. Raises VTAError when the simulator
+    cannot build or run at all."""
+    from vta.isa import Config
+    cfg = Config.from_dict(job["config"])
+    groups = {}
+    for s in job["seeds"]:
+        m = memory_for(s, job["limits"], stalls=not job["fast"]) if job["memory"] == "random" else None
+        groups.setdefault(m["limits"] if m else None, []).append((s, m))
+    recs = []
+    for limits, group in groups.items():
+        run_cfg = limit_config(cfg, limits) if limits else cfg
+        programs = [make_program(cfg, s) for s, _ in group]
+        mem = [_rtl_mem(m) for _, m in group] if limits else None
+        results = check_many(programs, run_cfg, sim=job["sim"], axi_stall=job["stall"], fast=job["fast"], mem=mem)
+        for (s, m), p, r in zip(group, programs, results):
+            timed = not job["stall"] and not (m and m["stall"])
+            why = failure(r, timing=timed)
+            rec = {"seed": s, "name": p.name, "why": why, "timed": timed,
+                   "invalid": isinstance(r, Exception) and not isinstance(r, SimError)}
+            if why is None:
+                rec.update(insns=len(p.insns), rtl_cycles=r.rtl_cycles, tlm_wall=r.tlm.wall_seconds,
+                           cycle_error=r.cycle_error if timed else None,
+                           over_target=timed and over_bound(r.tlm_cycles, r.rtl_cycles, CYCLE_TARGET))
+            recs.append(rec)
+    return sorted(recs, key=lambda r: r["seed"])
+
+
+def run_chunks(chunks, jobs=1, scheduler=None, connect_timeout=20):
+    """Each chunk's records as it finishes: in this process with one local job, else on
+    vta-dse's executor (local worker processes, or the Dask cluster at ``scheduler``)."""
+    if jobs == 1 and not scheduler:
+        yield from map(run_chunk, chunks)
+        return
+    from concurrent.futures import as_completed
+
+    from vta.dse.executor import executor
+    with executor(jobs, scheduler, connect_timeout) as ex:
+        for fut in as_completed([ex.submit(run_chunk, c) for c in chunks]):
+            yield fut.result()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=100, help="number of random programs")
     ap.add_argument("--seed", type=int, default=0, help="first seed (program i uses seed + i)")
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--sim", choices=("icarus", "verilator"), default="verilator")
-    ap.add_argument("--batch", type=int, default=100, help="programs per simulator session")
+    ap.add_argument("--batch", type=positive_int, default=100, help="programs per simulator session (and per job)")
+    ap.add_argument("--jobs", type=positive_int, default=1,
+                    help="parallel jobs, each a chunk of seeds (local worker processes; default 1: "
+                         "in this process)")
+    ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run the chunks on a Dask distributed cluster (vta-dse's executor)")
+    ap.add_argument("--connect-timeout", type=positive_int, default=20, metavar="S",
+                    help="seconds to wait for the Dask scheduler (default 20)")
     ap.add_argument("--out", default="build/fuzz_rtl", help="where reproducer bundles go")
     ap.add_argument("--stall", type=float, default=0.0, metavar="P",
                     help="random AXI back-pressure with probability P per channel and cycle")
@@ -203,47 +274,35 @@ def main(argv=None):
     progress = Progress(TextColumn("[bold]fuzz[/] {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TextColumn("{task.fields[bad]} mismatches"),
                         TimeElapsedColumn(), console=Console(stderr=True))
-    mems = {}
+    opts = {"config": cfg.to_dict(), "sim": a.sim, "stall": a.stall, "fast": a.fast,
+            "memory": a.memory, "limits": a.limits}
+    chunks = [dict(opts, seeds=list(c)) for c in chunk_seeds(a.seed, a.count, a.batch, a.jobs, a.scheduler)]
     with progress:
         task = progress.add_task(f"{cfg.name}/{a.sim}", total=a.count, bad=0)
-        for start in range(0, a.count, a.batch):
-            seeds = range(a.seed + start, a.seed + min(start + a.batch, a.count))
-            groups = {}   # one simulator session per config (outstanding limits)
-            for s in seeds:
-                m = memory_for(s, a.limits, stalls=not a.fast) if a.memory == "random" else None
-                mems[s] = m
-                groups.setdefault(m["limits"] if m else None, []).append(s)
-            for limits, group in groups.items():
-                run_cfg = limit_config(cfg, limits) if limits else cfg
-                programs = [make_program(cfg, s) for s in group]
-                mem = [_rtl_mem(mems[s]) for s in group] if limits else None
-                try:
-                    results = check_many(programs, run_cfg, sim=a.sim, axi_stall=a.stall, fast=a.fast,
-                                         mem=mem)
-                except VTAError as e:   # the simulator could not build/run at all
-                    print(f"fuzz_rtl: error: {e}", file=sys.stderr)
-                    return 2
-                for s, p, r in zip(group, programs, results):
-                    m = mems[s]
-                    timed = not a.stall and not (m and m["stall"])
-                    why = failure(r, timing=timed)
+        try:
+            for recs in run_chunks(chunks, a.jobs, a.scheduler, a.connect_timeout):
+                for rec in recs:
+                    s, why, m = rec["seed"], rec["why"], mems_of(a, rec["seed"])
                     if why is None:
-                        insns += len(p.insns)
-                        rtl_cycles += r.rtl_cycles
-                        tlm_wall += r.tlm.wall_seconds
-                        if timed:
-                            cycle_errs.append(r.cycle_error)
-                            over_target += over_bound(r.tlm_cycles, r.rtl_cycles, CYCLE_TARGET)
+                        insns += rec["insns"]
+                        rtl_cycles += rec["rtl_cycles"]
+                        tlm_wall += rec["tlm_wall"]
+                        if rec["timed"]:
+                            cycle_errs.append(rec["cycle_error"])
+                            over_target += rec["over_target"]
                         else:
                             stalled += 1
-                    elif isinstance(r, Exception) and not isinstance(r, SimError):
-                        errors.append((p, why))   # the TLM rejected it: a generator bug
+                    elif rec["invalid"]:
+                        errors.append((make_program(cfg, s), why))   # the TLM rejected it: a generator bug
                     else:
-                        failures.append((p, why, m))
-                        progress.console.print(f"[red]MISMATCH[/] {p.name}"
+                        failures.append((make_program(cfg, s), why, m))
+                        progress.console.print(f"[red]MISMATCH[/] {rec['name']}"
                                                + (f" ({describe(m)})" if m else "")
                                                + f": {why}", soft_wrap=True)
-                progress.update(task, advance=len(programs), bad=len(failures))
+                progress.update(task, advance=len(recs), bad=len(failures))
+        except VTAError as e:   # the simulator could not build/run at all, or no executor
+            print(f"fuzz_rtl: error: {e}", file=sys.stderr)
+            return 2
     wall = time.perf_counter() - t0
     paths = []
     for p, _, m in failures:

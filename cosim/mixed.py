@@ -22,22 +22,16 @@ from pathlib import Path
 import simpy
 from myhdl import ResetSignal, Signal, Simulation, always, block, delay, intbv
 
-from vta.isa import Alu, ConfigError, Gemm
-from vta.rtl.compute import compute_unit
-from vta.rtl.fetch import fetch_unit
+from vta.isa import Alu, ConfigError, Gemm, load_config
 from vta.rtl.fields import INSN_BITS, beats
 from vta.rtl.interfaces import (BusyFlags, CommandQueue, ReadPort, SramRead, SramWrite,
                                 TokenQueue, WritePort)
-from vta.rtl.load import load_unit
-from vta.rtl.store import store_unit
-from vta.tlm.top import Tlm
+from vta.tlm.top import Tlm, progress_bar, run_with_bar
 
-from . import transactors as tx
+from . import cores, myhdl_speed, transactors as tx  # noqa: F401  (myhdl_speed: on import)
 
 UNITS = ("fetch", "load", "compute", "store")
 CORES = ("gemm", "alu")
-HALF = 5                 # MyHDL time units per half clock period
-PERIOD = 2 * HALF
 RESET_CYCLES = 2         # clocks of reset before TLM cycle 0
 # A busy RTL unit with no handshake for this many cycles while the TLM has nothing left
 # to do is stuck (waiting for a token nobody will push): stop clocking it, so the TLM
@@ -74,10 +68,18 @@ def parse_units(text, where="--rtl"):
 
 
 def check_units(units):
-    """Reject combinations this release cannot build (with the reason)."""
+    """Reject unknown names and combinations this release cannot build (with the reason)."""
+    bad = sorted(str(u) for u in units if u not in UNITS + CORES)
+    if bad:
+        raise ConfigError(f"unknown unit {bad[0]!r}; choose from {', '.join(UNITS + CORES)}")
     if "compute" in units and units & set(CORES):
         raise ConfigError("gemm/alu refine the cores inside a TLM compute unit; an RTL compute "
                           "unit has its own RTL cores (drop gemm/alu, or compute)")
+
+
+# The token queues each unit's instructions pop, by flag (rtl/unit.py's TOK state).
+TOKEN_POPS = {"load": (("pop_next", "g2l"),), "store": (("pop_prev", "g2s"),),
+              "compute": (("pop_prev", "l2g"), ("pop_next", "s2g"))}
 
 
 class RtlUnit:
@@ -92,6 +94,7 @@ class RtlUnit:
         self.instructions = 0
         self.by_opcode = {}
         self.current = None     # (index, insn, cycle taken)
+        self.to_pop = []        # token queues the current instruction has still to pop
         self.gemm_uops = self.alu_uops = 0
         self.waiting = None
 
@@ -107,6 +110,7 @@ class RtlUnit:
         """The RTL took an instruction from its command queue (the previous one retired)."""
         self.retire()
         self.current = (index, insn, self.env.now)
+        self.to_pop = [q for flag, q in TOKEN_POPS.get(self.name, ()) if getattr(insn, flag)]
         self.instructions += 1
         self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
         if isinstance(insn, (Gemm, Alu)):
@@ -135,12 +139,29 @@ class RtlUnit:
         elif self.current is not None:
             self.retire()
 
+    def popped(self, qname):
+        """The RTL popped a token of queue ``qname`` for its current instruction."""
+        if qname in self.to_pop:
+            self.to_pop.remove(qname)
+
+    def blocked_on(self):
+        """What the unit's current instruction waits for if it is a token that is not
+        there (the RTL's TOK state; it pops all of them in one cycle), else None."""
+        if self.current is None:
+            return None
+        for qname in self.to_pop:
+            q = self.top.dep[qname]
+            if not q.items:
+                return q.pop_waits
+        return None
+
     def state(self):
         if self.current is None:
             return None
         index, insn, _ = self.current
-        return (index, self.top.disasm(insn), "running as RTL (waits on a token, a full "
-                "queue or memory)")
+        waits = self.blocked_on()
+        return (index, self.top.disasm(insn), (waits + " (RTL)") if waits else
+                "running as RTL (waits on a full queue or memory)")
 
     def stats(self):
         return {"busy_cycles": int(self.busy_cycles), "stall_cycles": 0,
@@ -148,19 +169,32 @@ class RtlUnit:
 
 
 @block
-def clock(clk):
-    @always(delay(HALF))
+def clock(clk, half):
+    @always(delay(half))
     def tick():
         clk.next = not clk
     return tick
 
 
+def clock_half(mhz):
+    """(MyHDL time units per half clock period, VCD timescale) so that VCD time is real
+    time: picoseconds when the half period is a whole number of them, else femtoseconds
+    (rounded: at 333 MHz 0.5 fs a half period, 1 ns after a million cycles)."""
+    half_ps = 5e5 / mhz
+    if half_ps >= 1 and abs(half_ps - round(half_ps)) < 1e-9:
+        return round(half_ps), "1ps"
+    return max(1, round(5e8 / mhz)), "1fs"
+
+
 @block
-def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
-    """The refined units and their transactors, around the TLM ``top``."""
+def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies, half):
+    """The refined units and their transactors, around the TLM ``top``. (Each unit's RTL
+    is imported when refined: a mix that refines the GEMM core alone runs with an
+    rtl/gemm.py whose new latency rtl/compute.py does not follow yet.)"""
     cfg, b = top.cfg, top.boundary
-    insts = [clock(clk)]
+    insts = [clock(clk, half)]
     if "fetch" in units:
+        from vta.rtl.fetch import fetch_unit
         rd0 = ReadPort(cfg.bus_bits)
         word = Signal(intbv(0)[INSN_BITS:])
         qs = {n: CommandQueue() for n in ("load", "compute", "store")}
@@ -172,17 +206,19 @@ def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
         insts += [tx.cmd_sink(b, clk, qs[n], top.cmd[n], word, count, proxies["fetch"].took)
                   for n in qs]
     if "load" in units:
+        from vta.rtl.load import load_unit
         lq, g2l, l2g, rd1 = CommandQueue(), TokenQueue(), TokenQueue(), ReadPort(cfg.bus_bits)
         inp_w = SramWrite(beats(cfg, cfg.inp_bytes), cfg.log_inp_depth, cfg.inp_bytes * 8)
         wgt_w = SramWrite(beats(cfg, cfg.wgt_bytes), cfg.log_wgt_depth, cfg.wgt_bytes * 8)
         insts += [load_unit(cfg, clk, rst, lq, g2l, l2g, rd1, inp_w, wgt_w, busy.load),
                   tx.cmd_source(b, clk, top.cmd["load"], lq, proxies["load"].took),
-                  tx.token_source(b, clk, top.dep["g2l"], g2l),
+                  tx.token_source(b, clk, top.dep["g2l"], g2l, proxies["load"].popped),
                   tx.token_sink(b, clk, l2g, top.dep["l2g"]),
                   tx.dram_reader(b, clk, rd1, "load"),
                   tx.sram_writer(b, clk, inp_w, top.inp_buf, cfg.inp_bits, "inp"),
                   tx.sram_writer(b, clk, wgt_w, top.wgt_buf, cfg.wgt_bits, "wgt")]
     if "compute" in units:
+        from vta.rtl.compute import compute_unit
         cq = CommandQueue()
         l2g, s2g, g2l, g2s = TokenQueue(), TokenQueue(), TokenQueue(), TokenQueue()
         rd2 = ReadPort(cfg.bus_bits)
@@ -192,21 +228,26 @@ def mixed_rtl(top, units, clk, rst, start, finish, busy, proxies):
         insts += [compute_unit(cfg, clk, rst, start, cq, l2g, s2g, g2l, g2s, rd2, inp_r, wgt_r,
                                out_w, busy.compute, finish),
                   tx.cmd_source(b, clk, top.cmd["compute"], cq, proxies["compute"].took),
-                  tx.token_source(b, clk, top.dep["l2g"], l2g),
-                  tx.token_source(b, clk, top.dep["s2g"], s2g),
+                  tx.token_source(b, clk, top.dep["l2g"], l2g, proxies["compute"].popped),
+                  tx.token_source(b, clk, top.dep["s2g"], s2g, proxies["compute"].popped),
                   tx.token_sink(b, clk, g2l, top.dep["g2l"]),
                   tx.token_sink(b, clk, g2s, top.dep["g2s"]),
                   tx.dram_reader(b, clk, rd2, "compute"),
                   tx.sram_reader(b, clk, inp_r, top.inp_buf, cfg.inp_bits),
                   tx.sram_reader(b, clk, wgt_r, top.wgt_buf, cfg.wgt_bits),
                   tx.sram_writer(b, clk, out_w, top.compute.out, cfg.out_bits, "out")]
+    if "gemm" in top.cores:
+        insts.append(cores.gemm_feeder(top, clk, top.core_feeders["gemm"]))
+    if "alu" in top.cores:
+        insts.append(cores.alu_feeder(top, clk, top.core_feeders["alu"]))
     if "store" in units:
+        from vta.rtl.store import store_unit
         sq, g2s, s2g, wr = CommandQueue(), TokenQueue(), TokenQueue(), WritePort(cfg.bus_bits)
         out_r = SramRead(cfg.log_out_depth, cfg.out_bytes * 8)
         idle = Signal(bool(0))
         insts += [store_unit(cfg, clk, rst, sq, g2s, s2g, wr, out_r, busy.store, idle),
                   tx.cmd_source(b, clk, top.cmd["store"], sq, proxies["store"].took),
-                  tx.token_source(b, clk, top.dep["g2s"], g2s),
+                  tx.token_source(b, clk, top.dep["g2s"], g2s, proxies["store"].popped),
                   tx.token_sink(b, clk, s2g, top.dep["s2g"]),
                   tx.dram_writer(b, clk, wr),
                   tx.sram_reader(b, clk, out_r, top.compute.out, cfg.out_bits)]
@@ -227,8 +268,7 @@ class MixedTlm(Tlm):
         self.boundary = tx.Boundary(self)
         self.waves = Path(waves) if waves else None
         if self.cores:
-            from .cores import refine_cores
-            refine_cores(self, self.cores)
+            cores.refine_cores(self, self.cores)
         self.proxies = {}
         for name in self.refined:
             tlm_unit = getattr(self, name)
@@ -239,7 +279,7 @@ class MixedTlm(Tlm):
         self._sim = None
 
     def run(self):
-        if not self.refined:
+        if not (self.refined or self.cores):
             return super().run()
         cfg = self.cfg
         clk = Signal(bool(0))
@@ -248,14 +288,16 @@ class MixedTlm(Tlm):
         for name, proxy in self.proxies.items():
             proxy.busy = getattr(busy, name)
         self._signals = (clk, rst, start, finish)
-        rtl = mixed_rtl(self, self.refined, clk, rst, start, finish, busy, self.proxies)
+        half, timescale = clock_half(cfg.clock_mhz)
+        self._period = 2 * half
+        rtl = mixed_rtl(self, self.refined, clk, rst, start, finish, busy, self.proxies, half)
         if self.waves is not None:
             self.waves.parent.mkdir(parents=True, exist_ok=True)
             rtl.config_sim(trace=True, name=self.waves.stem, directory=str(self.waves.parent),
-                           timescale=vcd_timescale(cfg.clock_mhz))
+                           timescale=timescale)
         self._sim = Simulation(rtl)
         try:
-            self._sim.run(RESET_CYCLES * PERIOD, quiet=1)
+            self._sim.run(RESET_CYCLES * self._period, quiet=1)
             rst.next = 0
             start.next = 1
             self.env.process(self._stepper())   # its first step: the end of cycle 0
@@ -263,7 +305,7 @@ class MixedTlm(Tlm):
         finally:
             self._sim.quit()
             if self.waves is not None:
-                align_vcd(self.waves, RESET_CYCLES * PERIOD)
+                align_vcd(self.waves, RESET_CYCLES * self._period)
 
     def _idle(self):
         """Every RTL unit idle with nothing to do and nothing in flight."""
@@ -276,8 +318,15 @@ class MixedTlm(Tlm):
                 return False
         return True
 
+    def _stuck(self):
+        """Nothing in flight and every busy RTL unit waits for a token that is not there
+        (with the TLM idle too, nobody will push it: a deadlock)."""
+        if self.boundary.pending:
+            return False
+        return all(not p.busy or p.blocked_on() is not None for p in self.proxies.values())
+
     def _stepper(self):
-        env, sim, b = self.env, self._sim, self.boundary
+        env, sim, b, period = self.env, self._sim, self.boundary, self._period
         clk, rst, start, finish = self._signals
         proxies = tuple(self.proxies.values())
         compute_rtl = "compute" in self.refined
@@ -290,7 +339,7 @@ class MixedTlm(Tlm):
                 yield Late(env, 1)
                 continue
             before = b.activity
-            sim.run(PERIOD, quiet=1)
+            sim.run(period, quiet=1)
             if first:
                 start.next = 0
                 first = False
@@ -300,49 +349,44 @@ class MixedTlm(Tlm):
                 self.finish(None)
             if b.activity == before and env.peek() == math.inf:
                 quiet += 1
-                if quiet > STUCK_CYCLES or (self._idle() and self.finish_cycle is not None):
+                if quiet > STUCK_CYCLES or self._stuck():
                     return
             else:
                 quiet = 0
             yield Late(env, 1)
 
 
-def vcd_timescale(mhz):
-    """The VCD time unit that makes one clock = PERIOD units = 1/mhz us (so VCD time is
-    the Chrome trace's time base), or '1ns' (then VCD time = cycles x PERIOD)."""
-    for unit, per_us in (("1ns", 1e3), ("100ps", 1e4), ("10ps", 1e5), ("1ps", 1e6)):
-        if abs(per_us / mhz - PERIOD) < 1e-9:
-            return unit
-    return "1ns"
-
-
 def align_vcd(path, offset):
     """Shift the VCD's times by -``offset`` (the reset cycles before TLM cycle 0): the
-    reset values land at time 0."""
+    reset values land at time 0. Streams the file (a long run's VCD can be large)."""
     path = Path(path)
     if not path.exists():
         return
-    lines = path.read_text().splitlines()
-    out, last = [], None
-    for line in lines:
-        if line.startswith("#") and line[1:].isdigit():
-            t = max(0, int(line[1:]) - offset)
-            if t == last:
-                continue
-            last = t
-            line = f"#{t}"
-        out.append(line)
-    path.write_text("\n".join(out) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    last = None
+    with path.open() as src, tmp.open("w") as dst:
+        for line in src:
+            if line.startswith("#") and line[1:].strip().isdigit():
+                t = max(0, int(line[1:]) - offset)
+                if t == last:
+                    continue
+                last = t
+                line = f"#{t}\n"
+            dst.write(line)
+    tmp.replace(path)
 
 
-def run_mixed(program, config=None, *, rtl=frozenset(), waves=None, trace=None, **kw):
-    """Run ``program`` with the units in ``rtl`` as RTL (see MixedTlm); a TlmResult
-    whose stats name the RTL units (``stats['refined']``)."""
-    tlm = MixedTlm(program, config, units=frozenset(rtl), waves=waves, trace=bool(trace), **kw)
-    result = tlm.run()
-    result.stats["refined"] = sorted(tlm.refined | tlm.cores)
-    if trace and not isinstance(trace, bool):
-        tlm.tracer.write(trace, f"VTA mixed: {program.name} on {tlm.cfg.name}",
-                         {"program": program.name, "config": tlm.cfg.name,
-                          "cycles": result.cycles, "rtl_units": sorted(tlm.refined | tlm.cores)})
+def run_mixed(program, config=None, *, rtl=None, waves=None, trace=None, progress=False, **kw):
+    """Run ``program`` with the units in ``rtl`` as RTL (default: the config's ``refine:``
+    section) and return a TlmResult whose stats name them (``stats['refined']``).
+    ``waves``: a VCD path for the RTL units' signals, on the trace's time base. Other
+    keywords as vta.tlm.run_program."""
+    cfg = load_config(config) if config is not None else program.config
+    units = cfg.refined if rtl is None else frozenset(rtl)
+    bar, cb, detail = progress_bar(program, progress)
+    tlm = MixedTlm(program, cfg, units=units, waves=waves, trace=bool(trace), progress=cb,
+                   detail=detail, **kw)
+    refined = sorted(tlm.refined | tlm.cores)
+    result = run_with_bar(tlm, bar, trace, {"rtl_units": refined})
+    result.stats["refined"] = refined
     return result

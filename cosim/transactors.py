@@ -88,15 +88,17 @@ def cmd_sink(b, clk, q, tq, word, counter, on_push):
 
 # ---- dependence tokens ------------------------------------------------------------------
 @block
-def token_source(b, clk, dq, q):
+def token_source(b, clk, dq, q, on_pop):
     """TLM dependence queue ``dq`` -> the RTL consumer's TokenQueue ``q`` (nonempty/pop).
-    A token is visible from the cycle it carries (its push + dep_latency)."""
+    A token is visible from the cycle it carries (its push + dep_latency); ``on_pop(name)``
+    is told of each pop."""
 
     @always(clk.posedge)
     def step():
         if q.pop and q.nonempty:
             dq.take()
             b.activity += 1
+            on_pop(dq.name)
         head = dq.peek()
         q.nonempty.next = head is not None and head <= b.env.now + 1
 
@@ -198,12 +200,14 @@ def dram_reader(b, clk, p, who):
                 wake[0] = env.event()
                 yield wake[0]
             addr, n = waiting[0]
-            raw, bursts = yield from dram.read(who, addr, n * bus)
+
+            def granted(raw, bursts, n=n):   # beats stream from their cycles on
+                raw = raw.tobytes()
+                for k in range(n):
+                    beats.append((dram.beat_done(bursts, k) - 1,
+                                  int.from_bytes(raw[k * bus:(k + 1) * bus], "little"), k == n - 1))
+            yield from dram.read(who, addr, n * bus, on_grant=granted)
             waiting.popleft()
-            raw = raw.tobytes()
-            for k in range(n):
-                beats.append((dram.beat_done(bursts, k) - 1,
-                              int.from_bytes(raw[k * bus:(k + 1) * bus], "little"), k == n - 1))
 
     env.process(serve())
 

@@ -74,7 +74,7 @@ def run_layer(cfg, name, scale=1):
     from vta.compiler.conv2d import build_conv2d, lower
     from vta.tlm import run_program
     x, w, b, s, p = layer_data(name, scale)
-    g = lower(cfg, x, w, s, p)[2]
+    g = lower(cfg, x, w, s, p, b)[2]   # with the bias: its fold changes the schedule
     ranked = tiling.rank(cfg, g)
     if not ranked:
         from vta.isa import ConfigError

@@ -6,7 +6,7 @@ import pytest
 
 from vta.compiler.conv2d import build_conv2d, choose_tiles, conv2d, conv2d_reference
 from vta.compiler.tiling import Geometry, Schedule
-from vta.isa import MEM_UOP, ConfigError, Gemm, Load, load_config, loop_indices
+from vta.isa import MEM_ACC, MEM_INP, MEM_UOP, ConfigError, Gemm, Load, load_config, loop_indices
 from vta.tlm import run_program
 
 SHAPES = [  # (N, C, H, W, O, K, stride, pad, relu, bias, tiles)
@@ -17,6 +17,7 @@ SHAPES = [  # (N, C, H, W, O, K, stride, pad, relu, bias, tiles)
     (1, 10, 9, 9, 12, 3, 2, 0, False, True, None),     # stride 2 without padding
     (1, 12, 9, 8, 40, 3, 1, 1, True, True, (2, 3, 1)),  # forced small tiles: many tiles, ragged
     (1, 5, 8, 8, 6, 5, 1, 2, False, True, None),       # kernel 5
+    (1, 20, 9, 7, 24, 1, 2, 0, True, True, None),      # 1x1 stride 2, odd sizes: every 2nd row loaded
 ]
 
 
@@ -79,7 +80,7 @@ def test_kernels_are_cached_and_no_back_to_back_writes():
             (dst,) = loop_indices(insn, [("dst", base, cfg.acc_depth)])
             assert dst.size > 1 and np.all(np.diff(dst) != 0)
             gemms += 1
-    assert gemms == 16
+    assert gemms == 16 + 8 and rt.bias_fold     # reduction steps + one bias GEMM per tile
     res = run_program(prog)
     np.testing.assert_array_equal(unpack(res.outputs), conv2d_reference(x, wt, bias, 1, 1, 8, False))
 
@@ -200,3 +201,46 @@ def test_batch2_config_with_width_tiles_and_space_to_depth():
         prog, unpack, rt = build_conv2d(cfg, x, wt, bias, s, 1, 6, True, tiles=tiles)
         np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, s, 1, 6, True))
     assert rt.lowering.startswith("space-to-depth 2")            # 1 channel x 4 <= block_in 4
+
+
+def _program_ops(prog):
+    from vta.isa import ALU_ADD, Alu
+    loads = [i for i in prog.insns if isinstance(i, Load)]
+    adds = [i for i in prog.insns if isinstance(i, Alu) and i.alu_opcode == ALU_ADD]
+    return loads, adds
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_1x1_conv_folds_the_bias_and_loads_only_the_rows_it_reads(stride):
+    cfg = load_config("default")
+    x, wt, bias = _case(cfg, 1, 48, 12, 10, 40, 1, True, 11 + stride)
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, stride, 0, 9, True)
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, stride, 0, 9, True))
+    loads, adds = _program_ops(prog)
+    # the bias is a GEMM operand (constant input entry x bias weight tiles): no ALU ADD, no ACC load
+    assert rt.bias_fold and not adds and not any(ld.memory_type == MEM_ACC for ld in loads)
+    inp = [ld for ld in loads if ld.memory_type == MEM_INP and ld.y_size > 1]
+    sc = rt.schedule
+    # input rows: one LOAD row per output row of the tile, `stride` input rows apart
+    assert inp and all(ld.x_stride == stride * 10 and ld.y_size <= sc.toh for ld in inp)
+    assert {ld.y_pad_0 + ld.y_pad_1 for ld in inp} == {0}
+
+
+def test_bias_out_of_the_fold_range_is_added_on_the_alu():
+    cfg = load_config("tiny")       # 4 lanes: the fold expresses about +-48k
+    x, wt, bias = _case(cfg, 1, 8, 6, 6, 8, 1, True, 5)
+    bias[3] = 2**30
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, 1, 0, 12, False)
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, 1, 0, 12, False))
+    assert not rt.bias_fold and _program_ops(prog)[1]
+
+
+def test_forced_tiles_without_room_for_the_fold_keep_the_alu_bias():
+    cfg = load_config("tiny")
+    x, wt, bias = _case(cfg, 1, 4, 14, 14, 4, 3, True, 6)
+    # (6 + 2) x 16 input entries fill half of INP exactly: no entry left for the constant input
+    prog, unpack, rt = build_conv2d(cfg, x, wt, bias, 1, 1, 8, True, tiles=(1, 6, 14, 1))
+    np.testing.assert_array_equal(unpack(run_program(prog).outputs), conv2d_reference(x, wt, bias, 1, 1, 8, True))
+    assert not rt.bias_fold and rt.schedule.toh == 6
+    # the same layer with the search: folded
+    assert build_conv2d(cfg, x, wt, bias, 1, 1, 8, True)[2].bias_fold

@@ -79,3 +79,38 @@ def test_conv2d_confirm_runs_the_top_schedules_on_the_executor():
     assert len(seen) == 3 and res.cycles == min(seen)
     with pytest.raises(ConfigError, match="reports .cycles"):
         conv2d(cfg, x, w, b, 1, 1, 8, True, executor=lambda p: run_program(p).outputs, confirm=2)
+
+
+@pytest.mark.parametrize("config", ["tiny", "default"])
+def test_bias_weights_express_the_bias_exactly_within_range(config):
+    from vta.compiler.requant import bias_weights
+    cfg = load_config(config)
+    m, k = 127, cfg.block_in - 1
+    lo, hi = k * -128 * m, k * 127 * m + m - 1          # q in [k*wmin, k*wmax], residue 0..m-1
+    rng = np.random.default_rng(1)
+    b = np.concatenate([[lo, hi, 0, -1, 1, m, -m], rng.integers(lo, hi + 1, 200)]).astype(np.int32)
+    blocks = -(-len(b) // cfg.block_out)
+    ones, tiles = bias_weights(cfg, b, blocks)
+    assert ones.dtype == np.int8 and tiles.dtype == np.int8 and tiles.shape == (blocks, cfg.block_out, cfg.block_in)
+    got = tiles.reshape(-1, cfg.block_in).astype(np.int64) @ ones[0].astype(np.int64)
+    np.testing.assert_array_equal(got[:len(b)], b)
+    assert not got[len(b):].any()                         # padded channels: no bias
+    assert bias_weights(cfg, np.array([hi + 1], np.int32), 1) is None
+    assert bias_weights(cfg, np.array([lo - 1], np.int32), 1) is None
+    assert bias_weights(cfg, None, 1) is None
+
+
+def test_1x1_strided_geometry_reserves_the_fold_and_skips_rows():
+    cfg = load_config("default")
+    x, w, b = _layer(256, 14, 512, 1)
+    g = geometry(cfg, x, w, 2, 0, b)
+    assert g.bias == "gemm" and g.row_skip and g.in_rows(7) == 7
+    assert geometry(cfg, x, w, 2, 0).bias == "add" and not geometry(cfg, *_layer(16, 14, 16, 3)[:2], 2, 1).row_skip
+    sc = tiling.best(cfg, g)
+    # one INP entry and one WGT tile per output block reserved per region, no acc bias entries
+    assert sc.vt * (sc.tc * sc.toh * ((sc.tow - 1) * 2 + 1) + 1) <= cfg.inp_depth
+    assert sc.vt * sc.to * (sc.tc + 1) <= cfg.wgt_depth
+    cost = tiling.model(cfg, g, sc)
+    add = tiling.model(cfg, tiling.Geometry(*[getattr(g, f) for f in ("nb", "cb", "h", "w", "ob", "kh", "kw", "s", "pads")]), sc)
+    # the fold: one GEMM micro-op per output entry instead of a 2-cycle ALU ADD
+    assert add.compute - cost.compute >= g.ob * g.oh * g.ow

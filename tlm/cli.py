@@ -2,7 +2,7 @@
 
     vta-tlm run CONFIG [PROGRAM] [--workload NAME] [--out DIR] [--trace FILE.json] [--wrap] [--quiet]
                 [--max-cycles N] [--timeout S] [--strict] [--sram-init zero|random|SEED]
-                [--inject-fault CH:TARGET[:RESP][:N]]
+                [--inject-fault CH:TARGET[:RESP][:N]] [--rtl UNIT[,UNIT]] [--waves FILE.vcd]
     vta-tlm list [CONFIG]
 
 PROGRAM is an assembly source (.s) or a bundle (.vtab); without it the built-in
@@ -11,6 +11,10 @@ differ from the expected ones), 2 error (bad config, program or input; a program
 that deadlocks or breaks a rule, or reaches --max-cycles / --timeout; a warning under
 --strict), never a traceback. Warnings (accesses outside the declared segments, reads
 of SRAM entries the run never wrote) go to stderr.
+
+``--rtl load,compute`` (or the config's ``refine:`` section) runs those units as their
+MyHDL RTL inside the TLM run (progressive refinement, cosim/mixed.py): units fetch, load,
+compute, store, or the GEMM/ALU cores (gemm, alu) of a TLM compute unit.
 """
 from __future__ import annotations
 
@@ -58,6 +62,12 @@ def _parser():
                    help="fault mode: the N-th AXI burst (default 1) of TARGET gets an error "
                         "response and the run stops with a report; e.g. r:fetch, r:load, r:uop, "
                         "r:acc, b:store, r:load:decerr (see tlm/faults.py)")
+    r.add_argument("--rtl", type=_units, metavar="UNIT[,UNIT]",
+                   help="run these units as their RTL (MyHDL) inside the TLM run: fetch, load, "
+                        "compute, store, gemm, alu, all or none (default: the config's refine: "
+                        "section)")
+    r.add_argument("--waves", metavar="FILE.vcd",
+                   help="with RTL units: write their signals as a VCD on the trace's time base")
     ls = sub.add_parser("list", help="list the built-in workloads")
     ls.add_argument("config", nargs="?", default="default",
                     help="config to describe sizes for (default: default)")
@@ -81,6 +91,14 @@ def _sram_init(text):
         return parse_sram_init(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _units(text):
+    from vta.cosim.mixed import parse_units
+    try:
+        return parse_units(text)
+    except VTAError as e:
+        raise argparse.ArgumentTypeError(str(e).replace("--rtl: ", "")) from None
 
 
 def _fault(text):
@@ -110,6 +128,8 @@ def _summary(console, result):
               title_justify="left")
     t.add_column(style="bold")
     t.add_column(justify="right")
+    if st.get("refined"):
+        t.add_row("RTL units", ", ".join(st["refined"]) + " (MyHDL, in this run)")
     t.add_row("instructions", f"{_fmt_int(st['instructions'])}  ("
               + ", ".join(f"{k} {v}" for k, v in sorted(st["instructions_by_opcode"].items())) + ")")
     t.add_row("cycles", _fmt_int(st["cycles"]))
@@ -133,7 +153,7 @@ def _summary(console, result):
         s.add_column(col, justify="left" if col == "stage" else "right")
     for name, v in st["stages"].items():
         rq = d["requesters"][name]
-        s.add_row(name, _fmt_int(v["instructions"]), _fmt_int(v["busy_cycles"]),
+        s.add_row(name + (" [RTL]" if v.get("rtl") else ""), _fmt_int(v["instructions"]), _fmt_int(v["busy_cycles"]),
                   f"{100 * v['busy_cycles'] / cyc:.1f}", _fmt_int(v["stall_cycles"]),
                   f"{100 * v['stall_cycles'] / cyc:.1f}",
                   _fmt_int(rq["bytes_read"] + rq["bytes_written"]), _fmt_int(rq["wait_cycles"]))
@@ -168,9 +188,18 @@ def _cmd_run(args, console):
     program = program_from_args(args.program, args.workload, cfg, default_workload="default")
     if isinstance(args.sram_init, int):
         print(f"vta-tlm: SRAM buffers filled from seed {args.sram_init}", file=sys.stderr)
-    result = run_program(program, cfg, wrap=args.wrap, trace=args.trace, progress=not args.quiet,
-                         max_cycles=args.max_cycles, timeout=args.timeout, strict=args.strict,
-                         sram_init=args.sram_init, inject_fault=args.inject_fault)
+    opts = dict(wrap=args.wrap, trace=args.trace, progress=not args.quiet,
+                max_cycles=args.max_cycles, timeout=args.timeout, strict=args.strict,
+                sram_init=args.sram_init, inject_fault=args.inject_fault)
+    units = cfg.refined if args.rtl is None else args.rtl
+    if args.waves and not units:
+        raise VTAError("--waves records RTL units: name them with --rtl (or the config's "
+                       "refine: section)")
+    if units:
+        from vta.cosim.mixed import run_mixed
+        result = run_mixed(program, cfg, rtl=units, waves=args.waves, **opts)
+    else:
+        result = run_program(program, cfg, **opts)
     for w in result.warnings:
         print(f"vta-tlm: warning: {w}", file=sys.stderr)
     if args.inject_fault and result.dram.faults.injector.fired is None:
@@ -189,6 +218,10 @@ def _cmd_run(args, console):
         if args.out:
             console.print(f"outputs and stats.json written to {args.out}")
     head = f"{program.name} on {cfg.name}: {result.cycles:,} cycles"
+    if units:
+        head += f" (RTL: {', '.join(result.stats['refined'])}; the rest TLM)"
+        if args.waves and not args.quiet:
+            console.print(f"RTL waveform written to {args.waves}")
     if not result.checked:
         console.print(f"[yellow]NO CHECK[/] {head}: the program has no expected outputs")
         return 0

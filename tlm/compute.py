@@ -75,20 +75,9 @@ class Compute(Unit):
                     idx, vals = yield from load_2d(self, index, insn, MEM_ACC, padded=True)
                     self.acc[idx] = vals.reshape(-1, self.cfg.batch, self.cfg.block_out)
                     top.watch.wrote("acc", idx)
-            elif isinstance(insn, Gemm):
+            elif isinstance(insn, (Gemm, Alu)):
                 self._check_cost(index, insn, overhead)
-                n = self.gemm(index, insn)
-                busy = self._busy(insn, n)
-                self.gemm_uops += n
-                self.gemm_cycles += busy
-                yield self.env.timeout(overhead + busy)
-            elif isinstance(insn, Alu):
-                self._check_cost(index, insn, overhead)
-                n = self.alu(index, insn)
-                busy = self._busy(insn, n)
-                self.alu_uops += n
-                self.alu_cycles += busy
-                yield self.env.timeout(overhead + busy)
+                yield from self.loop_insn(index, insn, overhead)
             elif overhead:  # FINISH
                 yield self.env.timeout(overhead)
             if insn.push_prev:
@@ -98,6 +87,21 @@ class Compute(Unit):
             self.end(index, insn)
             if isinstance(insn, Finish):
                 top.finish(index)
+
+    def loop_insn(self, index, insn, overhead):
+        """A GEMM or ALU: its results at once, its cycles from the cost model. (A mixed run
+        replaces this to run the GEMM or ALU core as RTL: cosim/cores.py.)"""
+        if isinstance(insn, Gemm):
+            n = self.gemm(index, insn)
+            busy = self._busy(insn, n)
+            self.gemm_uops += n
+            self.gemm_cycles += busy
+        else:
+            n = self.alu(index, insn)
+            busy = self._busy(insn, n)
+            self.alu_uops += n
+            self.alu_cycles += busy
+        yield self.env.timeout(overhead + busy)
 
     def _busy(self, insn, n):
         """Cycles a GEMM/ALU of ``n`` micro-op runs keeps the core busy."""

@@ -293,13 +293,17 @@ class Dram:
         return bursts
 
     # ---- timed accesses (SimPy generators) --------------------------------------
-    def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True):
+    def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True,
+             on_grant=None):
         """Timed read; ``yield from`` it to get (a copy of the bytes, its bursts).
 
         Returns once the request's last AR has gone out (the arbiter is free for the next
         request); the data arrive later: bursts[-1].end is the cycle after the last beat.
         ``ready``/``min_cycles``: the requester's pace (see ``_schedule_read``). The wait
-        for the grant is a stall of ``unit`` if ``stall``.
+        for the grant is a stall of ``unit`` if ``stall``. ``on_grant(bytes, bursts)`` is
+        called at the grant, for a requester that takes beats before the last AR (a long
+        request's first bursts stream while its later ARs wait for slots: an RTL unit's
+        transactor, cosim/transactors.py).
         """
         self.check(addr, nbytes, who, "read")
         if self.watch is not None and unit is not None:
@@ -311,6 +315,8 @@ class Dram:
         bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
         if self.faults is not None:   # (beats, first beat's cycle) of each burst
             self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
+        if on_grant is not None:
+            on_grant(self.mem[addr:addr + nbytes].copy(), bursts)
         if bursts:
             # the next request can be granted in the cycle of this one's last AR
             yield self.env.timeout(bursts[-1].ar - grant)

@@ -300,22 +300,36 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
     if not isinstance(program, Program):
         raise TypeError(f"run_program takes a vta.isa.Program, not {type(program).__name__} "
                         "(read .s/.vtab files with vta.assembler.load_program)")
-    bar = cb = detail = None
-    if callable(progress):
-        cb = progress
-    elif progress:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
-        from rich.console import Console
-        bar = Progress(TextColumn("[bold]TLM[/] {task.description}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn(),
-                       console=Console(stderr=True), transient=True)
-        task = bar.add_task(program.name, total=len(program.insns))
-        cb = lambda done, total: bar.update(task, completed=min(done, total))  # noqa: E731
-        detail = lambda text: bar.update(task, description=text)  # noqa: E731
+    bar, cb, detail = progress_bar(program, progress)
     tlm = Tlm(program, config, wrap=wrap, trace=bool(trace), progress=cb, max_cycles=max_cycles,
               timeout=timeout, strict=strict, sram_init=sram_init, detail=detail,
               inject_fault=inject_fault)
+    return run_with_bar(tlm, bar, trace)
+
+
+def progress_bar(program, progress):
+    """(rich bar or None, f(done, total) or None, f(text) or None) for ``progress``: True
+    (a bar on stderr), a callable (used as is) or False."""
+    if callable(progress):
+        return None, progress, None
+    if not progress:
+        return None, None, None
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+    from rich.console import Console
+    bar = Progress(TextColumn("[bold]TLM[/] {task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task(program.name, total=len(program.insns))
+    cb = lambda done, total: bar.update(task, completed=min(done, total))  # noqa: E731
+    detail = lambda text: bar.update(task, description=text)  # noqa: E731
+    return bar, cb, detail
+
+
+def run_with_bar(tlm, bar, trace, meta=None):
+    """Run ``tlm`` (a Tlm) with its progress bar; write the Chrome trace to ``trace`` if it
+    is a path; ``meta``: extra trace metadata."""
+    program = tlm.program
     try:
         if bar is not None:
             bar.start()
@@ -326,5 +340,5 @@ def run_program(program, config=None, *, wrap=False, trace=None, progress=False,
     if trace and not isinstance(trace, bool):
         tlm.tracer.write(trace, f"VTA TLM: {program.name} on {tlm.cfg.name}",
                          {"program": program.name, "config": tlm.cfg.name,
-                          "cycles": result.cycles, "clock_mhz": tlm.cfg.clock_mhz})
+                          "cycles": result.cycles, "clock_mhz": tlm.cfg.clock_mhz, **(meta or {})})
     return result

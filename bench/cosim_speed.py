@@ -17,7 +17,8 @@ simulator process, the build being cached beforehand); "cycles/s" is the program
 wall second, and for Verilator also "run cycles/s", the simulated cycles per second of the run
 alone (RtlResult.cycles_per_second). "set-up s" is the wall time of the same mode on a
 FINISH-only program (elaboration, simulator start), "net cycles/s" = cycles / (wall - set-up):
-the rate a longer program approaches. Every mode must give the expected outputs (checked).
+the rate a longer program approaches. Every mode must give the expected outputs (checked);
+a run that fails is a FAILED row (exit status 1), the others still run.
 Short programs measure mostly the set-up: the default workloads are the longest that keep a
 compute-RTL mix under a minute.
 """
@@ -74,6 +75,19 @@ def warm_up(cfg, modes):
         build(cfg, sim="verilator")
 
 
+def attempt(program, cfg, mode, console):
+    """``measure``, or None (the error printed) if the run fails."""
+    try:
+        return measure(program, cfg, mode)
+    except VTAError as e:
+        msg = f"{cfg.name} {program.name} {mode}: {type(e).__name__}: {str(e).splitlines()[0]}"
+        if console:
+            console.print(f"[red]FAILED[/] {msg}", highlight=False)
+        else:
+            print(f"FAILED {msg}", file=sys.stderr)
+        return None
+
+
 def finish_only(cfg):
     pb = ProgramBuilder(cfg, "finish-only")
     pb.emit(Finish())
@@ -85,12 +99,18 @@ def bench(configs, workloads, modes, console=None):
     for cname in configs:
         cfg = load_config(cname)
         warm_up(cfg, modes)
-        setup = {mode: measure(finish_only(cfg), cfg, mode)["wall"] for mode in modes}
+        setup = {mode: attempt(finish_only(cfg), cfg, mode, console) for mode in modes}
+        setup = {mode: (m["wall"] if m else None) for mode, m in setup.items()}
         for w in workloads[cname]:
             program = build_workload(w, cfg)
             for mode in modes:
-                m = measure(program, cfg, mode)
-                net = m["wall"] - setup[mode]
+                m = attempt(program, cfg, mode, console)
+                if m is None:
+                    rows.append({"config": cfg.name, "workload": w, "mode": mode, "cycles": None,
+                                 "wall": None, "cps": None, "run_cps": None, "setup": setup[mode],
+                                 "net_cps": None, "outputs_ok": False})
+                    continue
+                net = m["wall"] - setup[mode] if setup[mode] is not None else 0
                 same = all(np.array_equal(m["outputs"].get(k), v) for k, v in program.expect.items())
                 row = {"config": cfg.name, "workload": w, "mode": mode, "cycles": m["cycles"],
                        "wall": m["wall"], "cps": m["cycles"] / m["wall"], "run_cps": m["run_cps"],
@@ -109,8 +129,11 @@ def table(rows):
                 "net cycles/s", "run cycles/s", "outputs"):
         t.add_column(col, justify="left" if col in ("config", "workload", "mode", "outputs") else "right")
     for r in rows:
+        if r["cycles"] is None:
+            t.add_row(r["config"], r["workload"], r["mode"], "-", "-", "-", "-", "-", "-", "[red]FAILED[/]")
+            continue
         t.add_row(r["config"], r["workload"], r["mode"], str(r["cycles"]), f"{r['wall']:.2f}",
-                  f"{r['cps']:,.0f}", f"{r['setup']:.2f}",
+                  f"{r['cps']:,.0f}", f"{r['setup']:.2f}" if r["setup"] is not None else "-",
                   f"{r['net_cps']:,.0f}" if r["net_cps"] else "-",
                   f"{r['run_cps']:,.0f}" if r["run_cps"] else "-",
                   "ok" if r["outputs_ok"] else "[red]WRONG[/]")

@@ -107,6 +107,10 @@ MUTANTS = [
     M("rtl-uop-dst-src-swapped", "field", "RTL loop generator reads dst_idx and src_idx swapped",
       ("rtl/loops.py", 'u_dst, u_src, u_wgt = uf["dst_idx"], uf["src_idx"], uf["wgt_idx"]',
        'u_dst, u_src, u_wgt = uf["src_idx"], uf["dst_idx"], uf["wgt_idx"]')),
+    M("rtl-store-row-step-is-size", "field",
+      "RTL store steps DRAM rows by x_size instead of x_stride",
+      ("rtl/store.py", "row_addr.next = row_addr + (x_stride << osh)",
+       "row_addr.next = row_addr + (x_size << osh)")),
     M("asm-imm-without-use-imm", "field", "assembler: ALU with imm= leaves use_imm 0",
       ("assembler/assemble.py", 'values["use_imm"] = 1', 'values["use_imm"] = 0')),
     # ---- dependence flag or queue ------------------------------------------------------------
@@ -128,6 +132,12 @@ MUTANTS = [
     # ---- integer wrap or sign ----------------------------------------------------------------
     M("rtl-alu-imm-zero-extended", "int", "RTL ALU immediate zero-extended",
       ("rtl/alu.py", "imm_ext.next = imm.signed()", "imm_ext.next = imm")),
+    M("rtl-alu-min-unsigned", "int", "RTL ALU MIN compares the lanes unsigned",
+      ("rtl/alu.py", "            if a_s < b_s:\n", "            if a < b:\n")),
+    M("rtl-gemm-packed-borrow-lost", "int",
+      "RTL packed multiplier: the high product misses the low product's borrow",
+      ("rtl/gemm.py", "p1.next = prod[2 * shift:shift].signed() + prod[shift - 1]",
+       "p1.next = prod[2 * shift:shift].signed()")),
     M("isa-shr-amount-unsigned", "int", "SHR amount read unsigned (negative = left shift lost)",
       ("isa/semantics.py", "    return wrap_signed(b, log_acc_width)",
        "    return np.asarray(b, dtype=np.int64) & ((1 << log_acc_width) - 1)")),
@@ -141,6 +151,9 @@ MUTANTS = [
     M("rtl-acc-pad-axes-swapped", "pad", "RTL ACC load pads y with the x pads and x with the y pads",
       ("rtl/load.py", 'f["y_pad_0"], f["y_pad_1"], f["x_pad_0"],\n                      f["x_pad_1"]',
        'f["x_pad_0"], f["x_pad_1"], f["y_pad_0"],\n                      f["y_pad_1"]')),
+    M("rtl-inp-x-pads-swapped", "pad", "RTL INP load pads x_pad_1 on the left and x_pad_0 on the right",
+      ("rtl/load.py", "            xp0.next = b_xp0\n            xp1.next = b_xp1\n",
+       "            xp0.next = b_xp1\n            xp1.next = b_xp0\n")),
     M("asm-extent-pad-axes-swapped", "pad", "assembler's buffer extent check adds the pads to the wrong axes",
       ("assembler/checks.py",
        "return ((insn.y_size + insn.y_pad_0 + insn.y_pad_1)\n"

@@ -248,13 +248,7 @@ def finish_only():
     return pb.build({})
 
 
-COMPUTE_FINISH_BUG = pytest.mark.xfail(strict=True, raises=DeadlockError, reason=(
-    "main 15da38f: a FINISH-only program deadlocks at cycle 26 under an RTL compute unit with a "
-    "TLM fetch (ran in 29 cycles on 1211a3c; all-RTL runs); reported to the lead, remove this mark when fixed"))
-
-
-@pytest.mark.parametrize("mix", [pytest.param(m, marks=COMPUTE_FINISH_BUG) if m == "compute" else m
-                                 for m in MIXES])
+@pytest.mark.parametrize("mix", list(MIXES))
 def test_finish_only_program_under_a_mix(mix):
     want = run_program(finish_only(), TINY)
     got = run_mixed(finish_only(), TINY, rtl=MIXES[mix])

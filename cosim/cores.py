@@ -185,39 +185,48 @@ def gemm_feeder(top, clk, feeder):
 @block
 def alu_feeder(top, clk, feeder):
     """Feeds ALU micro-ops into ``alu_pipe``: operand b (acc[src] or the immediate) is
-    latched, a = acc[dst] is presented the next cycle and the result is written at the
-    edge after; vector-vector micro-ops enter every other cycle."""
+    latched, a = acc[dst] is presented the next cycle, the result is registered at the edge
+    after and written at the next one; vector-vector micro-ops enter every other cycle.
+    A result still in the register is forwarded as alu_pipe does it in the compute unit:
+    to a (``fwd_a``) and, for vector-vector, to b at its latch (``fix_b``)."""
     cfg, comp = top.cfg, top.compute
     lanes = cfg.batch * cfg.block_out
     width = lanes * cfg.acc_bits
-    latch, use_imm = Signal(bool(0)), Signal(bool(0))
+    latch, use_imm, fwd_a, fix_b = (Signal(bool(0)) for _ in range(4))
     op = Signal(intbv(0)[3:])
     imm_bits = cfg.layout.field("alu", "imm").width
     imm = Signal(intbv(0)[imm_bits:])   # the instruction's field: alu_pipe sign-extends it
     src, a, res = (Signal(intbv(0)[width:]) for _ in range(3))
-    pipe = alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res)
+    pipe = alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b)
     codec = EntryCodec(cfg.acc_bits, width)
     shape = comp.acc.shape[1:]
-    state = {"wb": None, "a": None, "gap": 0}   # micro-op to write back / to present a for
+    # micro-ops (job, k): b latched at this edge / computing / result in the register
+    state = {"a": None, "x": None, "wb": None, "gap": 0}
+
+    def dst(entry):
+        return None if entry is None else int(entry[0].dst[entry[1]])
 
     @always(clk.posedge)
     def step():
         wb = state["wb"]
-        if wb is not None:   # res = alu(op, a, b) since the previous edge
+        if wb is not None:   # res = alu(op, a, b), registered at the previous edge
             job, k = wb
-            d = int(job.dst[k])
+            d = dst(wb)
             new = codec.to_values(int(res)).reshape(shape)
             comp.acc[d] = new
             comp.out[d] = truncate(new, cfg.out_bits)
             job.retired += 1
             if job.retired == job.dst.size:
                 feeder.finished(job)
-        state["wb"] = state["a"]
-        if state["a"] is not None:   # b was latched at this edge: present a = acc[dst]
-            job, k = state["a"]
-            a.next = codec.to_int(comp.acc[int(job.dst[k])])
-        state["a"] = None
+        # the micro-op computed since the previous edge is registered now: written next edge
+        state["wb"], state["x"], state["a"] = state["x"], state["a"], None
+        fwd_a.next = 0
+        if state["x"] is not None:   # b was latched at this edge: present a = acc[dst]
+            d = dst(state["x"])
+            a.next = codec.to_int(comp.acc[d])
+            fwd_a.next = dst(state["wb"]) == d
         latch.next = 0
+        fix_b.next = 0
         if state["gap"]:
             state["gap"] -= 1
             return
@@ -230,7 +239,9 @@ def alu_feeder(top, clk, feeder):
         use_imm.next = insn.use_imm
         imm.next = insn.imm & ((1 << imm_bits) - 1)
         if not insn.use_imm:
-            src.next = codec.to_int(comp.acc[int(job.src[k])])
+            s = int(job.src[k])
+            src.next = codec.to_int(comp.acc[s])
+            fix_b.next = dst(state["wb"]) == s   # in the register at the latch edge
             state["gap"] = 1
         latch.next = 1
         job.fed += 1

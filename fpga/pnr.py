@@ -312,8 +312,11 @@ def describe_path(path):
 
 
 def pnr(cfg, out_dir, seeds=DEFAULT_SEEDS, progress=None, timeout=None):
-    """Export ``cfg``, synthesize wrapper and core, place and route once per seed."""
+    """Export ``cfg`` for the ECP5 (its ``fpga.part`` set to the part: rtl/gemm.py maps the
+    multipliers for it), synthesize wrapper and core, place and route once per seed."""
     from .vivado import copy_export
+    if cfg.fpga_part != ECP5_PART:
+        cfg = cfg.replace(fpga={"part": ECP5_PART})
     d = Path(out_dir)
     copy_export(cfg, d)
     (d / f"{WRAPPER}.v").write_text(wrapper_verilog((d / "vta_top.v").read_text()))

@@ -82,33 +82,76 @@ def const_drive(sig, value):
     return comb
 
 
+class Burst:
+    """The next INCR burst of a request (outputs of :func:`burst_step`)."""
+
+    def __init__(self, cap):
+        self.beats = Signal(intbv(0, min=0, max=cap + 1))   # min(left, cap, room in the page)
+        self.len = Signal(intbv(0)[8:])                       # beats - 1: AxLEN
+        self.last = Signal(bool(0))                           # beats == left
+        self.next_addr = Signal(modbv(0)[ADDR_BITS:])         # after it (unless last)
+        self.next_left = Signal(modbv(0)[32:])                # left - beats
+
+
 @block
-def burst_len(addr, left, out, log_bb, cap):
-    """out = min(left, cap, beats left in addr's 4 KiB page): the next legal INCR burst
-    (``cap`` = ``burst_cap``)."""
-    page_beats = PAGE_BYTES >> log_bb
+def burst_step(addr, left, b, log_bb, cap):
+    """``b`` (:class:`Burst`): the next legal INCR burst from ``addr`` with ``left`` >= 1
+    beats to go, min(left, cap, beats left in addr's 4 KiB page), and the state after it.
+
+    Written for timing: each output is one carry chain on the inputs followed by muxes
+    (never min() after min() after an adder). With x = addr's beat index in its page and
+    room = page_beats - x: the page limits the burst when room < cap (x > page_beats - cap),
+    the burst is the last when left <= cap and left + x <= page_beats, and the state after
+    a page-limited burst is the next page (left - room = left + x - page_beats), otherwise
+    addr + cap beats."""
+    page_bits = log2(PAGE_BYTES)
+    k = page_bits - log_bb                    # beat-index bits within a page
+    nb = len(b.beats)
+    page_beats = 1 << k
+    hi_ones = ((1 << 32) - 1) ^ (page_beats - 1)
+    x = addr(page_bits, log_bb)
     room = Signal(intbv(0, min=0, max=page_beats + 1))
-    lim = Signal(intbv(0, min=0, max=cap + 1))
-    lo, hi = log_bb, log2(PAGE_BYTES)
+    page_first, last = Signal(bool(0)), Signal(bool(0))
+    fits_page = Signal(bool(0))
+    end = Signal(intbv(0)[33:])               # left + x: the burst's end in beats of the page
+    len_last = Signal(intbv(0)[8:])
 
     @always_comb
-    def c_room():
-        room.next = page_beats - addr[hi:lo]
+    def page():
+        room.next = page_beats - x
+        page_first.next = x > page_beats - cap
+        end.next = left + x
+        len_last.next = (left - 1) & 0xff
 
     @always_comb
-    def c_lim():
-        if room < cap:
-            lim.next = room
+    def fits():
+        fits_page.next = end <= page_beats
+
+    @always_comb
+    def is_last():
+        last.next = left <= cap and fits_page
+
+    @always_comb
+    def outputs():
+        b.last.next = last
+        if last:
+            b.beats.next = left[nb:]
+            b.len.next = len_last
+            b.next_left.next = 0
+        elif page_first:
+            b.beats.next = room
+            b.len.next = (page_beats - 1 - x) & 0xff
+            b.next_left.next = left + (x | hi_ones)
         else:
-            lim.next = cap
-
-    @always_comb
-    def c_out():
-        if left < lim:
-            out.next = left[len(out):]
+            b.beats.next = cap
+            b.len.next = cap - 1
+            b.next_left.next = left - cap
+        if page_first:
+            b.next_addr.next = ((addr >> page_bits) + 1) << page_bits
         else:
-            out.next = lim
-    return c_room, c_lim, c_out
+            b.next_addr.next = addr + (cap << log_bb)
+
+    return page, fits, is_last, outputs
 
 
 def burst_cap(cfg):
@@ -166,8 +209,8 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     req_beats = Signal(intbv(0)[32:])
     ar_next = Signal(intbv(0)[ADDR_BITS:])      # address of the next burst to request
     ar_left = Signal(intbv(0)[32:])             # beats not yet requested on AR
-    ar_burst = Signal(intbv(0, min=0, max=cap + 1))
-    blen_r = burst_len(ar_next, ar_left, ar_burst, log_bb, cap)
+    ar_b = Burst(cap)
+    blen_r = burst_step(ar_next, ar_left, ar_b, log_bb, cap)
     # routing FIFO: the owner of every burst in flight, oldest at rp (one ID: R in AR order)
     own = [Signal(intbv(0, min=0, max=3)) for _ in range(depth)]
     wp = Signal(modbv(0, min=0, max=depth))
@@ -250,12 +293,12 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
             m.arvalid.next = False
         if issue:
             m.araddr.next = ar_next
-            m.arlen.next = ar_burst - 1
+            m.arlen.next = ar_b.len
             m.arvalid.next = True
-            ar_next.next = ar_next + (ar_burst << log_bb)
-            ar_left.next = ar_left - ar_burst
+            ar_next.next = ar_b.next_addr
+            ar_left.next = ar_b.next_left
             wp.next = wp + 1
-            if ar_left == ar_burst:
+            if ar_b.last:
                 act.next = False
         if pop:
             rp.next = rp + 1
@@ -277,10 +320,10 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     to ``slots`` bursts waiting for B; ``wr.done`` per request."""
     aw_next = Signal(intbv(0)[ADDR_BITS:])
     aw_left = Signal(intbv(0)[32:])
-    aw_burst = Signal(intbv(0, min=0, max=cap + 1))
+    aw_b = Burst(cap)
     w_next = Signal(intbv(0)[ADDR_BITS:])
     w_left = Signal(intbv(0)[32:])
-    w_burst = Signal(intbv(0, min=0, max=cap + 1))
+    w_b = Burst(cap)
     w_cur = Signal(intbv(0, min=0, max=cap + 1))  # beats left in the W burst being sent
     depth = fifo_depth(slots)
     flags = Signal(intbv(0)[depth:])                # per burst waiting for B: last of its request?
@@ -290,8 +333,8 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     push = Signal(bool(0))
     pop = Signal(bool(0))
     fire = Signal(bool(0))
-    blen_aw = burst_len(aw_next, aw_left, aw_burst, log_bb, cap)
-    blen_w = burst_len(w_next, w_left, w_burst, log_bb, cap)
+    blen_aw = burst_step(aw_next, aw_left, aw_b, log_bb, cap)
+    blen_w = burst_step(w_next, w_left, w_b, log_bb, cap)
 
     @always_comb
     def wr_comb():
@@ -323,22 +366,22 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
             m.awvalid.next = False
         if push:
             m.awaddr.next = aw_next
-            m.awlen.next = aw_burst - 1
+            m.awlen.next = aw_b.len
             m.awvalid.next = True
-            aw_next.next = aw_next + (aw_burst << log_bb)
-            aw_left.next = aw_left - aw_burst
-            flags.next[wp] = aw_left == aw_burst
+            aw_next.next = aw_b.next_addr
+            aw_left.next = aw_b.next_left
+            flags.next[wp] = aw_b.last
             wp.next = wp + 1
         # W: bursts of the request back to back (the next one loads with the last beat)
         if wbusy and w_cur == 0 and w_left != 0:
-            w_cur.next = w_burst
-            w_next.next = w_next + (w_burst << log_bb)
-            w_left.next = w_left - w_burst
+            w_cur.next = w_b.beats
+            w_next.next = w_b.next_addr
+            w_left.next = w_b.next_left
         elif fire:
             if w_cur == 1 and w_left != 0:
-                w_cur.next = w_burst
-                w_next.next = w_next + (w_burst << log_bb)
-                w_left.next = w_left - w_burst
+                w_cur.next = w_b.beats
+                w_next.next = w_b.next_addr
+                w_left.next = w_b.next_left
             else:
                 w_cur.next = w_cur - 1
         # B: in order; the request is done with the B of its last burst

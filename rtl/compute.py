@@ -17,17 +17,18 @@ GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
       ALU vector-vector reads acc[src]
   S2  GEMM: operand registers;  ALU: read acc[dst], latch b (acc[src] or imm)
   S3  GEMM: multiplier input registers;  ALU: register acc[dst]
-  S4  GEMM: multiply -> product registers;  ALU: compute, write acc/out
-  S5  GEMM: first half of the adder trees, read acc[dst]
+  S4  GEMM: multiply -> product registers;  ALU: compute -> result register
+  S5  GEMM: first half of the adder trees, read acc[dst];  ALU: write acc/out
   S6  GEMM: second half -> sum registers, register acc[dst]
   S7  GEMM: acc[dst] + sum -> write acc (0 if reset) and out (low out_bits)
 (gemm.py has the register between each two stages; every stage holds at most one slow
 element, for timing.) Read-after-write on the acc buffer: every acc read is issued at
 most one cycle before the previous micro-op writes (GEMM reads at S5, writes at S7;
-ALU reads at S1/S2, writes at S4), the buffer is write-first for a write in the read's
+ALU reads at S1/S2, writes at S5), the buffer is write-first for a write in the read's
 cycle, and the register that takes the read data takes a write of its own cycle instead
-(writeback.acc_operand). So back-to-back micro-ops on the same entry see sequential
-semantics without stalls.
+(writeback.acc_operand). The ALU's result register holds a result one cycle longer: the
+micro-op right behind takes it from there (alu.alu_pipe's fwd_a, fix_b). So back-to-back
+micro-ops on the same entry see sequential semantics without stalls.
 The ALU vector-vector case needs two acc reads per micro-op on the single read port,
 hence II=2; ALU with an immediate runs at II=1.
 """
@@ -48,22 +49,24 @@ from .unit import unit_control
 from .uops import uop_load
 from .writeback import acc_buffer, acc_operand, writeback
 
-# schedule() spells the stages out (the ALU writes back at S4): it must change with gemm.py
+# schedule() spells the stages out (the ALU writes back at S5): it must change with gemm.py
 assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
 
 
 class Stages:
-    """Micro-op valid bits and acc destinations at S2..S7 (S5 on: GEMM only), the ALU's
-    src at S2, the entry the acc operand register takes (``opnd``) and ``busy`` (a
-    micro-op at S2..S7)."""
+    """Micro-op valid bits and acc destinations at S2..S7 (S6 on: GEMM only), the ALU's
+    src at S2 and its result forwards, whether the write-back writes the entry the acc
+    operand register takes (``opnd_hit``) and ``busy`` (a micro-op at S2..S7)."""
 
     def __init__(self, cfg):
         la = cfg.log_acc_depth
         self.v2, self.v3, self.v4, self.v5, self.v6, self.v7 = (Signal(bool(0)) for _ in range(6))
         self.dst2, self.dst3, self.dst4, self.dst5, self.dst6, self.dst7 = (
             Signal(modbv(0)[la:]) for _ in range(6))
-        self.src2, self.opnd = Signal(modbv(0)[la:]), Signal(modbv(0)[la:])
+        self.src2 = Signal(modbv(0)[la:])
         self.busy = Signal(bool(0))
+        self.fwd_a, self.fix_b = Signal(bool(0)), Signal(bool(0))     # alu.alu_pipe's forwards
+        self.opnd_hit = Signal(bool(0))
         self.gemm_wb, self.alu_wb = Signal(bool(0)), Signal(bool(0))   # write-back stage valid
 
 
@@ -87,8 +90,8 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
             s.v2.next = s1.valid
             s.v3.next = s.v2
             s.v4.next = s.v3
-            s.v5.next = s.v4 and is_gemm     # the ALU is done at S4
-            s.v6.next = s.v5
+            s.v5.next = s.v4
+            s.v6.next = s.v5 and is_gemm     # the ALU is done at S5
             s.v7.next = s.v6
         s.dst2.next = s1.dst
         s.dst3.next = s.dst2
@@ -97,12 +100,27 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
         s.dst6.next = s.dst5
         s.dst7.next = s.dst6
         s.src2.next = s1.src_acc
+        # registered for the next cycle: the micro-op then at S5 writes the dst of the one
+        # at S4 (fwd_a), or (vector-vector) the src of the one at S3 (fix_b)
+        s.fwd_a.next = is_alu and s.v3 and s.v4 and s.dst3 == s.dst4
+        s.fix_b.next = vv and s.v2 and s.v4 and s.dst4 == s.src2
+        # whether next cycle's write-back (GEMM S7 / ALU S5) writes the entry the operand
+        # register takes then: GEMM acc[dst] at S6, ALU b = acc[src] at S2 (vector-vector)
+        # or a = acc[dst] at S3
+        if rst:
+            s.opnd_hit.next = 0
+        elif is_gemm:
+            s.opnd_hit.next = s.v6 and s.dst6 == s.dst5
+        elif vv and s1.valid:
+            s.opnd_hit.next = is_alu and s.v4 and s.dst4 == s1.src_acc
+        else:
+            s.opnd_hit.next = is_alu and s.v4 and s.dst4 == s.dst2
 
     @always_comb
     def acc_read():
         s.busy.next = s.v2 or s.v3 or s.v4 or s.v5 or s.v6 or s.v7
         s.gemm_wb.next = is_gemm and s.v7
-        s.alu_wb.next = is_alu and s.v4
+        s.alu_wb.next = is_alu and s.v5
         acc_r.re.next = 0
         acc_r.addr.next = s.dst5
         if is_alu:
@@ -115,12 +133,6 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
         elif s.v5:
             acc_r.re.next = 1
             acc_r.addr.next = s.dst5
-        if is_gemm:
-            s.opnd.next = s.dst6
-        elif vv and s.v2:
-            s.opnd.next = s.src2
-        else:
-            s.opnd.next = s.dst3
 
     return stages, acc_read
 
@@ -194,11 +206,13 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
     gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
     acc_now, acc_old = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
-    opnd = acc_operand(clk, wb, s.opnd, acc_r.data, acc_now, acc_old)
+    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r.data, acc_now, acc_old)
     gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, gemm_new)
-    alu = alu_pipe(cfg, clk, s.v2, a["alu_opcode"], a["use_imm"], a["imm"], acc_now, acc_old,
-                   alu_new)
-    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst4,
+    # b = the immediate at S2, or (vector-vector) acc[src] from the operand register at S3
+    b_latch = Signal(bool(0))
+    alu = alu_pipe(cfg, clk, b_latch, a["alu_opcode"], a["use_imm"], a["imm"], acc_old, acc_old,
+                   alu_new, s.fwd_a, s.fix_b)
+    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst5,
                      alu_new, wb, out_w)
     a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
     g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]
@@ -219,6 +233,13 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
             sfi.next = g_sfi
 
     @always_comb
+    def alu_latch():
+        if vv:
+            b_latch.next = s.v3
+        else:
+            b_latch.next = s.v2
+
+    @always_comb
     def starts():
         drained.next = not (acc_busy or u_busy or lg_active or s1.valid or s.busy)
         acc_start.next = go and is_acc
@@ -236,4 +257,4 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                 finish.next = 1
 
     return (ctl, uop_mem, uops, loops, acc_ld, reads, acc_mem, sched, opnd, gemm, alu, back,
-            decode, starts, finished)
+            decode, alu_latch, starts, finished)

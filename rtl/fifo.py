@@ -19,14 +19,19 @@ def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
     wptr = Signal(intbv(0)[aw:])
     rptr = Signal(intbv(0)[aw:])
     mcnt = Signal(intbv(0, min=0, max=depth + 1))   # words in mem
+    # words held (mem + output register), a register: ``ready`` feeds the producer's
+    # push decision, so it is a compare with a constant, not an adder and a compare
+    total = Signal(intbv(0, min=0, max=depth + 1))
+    popped = Signal(bool(0))
     take = Signal(bool(0))                           # mem -> output register this cycle
     do_push = Signal(bool(0))
 
     @always_comb
     def comb():
-        ready.next = (mcnt + valid) < depth
-        do_push.next = push and (mcnt + valid) < depth
+        ready.next = total != depth
+        do_push.next = push and total != depth
         take.next = (mcnt != 0) and (not valid or pop)
+        popped.next = pop and valid
 
     @always(clk.posedge)
     def store():
@@ -39,6 +44,7 @@ def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
             wptr.next = 0
             rptr.next = 0
             mcnt.next = 0
+            total.next = 0
             valid.next = 0
         else:
             if do_push:
@@ -53,5 +59,9 @@ def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
                 mcnt.next = mcnt + 1
             elif take and not do_push:
                 mcnt.next = mcnt - 1
+            if do_push and not popped:
+                total.next = total + 1
+            elif popped and not do_push:
+                total.next = total - 1
 
     return comb, store, seq

@@ -29,10 +29,14 @@ from .fields import join_lanes, log2, svec
 
 
 def can_pack(cfg):
-    """Whether two products share one 25x18 multiplier (see the module docstring)."""
+    """Whether two products share one 25x18 multiplier (see the module docstring). Not on
+    a Lattice ECP5 (``fpga.part`` LFE5*, as ``vta-fpga pnr`` sets it): its MULT18X18D is
+    18x18, so a 25-bit packed operand takes two of them and an adder, where two products
+    take two multipliers and no adder."""
     shift = cfg.inp_bits + cfg.wgt_bits
+    ecp5 = (cfg.fpga_part or "").upper().startswith("LFE5")
     return (cfg.block_out % 2 == 0 and packed_bits(cfg.wgt_bits, shift) <= 25
-            and cfg.inp_bits <= 18)
+            and cfg.inp_bits <= 18 and not ecp5)
 
 
 def packed_bits(wgt_bits, shift):

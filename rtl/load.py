@@ -28,7 +28,8 @@ def row_requests(clk, rst, start, busy, dram_addr, y_size, x_size, stride_bytes,
                  req_valid, req_ready, req_addr, req_beats):
     """Request side of a tile load: y_size row requests of row_beats beats from dram_addr,
     stride_bytes apart, back to back after the one-cycle ``start`` (none when x_size = 0);
-    ``busy`` while a request is left. Inputs are read at ``start`` and while ``busy``."""
+    ``busy`` while a request is left. Inputs are read at ``start`` and while ``busy``
+    (``start`` comes while idle)."""
     rq_rows = Signal(intbv(0)[len(y_size):])
     rq_addr = Signal(modbv(0)[32:])
 
@@ -43,14 +44,66 @@ def row_requests(clk, rst, start, busy, dram_addr, y_size, x_size, stride_bytes,
     def seq():
         if rst:
             rq_rows.next = 0
-        elif start:
-            rq_rows.next = y_size if x_size != 0 else 0
+        elif rq_rows == 0:
+            # idle: the address tracks the input, so ``start`` only sets the row count
             rq_addr.next = dram_addr
-        elif req_ready and rq_rows != 0:
+            if start and x_size != 0:
+                rq_rows.next = y_size
+        elif req_ready:
             rq_rows.next = rq_rows - 1
             rq_addr.next = rq_addr + stride_bytes
 
     return req_out, seq
+
+
+@block
+def tile_axis(clk, load, step, pad_0, size, pad_1, inside, last):
+    """One axis of a padded tile, walked in order: a position p in 0..total-1 (total =
+    pad_0 + size + pad_1); ``inside`` = p is a data position (pad_0 <= p < pad_0 + size),
+    ``last`` = p is total - 1. ``load`` (while the writer is idle, every cycle) puts the
+    axis at 0 with the inputs' bounds; ``step`` moves it on, from the last back to 0.
+
+    Both flags are flip-flops and each step compares the position for equality with bounds
+    registered at load (minus one or two), so no adder is followed by a comparator in the
+    cycle: ``inside`` feeds the AXI master's RREADY (tile_writer's data_ready)."""
+    bits = len(size) + 2                      # positions including both pads
+    p = Signal(intbv(0)[bits:])
+    lo_m1, end_m1, total_m2 = (Signal(modbv(0)[bits:]) for _ in range(3))
+    enters, inside_0, one, one_in = (Signal(bool(0)) for _ in range(4))
+
+    @always_comb
+    def single():
+        # total == 1 without the adder: exactly one part is 1, the others 0
+        one_in.next = ((pad_0 == 1 and size == 0 and pad_1 == 0)
+                       or (pad_0 == 0 and size == 1 and pad_1 == 0)
+                       or (pad_0 == 0 and size == 0 and pad_1 == 1))
+
+    @always(clk.posedge)
+    def walk():
+        if load:
+            p.next = 0
+            lo_m1.next = pad_0 - 1
+            end_m1.next = pad_0 + size - 1
+            total_m2.next = pad_0 + size + pad_1 - 2
+            enters.next = pad_0 != 0 and size != 0    # the data start after position 0
+            inside_0.next = pad_0 == 0 and size != 0
+            inside.next = pad_0 == 0 and size != 0
+            one.next = one_in
+            last.next = one_in
+        elif step:
+            if last:
+                p.next = 0
+                inside.next = inside_0
+                last.next = one
+            else:
+                p.next = p + 1
+                if enters and p == lo_m1:
+                    inside.next = 1
+                elif p == end_m1:
+                    inside.next = 0
+                last.next = p == total_m2
+
+    return single, walk
 
 
 @block
@@ -59,41 +112,42 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
                 we, waddr, wdata):
     """SRAM-write side of a tile load: the padded tile in entry order, one write per cycle
     (a zero entry: one all-bank write; a data entry: elem_beats writes as its beats arrive).
-    ``busy`` from the cycle after ``start`` to the last write (stays 0 for an empty tile)."""
+    ``busy`` from the cycle after ``start`` to the last write (stays 0 for an empty tile).
+    ``start`` comes while idle; the inputs are valid in its cycle and stable while busy.
+
+    For timing, whether the current entry is data and whether it ends its row, the tile or
+    its element are flip-flops (tile_axis): ``data_ready`` feeds the AXI master's RREADY,
+    so it is one AND of registers rather than the pad adders and comparators behind it.
+    While idle, the writer tracks its inputs every cycle, so ``start`` (late in compute's
+    ACC load: it waits for the tokens) only starts it."""
     banks = len(we)
     aw = len(waddr)
-    cnt_bits = max(len(y_size), len(x_size)) + 2   # rows/cols including both pads
     beat_bits = banks.bit_length() + 1
-    w_active = Signal(bool(0))
-    w_row = Signal(intbv(0)[cnt_bits:])
-    w_col = Signal(intbv(0)[cnt_bits:])
+    w_active, idle, col_step, row_step = (Signal(bool(0)) for _ in range(4))
     w_addr = Signal(modbv(0)[aw:])
     w_beat = Signal(intbv(0)[beat_bits:])
-    y_total = Signal(intbv(0)[cnt_bits:])
-    x_total = Signal(intbv(0)[cnt_bits:])
-    y_data_end = Signal(intbv(0)[cnt_bits:])
-    x_data_end = Signal(intbv(0)[cnt_bits:])
-    is_data = Signal(bool(0))
-    advance = Signal(bool(0))
+    n_beats = Signal(intbv(0)[beat_bits:])
+    row_in, col_in, row_last, col_last, beat_last = (Signal(bool(0)) for _ in range(5))
+    rows = tile_axis(clk, idle, row_step, y_pad_0, y_size, y_pad_1, row_in, row_last)
+    cols = tile_axis(clk, idle, col_step, x_pad_0, x_size, x_pad_1, col_in, col_last)
+    is_data, advance, e_active = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
     rep = ConcatSignal(*([data] * banks)) if banks > 1 else data
     zero_all = (1 << banks) - 1
+    beat_we = Signal(intbv(0)[banks:])
 
     @always_comb
-    def sizes():
-        y_total.next = y_pad_0 + y_size + y_pad_1
-        x_total.next = x_pad_0 + x_size + x_pad_1
-        y_data_end.next = y_pad_0 + y_size
-        x_data_end.next = x_pad_0 + x_size
-
-    beat_we = Signal(intbv(0)[banks:])
-    e_active = Signal(bool(0))
+    def steps():
+        idle.next = not w_active
+        col_step.next = advance
+        row_step.next = advance and col_last
+        # a total is nonzero when any of its parts is (no adder)
+        e_active.next = (y_pad_0 != 0 or y_size != 0 or y_pad_1 != 0) and (
+            x_pad_0 != 0 or x_size != 0 or x_pad_1 != 0)
 
     @always_comb
     def where():
-        is_data.next = (w_row >= y_pad_0 and w_row < y_data_end
-                        and w_col >= x_pad_0 and w_col < x_data_end)
+        is_data.next = row_in and col_in
         beat_we.next = 1 << w_beat
-        e_active.next = y_total != 0 and x_total != 0
 
     @always_comb
     def write_port():
@@ -108,7 +162,7 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
                 if data_valid:
                     we.next = beat_we
                     wdata.next = rep
-                    if w_beat + 1 == elem_beats:
+                    if beat_last:
                         advance.next = 1
             else:
                 we.next = zero_all
@@ -119,32 +173,28 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
         if rst:
             w_active.next = 0
             busy.next = 0
-        elif start:
-            w_row.next = 0
-            w_col.next = 0
+        elif not w_active:
             w_beat.next = 0
             w_addr.next = sram_base
-            w_active.next = e_active
-            busy.next = e_active
+            w_active.next = start and e_active
+            busy.next = start and e_active
+            n_beats.next = elem_beats
+            beat_last.next = elem_beats == 1
         else:
-            if w_active and is_data and data_valid:
-                if w_beat + 1 == elem_beats:
+            if is_data and data_valid:
+                if beat_last:
                     w_beat.next = 0
+                    beat_last.next = n_beats == 1
                 else:
                     w_beat.next = w_beat + 1
+                    beat_last.next = w_beat + 2 == n_beats
             if advance:
                 w_addr.next = w_addr + 1
-                if w_col + 1 == x_total:
-                    w_col.next = 0
-                    if w_row + 1 == y_total:
-                        w_active.next = 0
-                        busy.next = 0
-                    else:
-                        w_row.next = w_row + 1
-                else:
-                    w_col.next = w_col + 1
+                if col_last and row_last:
+                    w_active.next = 0
+                    busy.next = 0
 
-    return sizes, where, write_port, seq
+    return rows, cols, steps, where, write_port, seq
 
 
 @block

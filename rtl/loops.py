@@ -29,7 +29,7 @@ class StageOne:
 def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
     """Issue the micro-ops of the GEMM/ALU instruction whose fields are ``g`` (gemm
     format views; ``sfo``/``sfi`` the src factors of the instruction's own format), from
-    ``start`` on. ``uop_r``: the uop buffer's read port; ``active``: micro-ops remain to
+    ``start`` on (a pulse while idle, with ``g`` already the instruction's fields). ``uop_r``: the uop buffer's read port; ``active``: micro-ops remain to
     issue or to reach S1."""
     lu, lw, la = cfg.log_uop_depth, cfg.log_wgt_depth, cfg.log_acc_depth
     ls = max(cfg.log_inp_depth, la)
@@ -62,25 +62,25 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
             hold.next = 0
             fetched.next = 0
             s1.valid.next = 0
-        elif start:
-            more.next = uop_end > uop_bgn and iter_out != 0 and iter_in != 0
-            k.next = uop_bgn
-            i_cnt.next = 0
-            j_cnt.next = 0
-            od_o.next = 0
-            od_i.next = 0
-            os_o.next = 0
-            os_i.next = 0
-            ow_o.next = 0
-            ow_i.next = 0
-            hold.next = 0
-            fetched.next = 0
-            s1.valid.next = 0
         else:
             fetched.next = issue
             s1.valid.next = fetched
             hold.next = issue and vv
-            if issue:
+            if not more:
+                # idle: the counters sit at the start of the current instruction's nest
+                # every cycle, so ``start`` (a late signal: it waits for the tokens) only
+                # sets ``more`` rather than loading every counter
+                more.next = start and uop_end > uop_bgn and iter_out != 0 and iter_in != 0
+                k.next = uop_bgn
+                i_cnt.next = 0
+                j_cnt.next = 0
+                od_o.next = 0
+                od_i.next = 0
+                os_o.next = 0
+                os_i.next = 0
+                ow_o.next = 0
+                ow_i.next = 0
+            elif issue:
                 offd1.next = od_o + od_i
                 offs1.next = os_o + os_i
                 offw1.next = ow_o + ow_i

@@ -44,11 +44,11 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
     # (and stay there, reporting done, until the next go)
     st = enum("REQ", "DATA", "ACK")
     state = Signal(st.ACK)
-    rows = Signal(intbv(0)[len(y_size):])           # rows to request after the current one
+    rows = Signal(modbv(0)[len(y_size):])           # rows to request after the current one
     row_addr = Signal(modbv(0)[32:])
     rd_addr = Signal(modbv(0)[aw:])        # next out entry to read (entries are contiguous)
     rd_left = Signal(intbv(0)[len(x_size):])        # entries of the row being read not yet read
-    rd_rows = Signal(intbv(0)[len(y_size):])        # rows to read after that one
+    rd_rows = Signal(modbv(0)[len(y_size):])        # rows to read after that one
     beats_left = Signal(intbv(0)[32:])     # beats of this row not yet sent
     a_v = Signal(bool(0))                  # out_r.data holds an entry not yet taken
     sh = Signal(intbv(0)[ob * bus:])       # entry being sent, low beat first
@@ -109,21 +109,21 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
             elif fire:
                 sh.next = sh >> bus
                 b_cnt.next = b_cnt - 1
-            if go:
+            if state == st.ACK:
+                # between STOREs the row registers track the instruction's fields every
+                # cycle, so ``go`` (late: it waits for the token) only changes the state
                 row_addr.next = dram_base << osh
                 rd_addr.next = sram_base
                 beats_left.next = x_size << obsh
-                if y_size == 0 or x_size == 0:
-                    state.next = st.ACK
-                else:
-                    rd_left.next = x_size
-                    rd_rows.next = y_size - 1
-                    rows.next = y_size - 1
+                rd_left.next = x_size
+                rd_rows.next = y_size - 1
+                rows.next = y_size - 1
+                if go and y_size != 0 and x_size != 0:
                     state.next = st.REQ
             elif state == st.REQ:
                 if wr.req_ready:
                     state.next = st.DATA
-            elif state == st.DATA:
+            else:   # DATA
                 if fire:
                     beats_left.next = beats_left - 1
                     if beats_left == 1:

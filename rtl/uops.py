@@ -17,7 +17,8 @@ from .fields import log2
 @block
 def uop_load(cfg, clk, rst, start, sram_base, dram_base, x_size, rd, w, busy):
     """Copy x_size micro-ops from micro-op index ``dram_base`` to uop[sram_base...] after the
-    one-cycle ``start`` pulse (fields stable while ``busy``). ``rd``: ReadPort, ``w``:
+    one-cycle ``start`` pulse (given while idle; fields valid at ``start`` and stable while
+    ``busy``). ``rd``: ReadPort, ``w``:
     SramWrite of the uop buffer."""
     bus = cfg.bus_bits
     upb = cfg.bus_bytes // UOP_BYTES          # micro-ops per bus beat
@@ -71,9 +72,11 @@ def uop_load(cfg, clk, rst, start, sram_base, dram_base, x_size, rd, w, busy):
         if rst:
             busy.next = 0
             rd.req_valid.next = 0
-        elif start:
-            busy.next = x_size != 0
-            rd.req_valid.next = x_size != 0
+        elif not busy:
+            # idle: the registers track the instruction's fields every cycle, so ``start``
+            # (late: it waits for the tokens) only raises busy and the request
+            busy.next = start and x_size != 0
+            rd.req_valid.next = start and x_size != 0
             left.next = x_size
             cnt.next = 0
             first.next = 1

@@ -52,14 +52,16 @@ def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, 
 
 
 @block
-def acc_operand(clk, wb, addr, rd_data, now, q):
-    """``now`` = acc[addr] as it is once this cycle's write-back ``wb`` lands (``rd_data``,
-    the buffer's read data, misses a write made after its read was issued); ``q`` = ``now``
+def acc_operand(clk, wb, hit, rd_data, now, q):
+    """``now`` = the acc entry the operand register takes, as it is once this cycle's
+    write-back ``wb`` lands (``rd_data``, the buffer's read data, misses a write made after
+    its read was issued; ``hit``: the write-back writes that entry, a register computed a
+    cycle ahead by compute.schedule, since it selects a whole acc word); ``q`` = ``now``
     registered (every cycle: the read data holds between reads)."""
 
     @always_comb
     def forward():
-        if wb.we == 1 and wb.addr == addr:
+        if hit:
             now.next = wb.data
         else:
             now.next = rd_data

@@ -22,7 +22,13 @@ def narrow_config():
     return Config.from_dict(d)
 
 
-CONFIGS = {"tiny": lambda: load_config("tiny"), "narrow": narrow_config}
+def ecp5_int8_config():
+    """tiny on the ECP5 part: int8 products not packed in pairs (rtl/gemm.can_pack)."""
+    return load_config("tiny").replace(fpga={"part": "LFE5U-85F-6BG381C"})
+
+
+CONFIGS = {"tiny": lambda: load_config("tiny"), "narrow": narrow_config,
+           "tiny-ecp5": ecp5_int8_config}
 
 # (config, top, cocotb module, cocotb test cases)
 CASES = [
@@ -34,6 +40,7 @@ CASES = [
     ("tiny", "alu_core", "alu_tests", {"alu_matches_numpy"}),
     ("tiny", "dep_queue", "dep_queue_tests", {"push_and_pop_together_keep_the_count", "random_push_pop"}),
     ("narrow", "gemm_core", "gemm_tests", {"gemm_core_matches_numpy"}),
+    ("tiny-ecp5", "gemm_core", "gemm_tests", {"gemm_core_matches_numpy"}),
     ("narrow", "acc_update", "gemm_tests", {"acc_update_wraps"}),
     ("narrow", "alu_core", "alu_tests", {"alu_matches_numpy"}),
 ]

@@ -133,7 +133,7 @@ MUTANTS = [
     M("rtl-alu-imm-zero-extended", "int", "RTL ALU immediate zero-extended",
       ("rtl/alu.py", "imm_ext.next = imm.signed()", "imm_ext.next = imm")),
     M("rtl-alu-min-unsigned", "int", "RTL ALU MIN compares the lanes unsigned",
-      ("rtl/alu.py", "            if a_s < b_s:\n", "            if a < b:\n")),
+      ("rtl/alu.py", "lt.next = a_s < b_s", "lt.next = a < b")),
     M("rtl-gemm-packed-borrow-lost", "int",
       "RTL packed multiplier: the high product misses the low product's borrow",
       ("rtl/gemm.py", "p1.next = prod[2 * shift:shift].signed() + prod[shift - 1]",

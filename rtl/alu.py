@@ -38,9 +38,13 @@ def shift_amount(cfg, b_low, left, mag):
 
 @block
 def alu_lane(cfg, op, a, b, left, mag, r):
-    """One lane; ``left``/``mag``: the shift of b (:func:`shift_amount`)."""
+    """One lane; ``left``/``mag``: the shift of b (:func:`shift_amount`). The four results
+    are computed side by side and one is picked (MIN/MAX from one signed compare and an
+    equality, so the lane has one compare carry chain, not two)."""
     w = cfg.acc_bits
     a_s, b_s = svec(w), svec(w)
+    lt, eq, take_a = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    total, shifted = Signal(modbv(0)[w:]), Signal(modbv(0)[w:])
 
     @always_comb
     def cast():
@@ -48,28 +52,37 @@ def alu_lane(cfg, op, a, b, left, mag, r):
         b_s.next = b.signed()
 
     @always_comb
-    def lane():
+    def parts():
+        lt.next = a_s < b_s
+        eq.next = a == b
+        total.next = a_s + b_s
+        if left:
+            shifted.next = a_s << mag
+        else:
+            shifted.next = a_s >> mag
+
+    @always_comb
+    def pick():
         if op == ALU_MIN:
-            if a_s < b_s:
-                r.next = a
-            else:
-                r.next = b
-        elif op == ALU_MAX:
-            if a_s > b_s:
+            take_a.next = lt
+        else:   # MAX: a > b
+            take_a.next = not lt and not eq
+
+    @always_comb
+    def lane():
+        if op == ALU_MIN or op == ALU_MAX:
+            if take_a:
                 r.next = a
             else:
                 r.next = b
         elif op == ALU_ADD:
-            r.next = a_s + b_s
+            r.next = total
         elif op == ALU_SHR:
-            if left:
-                r.next = a_s << mag
-            else:
-                r.next = a_s >> mag
+            r.next = shifted
         else:
             r.next = a
 
-    return cast, lane
+    return cast, parts, pick, lane
 
 
 def shift_vectors(cfg):

@@ -26,12 +26,44 @@ from .fifo import fifo
 
 
 @block
-def fetch_reserve(clk, rst, serial, depth, req_on, rem_cap, rem_big, credits, want, pf_push,
-                  waiting, reserve):
-    """When fetch reserves credits for its next request (``reserve``), and ``waiting``:
-    instructions requested but not yet in the prefetch FIFO (with ``serial``, one read slot,
-    the next request waits for them). ``rem_cap`` = min(remaining, depth), ``rem_big`` =
-    remaining > depth (so credits >= remaining is a compare of a few bits)."""
+def fetch_reserve(clk, rst, start, insn_count, serial, depth, req_on, remaining, credits, want,
+                  pf_push, waiting, reserve):
+    """When fetch reserves credits for its next request (``reserve``) and for how many
+    instructions (``want`` = min(remaining, credits)), and ``waiting``: instructions
+    requested but not yet in the prefetch FIFO (with ``serial``, one read slot, the next
+    request waits for them).
+
+    The decision compares a few bits, not 32: it uses min(remaining, depth) and
+    remaining > depth, registered (``rem_cap``, ``rem_big``). They lag ``remaining`` by a
+    cycle after a request, and are read only without a request pending, which is a cycle
+    later at the earliest."""
+    rem_cap = Signal(intbv(0, min=0, max=depth + 1))
+    rem_big = Signal(bool(0))
+
+    @always(clk.posedge)
+    def bounds():
+        if rst:
+            rem_cap.next = 0
+            rem_big.next = 0
+        elif start:
+            rem_big.next = insn_count > depth
+            if insn_count > depth:
+                rem_cap.next = depth
+            else:
+                rem_cap.next = insn_count
+        else:
+            rem_big.next = remaining > depth
+            if remaining > depth:
+                rem_cap.next = depth
+            else:
+                rem_cap.next = remaining
+
+    @always_comb
+    def size():
+        if rem_cap < credits:
+            want.next = rem_cap
+        else:
+            want.next = credits
 
     @always_comb
     def when():
@@ -50,7 +82,7 @@ def fetch_reserve(clk, rst, serial, depth, req_on, rem_cap, rem_big, credits, wa
         elif pf_push:
             waiting.next = waiting - 1
 
-    return when, track
+    return bounds, size, when, track
 
 
 @block
@@ -74,11 +106,6 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     assert mem[0] is opf
 
     remaining = Signal(intbv(0)[32:])      # instructions not yet requested
-    # min(remaining, depth) and remaining > depth, registered (timing: the request decision
-    # compares a few bits, not 32). They lag ``remaining`` by a cycle after a request, and
-    # are read only without a request pending, which is a cycle later at the earliest.
-    rem_cap = Signal(intbv(0, min=0, max=depth + 1))
-    rem_big = Signal(bool(0))
     waiting = Signal(intbv(0, min=0, max=depth + 1))  # requested, not yet in the prefetch FIFO
     # with one read slot an early request would only hold the bus: wait for the data first
     serial = int(cfg.dram_max_outstanding_reads == 1)
@@ -94,18 +121,13 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     pf_din = Signal(intbv(0)[INSN_BITS:])
     pf_push, pf_ready, pf_pop, pf_valid = (Signal(bool(0)) for _ in range(4))
     pf = fifo(clk, rst, pf_din, pf_push, pf_ready, insn, pf_pop, pf_valid, depth)
-    wait = fetch_reserve(clk, rst, serial, depth, req_on, rem_cap, rem_big, credits, want,
-                         pf_push, waiting, reserve)
+    wait = fetch_reserve(clk, rst, start, insn_count, serial, depth, req_on, remaining, credits,
+                         want, pf_push, waiting, reserve)
     opcode = insn(opf.hi, opf.lo)
     mtype = insn(mtf.hi, mtf.lo)
 
     @always_comb
     def plan():
-        # next request size: min(remaining, credits)
-        if rem_cap < credits:
-            want.next = rem_cap
-        else:
-            want.next = credits
         req_valid.next = req_on
         req_addr.next = addr
         req_beats.next = req_n << bsh
@@ -132,22 +154,8 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     @always(clk.posedge)
     def seq():
         pf_push.next = 0
-        if start:
-            rem_big.next = insn_count > depth
-            if insn_count > depth:
-                rem_cap.next = depth
-            else:
-                rem_cap.next = insn_count
-        else:
-            rem_big.next = remaining > depth
-            if remaining > depth:
-                rem_cap.next = depth
-            else:
-                rem_cap.next = remaining
         if rst:
             remaining.next = 0
-            rem_cap.next = 0
-            rem_big.next = 0
             to_dispatch.next = 0
             credits.next = depth
             req_on.next = 0

@@ -55,10 +55,11 @@ def mutant(text, pattern, repl, tmp_path):
 @pytest.mark.rtl
 @pytest.mark.parametrize("name, pattern, repl, task, groups", [
     # AWLEN one more than the W beats sent: W beats per burst / WLAST / burst addresses
-    ("awlen_off_by_one", r"(m_awlen <= )\((\w+) - 1\)", r"\1\2", "bmc_write",
+    ("awlen_off_by_one", r"(m_awlen <= )(\w*aw_b_len);", r"\1(\2 + 1);", "bmc_write",
      {"P3 AW burst rules", "P5 W bursts", "P7 write addresses and completion"}),
     # a read burst may run one beat past the end of its 4 KiB page
-    ("read_crosses_4k", r"\((\d+) - (\w*reader\w*ar_next)\[", lambda m: f"({int(m.group(1)) + 1} - {m.group(2)}[",
+    # (the page-limited ARLEN is page_beats - 1 - x: planted as page_beats - x)
+    ("read_crosses_4k", r"\(\((\d+) - 1\) - (\w*reader\w*ar_next)\[", lambda m: f"({m.group(1)} - {m.group(2)}[",
      "bmc_read", {"P3 AR burst rules"}),
 ])
 def test_planted_bug_is_caught(master_v, tmp_path, tiny_cfg, name, pattern, repl, task, groups):

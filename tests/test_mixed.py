@@ -36,6 +36,15 @@ def load_bench_file(name):
 B = load_bench_file("mixed_check")
 TINY = load_config("tiny")
 MIXES = {u: frozenset({u}) for u in UNITS + CORES} | {"all": frozenset(UNITS)}
+
+
+def slow_all(mixes, keep=()):
+    """The mix names as parameters, ``all`` (every unit as RTL: the full RTL's job, covered
+    by the cross-check tests) marked slow unless ``keep``."""
+    return [pytest.param(m, marks=pytest.mark.slow) if m == "all" and m not in keep else m
+            for m in mixes]
+
+
 # Small programs: a compute-RTL mix runs ~1k cycles/s. Seed 2: 3 rounds, 984 TLM cycles
 # (2% of a shorter program is a couple of cycles).
 PROGRAMS = ("gemm_4x4", "load_pad", "alu_add_vv", "random-2")
@@ -54,7 +63,7 @@ def tlm_run(label):
 
 
 @pytest.mark.parametrize("label", PROGRAMS)
-@pytest.mark.parametrize("mix", MIXES)
+@pytest.mark.parametrize("mix", slow_all(MIXES))
 def test_mix_matches_the_pure_tlm(mix, label):
     prog, units = program(label), MIXES[mix]
     want = tlm_run(label)
@@ -82,6 +91,7 @@ def test_outputs_differ_sees_one_element():
 
 
 @pytest.mark.rtl
+@pytest.mark.slow
 def test_mixes_match_the_full_rtl():
     # One Verilator batch (fast harness) for the programs, then every single-unit mix and
     # all: bit-exact with the RTL, cycles within 2% of its.
@@ -248,7 +258,7 @@ def finish_only():
     return pb.build({})
 
 
-@pytest.mark.parametrize("mix", list(MIXES))
+@pytest.mark.parametrize("mix", slow_all(MIXES))
 def test_finish_only_program_under_a_mix(mix):
     want = run_program(finish_only(), TINY)
     got = run_mixed(finish_only(), TINY, rtl=MIXES[mix])

@@ -37,10 +37,14 @@ def shift_amount(cfg, b_low, left, mag):
 
 
 @block
-def alu_lane(cfg, op, a, b, left, mag, r):
+def alu_lane(cfg, op, a, b, left, mag, r, repeat=False):
     """One lane; ``left``/``mag``: the shift of b (:func:`shift_amount`). The four results
     are computed side by side and one is picked (MIN/MAX from one signed compare and an
-    equality, so the lane has one compare carry chain, not two)."""
+    equality, so the lane has one compare carry chain, not two).
+
+    ``repeat``: the lane only ever applies an immediate micro-op to the result of the same
+    micro-op (same op, same b): MIN and MAX are idempotent there (min(min(x, b), b) =
+    min(x, b)), so their result is a and the lane needs no compare chain."""
     w = cfg.acc_bits
     a_s, b_s = svec(w), svec(w)
     lt, eq, take_a = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -52,14 +56,17 @@ def alu_lane(cfg, op, a, b, left, mag, r):
         b_s.next = b.signed()
 
     @always_comb
-    def parts():
-        lt.next = a_s < b_s
-        eq.next = a == b
+    def arith():
         total.next = a_s + b_s
         if left:
             shifted.next = a_s << mag
         else:
             shifted.next = a_s >> mag
+
+    @always_comb
+    def compare():
+        lt.next = a_s < b_s
+        eq.next = a == b
 
     @always_comb
     def pick():
@@ -82,7 +89,18 @@ def alu_lane(cfg, op, a, b, left, mag, r):
         else:
             r.next = a
 
-    return cast, parts, pick, lane
+    @always_comb
+    def repeat_lane():
+        if op == ALU_ADD:
+            r.next = total
+        elif op == ALU_SHR:
+            r.next = shifted
+        else:   # MIN, MAX (idempotent) and the opcodes that keep a
+            r.next = a
+
+    if repeat:
+        return cast, arith, repeat_lane
+    return cast, arith, compare, pick, lane
 
 
 def shift_vectors(cfg):
@@ -104,10 +122,10 @@ def lane_shifts(cfg, b, left_vec, mag_vec):
 
 
 @block
-def alu_core(cfg, op, a, b, res, shifts=None):
+def alu_core(cfg, op, a, b, res, shifts=None, repeat=False):
     """res = op(a, b) lane by lane; a, b, res are acc-buffer words. ``shifts``: b's shifts
     (shift_vectors), when the caller computes them ahead (alu_pipe registers them with b);
-    by default they are computed here from b."""
+    by default they are computed here from b. ``repeat``: see :func:`alu_lane`."""
     w, lw = cfg.acc_bits, cfg.log_acc_width
     n = cfg.batch * cfg.block_out
     insts = []
@@ -117,7 +135,7 @@ def alu_core(cfg, op, a, b, res, shifts=None):
     left_vec, mag_vec = shifts
     outs = [Signal(modbv(0)[w:]) for _ in range(n)]
     insts += [alu_lane(cfg, op, a((k + 1) * w, k * w), b((k + 1) * w, k * w), left_vec(k),
-                       mag_vec((k + 1) * lw, k * lw), outs[k])
+                       mag_vec((k + 1) * lw, k * lw), outs[k], repeat)
               for k in range(n)]
     return insts, join_lanes(outs, res)
 
@@ -150,8 +168,11 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b):
     left, mag = shift_vectors(cfg)
     shifts_in = lane_shifts(cfg, b_in, left_in, mag_in)
     # two ALUs: on a and on the result register (the forward), chosen after them, so the
-    # one-cycle loop res -> ALU -> res has no mux in front of the carry chains
-    dp = [alu_core(cfg, op, a, b, new_a, (left, mag)), alu_core(cfg, op, res, b, new_res, (left, mag))]
+    # one-cycle loop res -> ALU -> res has no mux in front of the carry chains. The forward
+    # only serves immediate micro-ops (vector-vector ones issue every other cycle), so its
+    # ALU repeats the same op with the same b (alu_lane's ``repeat``)
+    dp = [alu_core(cfg, op, a, b, new_a, (left, mag)),
+          alu_core(cfg, op, res, b, new_res, (left, mag), repeat=True)]
 
     @always_comb
     def extend():

@@ -14,7 +14,9 @@ AXI rule), one ID (so responses come back in order). Cycle-level timing: rtl/REA
   and load in turn); the request is split into bursts issued back to back on AR, each
   taking one of dram.max_outstanding_reads slots until its RLAST; the next request is
   granted once the previous one issued its last AR. A FIFO of burst owners routes R beats
-  (in AR order) to their port, whose data_ready is RREADY (no buffering).
+  (in AR order) to their port. R has a register slice (a one-beat skid buffer): RREADY
+  comes from registers, and a beat its port does not take at once waits in the skid (R
+  stops while it is full), so no cycle is added and the ports' data_ready stays local.
 - Writes (``axi_writer``): one request at a time on AW/W (the next is accepted when every
   AW and W beat of the previous one went out); W does not wait for AW (AXI forbids a
   master to make WVALID wait for AWREADY); up to dram.max_outstanding_writes bursts wait
@@ -218,6 +220,8 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     inflight = Signal(intbv(0, min=0, max=slots + 1))   # bursts whose AR went out, RLAST not yet
     head = Signal(intbv(0, min=0, max=3))
     issue, pop = Signal(bool(0)), Signal(bool(0))
+    skid_v, r_hs = Signal(bool(0)), Signal(bool(0))
+    r_in = r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs)
 
     @always_comb
     def arbiter():
@@ -254,26 +258,11 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
         head.next = own[rp]
 
     @always_comb
-    def r_route():
-        rd0.data.next = m.rdata
-        rd1.data.next = m.rdata
-        rd2.data.next = m.rdata
-        rd0.data_valid.next = m.rvalid and inflight != 0 and head == 0
-        rd1.data_valid.next = m.rvalid and inflight != 0 and head == 1
-        rd2.data_valid.next = m.rvalid and inflight != 0 and head == 2
-        if head == 0:
-            m.rready.next = inflight != 0 and rd0.data_ready
-        elif head == 1:
-            m.rready.next = inflight != 0 and rd1.data_ready
-        else:
-            m.rready.next = inflight != 0 and rd2.data_ready
-
-    @always_comb
     def slots_comb():
-        pop.next = m.rvalid and m.rready and m.rlast
+        pop.next = r_hs and m.rlast
         # a slot freed by this cycle's RLAST can take this cycle's AR
         issue.next = act and (m.arready or not m.arvalid) and (inflight != slots or pop)
-        busy.next = act or inflight != 0
+        busy.next = act or inflight != 0 or skid_v
 
     @always(clk.posedge)
     def own_write():
@@ -306,12 +295,67 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
             inflight.next = inflight + 1
         elif pop and not issue:
             inflight.next = inflight - 1
-        if m.rvalid and m.rready and m.rresp != 0:
+        if r_hs and m.rresp != 0:
             rd_err.next = True
         if clear:
             rd_err.next = False
 
-    return arbiter, req_mux, rd_ready, r_head, r_route, slots_comb, own_write, rd_seq, blen_r
+    return arbiter, req_mux, rd_ready, r_head, r_in, slots_comb, own_write, rd_seq, blen_r
+
+
+@block
+def r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs):
+    """R's register slice (a one-beat skid buffer) and the routing of beats to the ports.
+    RREADY is a function of registers (a burst in flight, the skid empty), so a port's
+    data_ready, which may come from across the chip, only decides whether the beat shown to
+    it is parked in the skid (``skid_v``); ``r_hs`` (the R handshake), the RLAST and the slot
+    count stay at the AXI boundary. ``head``: the owner of the oldest burst in flight."""
+    out_valid, taken = Signal(bool(0)), Signal(bool(0))
+    skid_d, out_data = Signal(intbv(0)[len(m.rdata):]), Signal(intbv(0)[len(m.rdata):])
+    skid_own, out_own = Signal(intbv(0, min=0, max=3)), Signal(intbv(0, min=0, max=3))
+
+    @always_comb
+    def r_route():
+        # the skid's beat, else the one on R (taken on R only while the skid is empty)
+        if skid_v:
+            out_own.next = skid_own
+            out_data.next = skid_d
+        else:
+            out_own.next = head
+            out_data.next = m.rdata
+        out_valid.next = skid_v or (m.rvalid and inflight != 0)   # skid_v or r_hs
+        m.rready.next = inflight != 0 and not skid_v
+        r_hs.next = m.rvalid and inflight != 0 and not skid_v
+
+    @always_comb
+    def r_deliver():
+        rd0.data.next = out_data
+        rd1.data.next = out_data
+        rd2.data.next = out_data
+        rd0.data_valid.next = out_valid and out_own == 0
+        rd1.data_valid.next = out_valid and out_own == 1
+        rd2.data_valid.next = out_valid and out_own == 2
+        if out_own == 0:
+            taken.next = rd0.data_ready
+        elif out_own == 1:
+            taken.next = rd1.data_ready
+        else:
+            taken.next = rd2.data_ready
+
+    @always(clk.posedge)
+    def r_skid():
+        # the wide registers load whenever the skid is empty; only skid_v sees data_ready
+        if not skid_v:
+            skid_d.next = m.rdata
+            skid_own.next = head
+        if rst:
+            skid_v.next = 0
+        elif skid_v:
+            skid_v.next = not taken
+        else:
+            skid_v.next = r_hs and not taken
+
+    return r_route, r_deliver, r_skid
 
 
 @block

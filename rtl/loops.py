@@ -47,6 +47,10 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
     u_dst, u_src, u_wgt = uf["dst_idx"], uf["src_idx"], uf["wgt_idx"]
     ud, us, uw = (Signal(intbv(0)[len(x):]) for x in (u_dst, u_src, u_wgt))
     more, fetched = Signal(bool(0)), Signal(bool(0))    # micro-ops to issue; uop[k] read
+    # k, j and i at their last value: flip-flops computed a step ahead (k + 2, not k + 1,
+    # compared with the bound), so the end-of-loop decisions are not a chain of adders
+    k_last, j_last, i_last = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    one_uop, one_in, one_out = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
 
     @always_comb
     def s0():
@@ -54,6 +58,12 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
         issue.next = more and not hold
         uop_r.re.next = issue
         uop_r.addr.next = k[lu:]
+
+    @always_comb
+    def single():
+        one_uop.next = uop_bgn + 1 == uop_end
+        one_in.next = iter_in == 1
+        one_out.next = iter_out == 1
 
     @always(clk.posedge)
     def counters():
@@ -74,6 +84,9 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
                 k.next = uop_bgn
                 i_cnt.next = 0
                 j_cnt.next = 0
+                k_last.next = one_uop
+                j_last.next = one_in
+                i_last.next = one_out
                 od_o.next = 0
                 od_i.next = 0
                 os_o.next = 0
@@ -84,27 +97,32 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
                 offd1.next = od_o + od_i
                 offs1.next = os_o + os_i
                 offw1.next = ow_o + ow_i
-                if k + 1 == uop_end:
+                if k_last:
                     k.next = uop_bgn
-                    if j_cnt + 1 == iter_in:
+                    k_last.next = one_uop
+                    if j_last:
                         j_cnt.next = 0
+                        j_last.next = one_in
                         od_i.next = 0
                         os_i.next = 0
                         ow_i.next = 0
-                        if i_cnt + 1 == iter_out:
+                        if i_last:
                             more.next = 0
                         else:
                             i_cnt.next = i_cnt + 1
+                            i_last.next = i_cnt + 2 == iter_out
                             od_o.next = od_o + dfo
                             os_o.next = os_o + sfo
                             ow_o.next = ow_o + wfo
                     else:
                         j_cnt.next = j_cnt + 1
+                        j_last.next = j_cnt + 2 == iter_in
                         od_i.next = od_i + dfi
                         os_i.next = os_i + sfi
                         ow_i.next = ow_i + wfi
                 else:
                     k.next = k + 1
+                    k_last.next = k + 2 == uop_end
 
     @always(clk.posedge)
     def fetch():
@@ -122,4 +140,4 @@ def loop_gen(cfg, clk, rst, start, g, sfo, sfi, vv, uop_r, s1, active):
         s1.src_inp.next = us + offs
         s1.wgt.next = uw + offw
 
-    return s0, counters, fetch, indices
+    return s0, single, counters, fetch, indices

@@ -185,23 +185,26 @@ def gemm_feeder(top, clk, feeder):
 @block
 def alu_feeder(top, clk, feeder):
     """Feeds ALU micro-ops into ``alu_pipe``: operand b (acc[src] or the immediate) is
-    latched, a = acc[dst] is presented the next cycle, the result is registered at the edge
-    after and written at the next one; vector-vector micro-ops enter every other cycle.
-    A result still in the register is forwarded as alu_pipe does it in the compute unit:
-    to a (``fwd_a``) and, for vector-vector, to b at its latch (``fix_b``)."""
+    latched, a = acc[dst] is presented the next cycle, the first half is registered at the
+    edge after, the result at the next one, and written at the one after that;
+    vector-vector micro-ops enter every other cycle. Results not yet written are forwarded
+    as alu_pipe does it in the compute unit: the one in the register to the micro-op right
+    behind (``fwd_a``) and to a at the first half of the one two behind (``fwd_a2``), and,
+    for vector-vector, the one being picked to b at its latch (``fix_b``)."""
     cfg, comp = top.cfg, top.compute
     lanes = cfg.batch * cfg.block_out
     width = lanes * cfg.acc_bits
-    latch, use_imm, fwd_a, fix_b = (Signal(bool(0)) for _ in range(4))
+    latch, use_imm, fwd_a, fwd_a2, fix_b = (Signal(bool(0)) for _ in range(5))
     op = Signal(intbv(0)[3:])
     imm_bits = cfg.layout.field("alu", "imm").width
     imm = Signal(intbv(0)[imm_bits:])   # the instruction's field: alu_pipe sign-extends it
     src, a, res = (Signal(intbv(0)[width:]) for _ in range(3))
-    pipe = alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b)
+    pipe = alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_b)
     codec = EntryCodec(cfg.acc_bits, width)
     shape = comp.acc.shape[1:]
-    # micro-ops (job, k): b latched at this edge / computing / result in the register
-    state = {"a": None, "x": None, "wb": None, "gap": 0}
+    # micro-ops (job, k): b latched at this edge / first half / second half / result in
+    # the register
+    state = {"a": None, "x1": None, "x2": None, "wb": None, "gap": 0}
 
     def dst(entry):
         return None if entry is None else int(entry[0].dst[entry[1]])
@@ -209,7 +212,7 @@ def alu_feeder(top, clk, feeder):
     @always(clk.posedge)
     def step():
         wb = state["wb"]
-        if wb is not None:   # res = alu(op, a, b), registered at the previous edge
+        if wb is not None:   # the result registered at the previous edge
             job, k = wb
             d = dst(wb)
             new = codec.to_values(int(res)).reshape(shape)
@@ -218,13 +221,15 @@ def alu_feeder(top, clk, feeder):
             job.retired += 1
             if job.retired == job.dst.size:
                 feeder.finished(job)
-        # the micro-op computed since the previous edge is registered now: written next edge
-        state["wb"], state["x"], state["a"] = state["x"], state["a"], None
-        fwd_a.next = 0
-        if state["x"] is not None:   # b was latched at this edge: present a = acc[dst]
-            d = dst(state["x"])
+        # every micro-op moves one stage: the one in "wb" now is registered at this edge
+        state["wb"], state["x2"], state["x1"], state["a"] = (
+            state["x2"], state["x1"], state["a"], None)
+        fwd_a.next = state["x2"] is not None and dst(state["wb"]) == dst(state["x2"])
+        fwd_a2.next = 0
+        if state["x1"] is not None:   # b was latched at this edge: present a = acc[dst]
+            d = dst(state["x1"])
             a.next = codec.to_int(comp.acc[d])
-            fwd_a.next = dst(state["wb"]) == d
+            fwd_a2.next = dst(state["wb"]) == d
         latch.next = 0
         fix_b.next = 0
         if state["gap"]:
@@ -241,7 +246,7 @@ def alu_feeder(top, clk, feeder):
         if not insn.use_imm:
             s = int(job.src[k])
             src.next = codec.to_int(comp.acc[s])
-            fix_b.next = dst(state["wb"]) == s   # in the register at the latch edge
+            fix_b.next = dst(state["x2"]) == s   # being picked at the latch edge
             state["gap"] = 1
         latch.next = 1
         job.fed += 1

@@ -93,7 +93,7 @@ SECTION_DEFAULTS = MappingProxyType({
         "gemm_pipeline": 8,       # GEMM pipeline depth (cycles to drain: rtl/compute.py S0b-S7)
         "alu_ii": 2,              # ALU II, vector-vector (two acc reads per micro-op on one port)
         "alu_imm_ii": 1,          # ALU initiation interval with use_imm (one acc read per uop)
-        "alu_pipeline": 6,        # ALU pipeline depth (rtl/compute.py S0b-S5)
+        "alu_pipeline": 7,        # ALU pipeline depth (rtl/compute.py S0b-S6)
         "sram_write_cycles": 1,   # cycles per SRAM entry written by a load (padding too)
     },
     "fpga": {"part": None},  # None: the target's part

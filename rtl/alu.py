@@ -1,4 +1,5 @@
-"""ALU datapath: one operation on BATCH x BLOCK_OUT accumulator lanes, combinational.
+"""ALU datapath: one operation on BATCH x BLOCK_OUT accumulator lanes (``alu_core``,
+combinational) and the compute pipeline's two ALU stages (``alu_pipe``).
 
 Per lane (as vta.isa.semantics.alu_apply): a = acc[dst], b = imm (sign-extended) or
 acc[src]; MIN/MAX signed; ADD wraps modulo 2^acc_bits; SHR shifts by the low LOG_ACC_WIDTH
@@ -37,17 +38,12 @@ def shift_amount(cfg, b_low, left, mag):
 
 
 @block
-def alu_lane(cfg, op, a, b, left, mag, r, repeat=False):
-    """One lane; ``left``/``mag``: the shift of b (:func:`shift_amount`). The four results
-    are computed side by side and one is picked (MIN/MAX from one signed compare and an
-    equality, so the lane has one compare carry chain, not two).
-
-    ``repeat``: the lane only ever applies an immediate micro-op to the result of the same
-    micro-op (same op, same b): MIN and MAX are idempotent there (min(min(x, b), b) =
-    min(x, b)), so their result is a and the lane needs no compare chain."""
+def lane_parts(cfg, op, a, b, left, mag, lt, eq, arith):
+    """A lane's first half: the signed compare of a and b (``lt``, and ``eq`` so that MIN and
+    MAX share one compare carry chain) and ``arith`` = a + b (ADD) or a shifted by b's
+    ``left``/``mag`` (SHR; :func:`shift_amount`), chosen by the op after the carry chain."""
     w = cfg.acc_bits
     a_s, b_s = svec(w), svec(w)
-    lt, eq, take_a = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
     total, shifted = Signal(modbv(0)[w:]), Signal(modbv(0)[w:])
 
     @always_comb
@@ -56,7 +52,9 @@ def alu_lane(cfg, op, a, b, left, mag, r, repeat=False):
         b_s.next = b.signed()
 
     @always_comb
-    def arith():
+    def parts():
+        lt.next = a_s < b_s
+        eq.next = a == b
         total.next = a_s + b_s
         if left:
             shifted.next = a_s << mag
@@ -64,9 +62,20 @@ def alu_lane(cfg, op, a, b, left, mag, r, repeat=False):
             shifted.next = a_s >> mag
 
     @always_comb
-    def compare():
-        lt.next = a_s < b_s
-        eq.next = a == b
+    def arith_pick():
+        if op == ALU_ADD:
+            arith.next = total
+        else:
+            arith.next = shifted
+
+    return cast, parts, arith_pick
+
+
+@block
+def lane_pick(op, a, b, lt, eq, arith, r):
+    """A lane's second half: MIN/MAX pick a or b from the compare, ADD and SHR take
+    ``arith``; MUL (reserved) and the unused opcodes keep a."""
+    take_a = Signal(bool(0))
 
     @always_comb
     def pick():
@@ -82,25 +91,31 @@ def alu_lane(cfg, op, a, b, left, mag, r, repeat=False):
                 r.next = a
             else:
                 r.next = b
-        elif op == ALU_ADD:
-            r.next = total
-        elif op == ALU_SHR:
-            r.next = shifted
+        elif op == ALU_ADD or op == ALU_SHR:
+            r.next = arith
         else:
             r.next = a
 
+    return pick, lane
+
+
+@block
+def repeat_lane(cfg, op, a, b, left, mag, r):
+    """A lane that only ever applies an immediate micro-op to the result of the same
+    micro-op (same op, same b): MIN and MAX are idempotent there (min(min(x, b), b) =
+    min(x, b)), so their result is a and the lane needs no compare chain."""
+    w = cfg.acc_bits
+    lt, eq, arith = Signal(bool(0)), Signal(bool(0)), Signal(modbv(0)[w:])
+    first = lane_parts(cfg, op, a, b, left, mag, lt, eq, arith)
+
     @always_comb
-    def repeat_lane():
-        if op == ALU_ADD:
-            r.next = total
-        elif op == ALU_SHR:
-            r.next = shifted
+    def lane():
+        if op == ALU_ADD or op == ALU_SHR:
+            r.next = arith
         else:   # MIN, MAX (idempotent) and the opcodes that keep a
             r.next = a
 
-    if repeat:
-        return cast, arith, repeat_lane
-    return cast, arith, compare, pick, lane
+    return first, lane
 
 
 def shift_vectors(cfg):
@@ -121,11 +136,18 @@ def lane_shifts(cfg, b, left_vec, mag_vec):
     return insts, join_lanes(lefts, left_vec), join_lanes(mags, mag_vec)
 
 
+def lane_views(cfg, *vecs):
+    """Per lane, the slices of acc-word vectors (lane k at bits [k*acc_bits, (k+1)*acc_bits))."""
+    w = cfg.acc_bits
+    return [[v((k + 1) * w, k * w) for v in vecs] for k in range(cfg.batch * cfg.block_out)]
+
+
 @block
 def alu_core(cfg, op, a, b, res, shifts=None, repeat=False):
-    """res = op(a, b) lane by lane; a, b, res are acc-buffer words. ``shifts``: b's shifts
-    (shift_vectors), when the caller computes them ahead (alu_pipe registers them with b);
-    by default they are computed here from b. ``repeat``: see :func:`alu_lane`."""
+    """res = op(a, b) lane by lane, combinational; a, b, res are acc-buffer words.
+    ``shifts``: b's shifts (shift_vectors), when the caller computes them ahead (alu_pipe
+    registers them with b); by default they are computed here from b. ``repeat``: the
+    lanes are :func:`repeat_lane`."""
     w, lw = cfg.acc_bits, cfg.log_acc_width
     n = cfg.batch * cfg.block_out
     insts = []
@@ -134,28 +156,72 @@ def alu_core(cfg, op, a, b, res, shifts=None, repeat=False):
         insts.append(lane_shifts(cfg, b, *shifts))
     left_vec, mag_vec = shifts
     outs = [Signal(modbv(0)[w:]) for _ in range(n)]
-    insts += [alu_lane(cfg, op, a((k + 1) * w, k * w), b((k + 1) * w, k * w), left_vec(k),
-                       mag_vec((k + 1) * lw, k * lw), outs[k], repeat)
-              for k in range(n)]
+    for k, (ak, bk) in enumerate(lane_views(cfg, a, b)):
+        sh = (left_vec(k), mag_vec((k + 1) * lw, k * lw))
+        if repeat:
+            insts.append(repeat_lane(cfg, op, ak, bk, *sh, outs[k]))
+        else:
+            lt, eq, arith = Signal(bool(0)), Signal(bool(0)), Signal(modbv(0)[w:])
+            insts += [lane_parts(cfg, op, ak, bk, *sh, lt, eq, arith),
+                      lane_pick(op, ak, bk, lt, eq, arith, outs[k])]
     return insts, join_lanes(outs, res)
 
 
 @block
-def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b):
+def alu_first_half(cfg, clk, op, a, b, shifts, a_q, lt_q, eq_q, arith_q):
+    """S4 of alu_pipe: every lane's :func:`lane_parts`, registered with a (``a_q``; b
+    still holds at S5, see alu_pipe)."""
+    w, lw = cfg.acc_bits, cfg.log_acc_width
+    n = cfg.batch * cfg.block_out
+    left_vec, mag_vec = shifts
+    lts = [Signal(bool(0)) for _ in range(n)]
+    eqs = [Signal(bool(0)) for _ in range(n)]
+    ariths = [Signal(modbv(0)[w:]) for _ in range(n)]
+    lt_v, eq_v, arith_v = Signal(intbv(0)[n:]), Signal(intbv(0)[n:]), Signal(intbv(0)[n * w:])
+    insts = [lane_parts(cfg, op, ak, bk, left_vec(k), mag_vec((k + 1) * lw, k * lw), lts[k],
+                        eqs[k], ariths[k])
+             for k, (ak, bk) in enumerate(lane_views(cfg, a, b))]
+
+    @always(clk.posedge)
+    def register():
+        a_q.next = a
+        lt_q.next = lt_v
+        eq_q.next = eq_v
+        arith_q.next = arith_v
+
+    return insts, join_lanes(lts, lt_v), join_lanes(eqs, eq_v), join_lanes(ariths, arith_v), register
+
+
+@block
+def alu_second_half(cfg, op, a_q, b, lt_q, eq_q, arith_q, new):
+    """S5 of alu_pipe: every lane's :func:`lane_pick` from the registered first half."""
+    w = cfg.acc_bits
+    n = cfg.batch * cfg.block_out
+    outs = [Signal(modbv(0)[w:]) for _ in range(n)]
+    insts = [lane_pick(op, ak, bk, lt_q(k), eq_q(k), xk, outs[k])
+             for k, (ak, bk, xk) in enumerate(lane_views(cfg, a_q, b, arith_q))]
+    return insts, join_lanes(outs, new)
+
+
+@block
+def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_b):
     """The ALU stages of the compute pipeline (see compute.py): when ``latch`` the operand
     b = the immediate (sign-extended to every lane; at S2) or ``src`` (vector-vector: at S3,
     acc[src] from the acc operand register, which took it at S2 with the write-back of S2
-    forwarded); at S4 alu(op, a, b) with ``a`` = acc[dst] (read at S2, registered at S3:
-    writeback.acc_operand) is computed into the result register ``res``, written back at S5.
+    forwarded). ``a`` = acc[dst] (read at S2, registered at S3 by the caller). S4: the
+    compare and the sum or shift of every lane (:func:`alu_first_half`), registered; S5:
+    the pick (:func:`alu_second_half`) into the result register ``res``, written back at S6.
 
-    The result is registered so that the ALU's carry chains are not in series with the
-    write-back muxes and the acc operand's forwarding (and b comes from a register, not
-    from the acc block RAM's output). The micro-op one stage ahead is then still at S5 when
-    the next one computes, so two forwards from ``res`` stand in for the buffer's
-    write-first read: ``fwd_a`` (at S4: the micro-op at S5 writes this one's dst, so the
-    result is alu(op, res, b); a second ALU computes it beside alu(op, a, b)) and ``fix_b``
-    (b = res at this edge, before ``latch``: at S3, the vector-vector micro-op at S5 writes
-    this one's src)."""
+    Two stages so that no stage holds a carry chain and the muxes behind it. b still holds
+    at S5: the next micro-op latches the same immediate, and a vector-vector one latches
+    two cycles later. The micro-op right behind one on the same dst (immediate only: the
+    vector-vector ones issue every other cycle) cannot wait for its result: at S5 a second
+    ALU on ``res`` applies the same op and b to it (``fwd_a``: the micro-op at S6 writes this
+    one's dst; :func:`repeat_lane`), picked after both, so the one-cycle loop res -> ALU ->
+    res has no mux in front of its carry chains. Two behind: at S4 a is taken from ``res``
+    (``fwd_a2``: the micro-op at S6 writes this one's dst), and b at its latch from the
+    first ALU's pick (``fix_b``: the vector-vector micro-op at S5 writes this one's src,
+    which is at S3; never a forwarded result, so the second ALU is not in front of b)."""
     ab = cfg.acc_bits
     lanes = cfg.batch * cfg.block_out
     b, b_in = Signal(intbv(0)[ab * lanes:]), Signal(intbv(0)[ab * lanes:])
@@ -167,11 +233,11 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b):
     left_in, mag_in = shift_vectors(cfg)
     left, mag = shift_vectors(cfg)
     shifts_in = lane_shifts(cfg, b_in, left_in, mag_in)
-    # two ALUs: on a and on the result register (the forward), chosen after them, so the
-    # one-cycle loop res -> ALU -> res has no mux in front of the carry chains. The forward
-    # only serves immediate micro-ops (vector-vector ones issue every other cycle), so its
-    # ALU repeats the same op with the same b (alu_lane's ``repeat``)
-    dp = [alu_core(cfg, op, a, b, new_a, (left, mag)),
+    a_in, a_q = Signal(intbv(0)[ab * lanes:]), Signal(intbv(0)[ab * lanes:])
+    arith_q = Signal(intbv(0)[ab * lanes:])
+    lt_q, eq_q = Signal(intbv(0)[lanes:]), Signal(intbv(0)[lanes:])
+    dp = [alu_first_half(cfg, clk, op, a_in, b, (left, mag), a_q, lt_q, eq_q, arith_q),
+          alu_second_half(cfg, op, a_q, b, lt_q, eq_q, arith_q, new_a),
           alu_core(cfg, op, res, b, new_res, (left, mag), repeat=True)]
 
     @always_comb
@@ -182,7 +248,7 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b):
     def operand_in():
         load_b.next = fix_b or latch
         if fix_b:
-            b_in.next = res
+            b_in.next = new_a
         elif use_imm:
             b_in.next = imm_vec
         else:
@@ -195,6 +261,13 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b):
             left.next = left_in
             mag.next = mag_in
 
+    @always_comb
+    def forward_a():
+        if fwd_a2:
+            a_in.next = res
+        else:
+            a_in.next = a
+
     @always(clk.posedge)
     def result():
         if fwd_a:
@@ -202,4 +275,4 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fix_b):
         else:
             res.next = new_a
 
-    return dp, extend, shifts_in, operand_in, operand, result
+    return dp, extend, shifts_in, operand_in, operand, forward_a, result

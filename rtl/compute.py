@@ -17,18 +17,19 @@ GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
       ALU vector-vector reads acc[src]
   S2  GEMM: operand registers;  ALU: read acc[dst], latch b (acc[src] or imm)
   S3  GEMM: multiplier input registers;  ALU: register acc[dst]
-  S4  GEMM: multiply -> product registers;  ALU: compute -> result register
-  S5  GEMM: first half of the adder trees, read acc[dst];  ALU: write acc/out
-  S6  GEMM: second half -> sum registers, register acc[dst]
+  S4  GEMM: multiply -> product registers;  ALU: compare, sum/shift -> registers
+  S5  GEMM: first half of the adder trees, read acc[dst];  ALU: pick -> result register
+  S6  GEMM: second half -> sum registers, register acc[dst];  ALU: write acc/out
   S7  GEMM: acc[dst] + sum -> write acc (0 if reset) and out (low out_bits)
 (gemm.py has the register between each two stages; every stage holds at most one slow
 element, for timing.) Read-after-write on the acc buffer: every acc read is issued at
-most one cycle before the previous micro-op writes (GEMM reads at S5, writes at S7;
-ALU reads at S1/S2, writes at S5), the buffer is write-first for a write in the read's
-cycle, and the register that takes the read data takes a write of its own cycle instead
-(writeback.acc_operand). The ALU's result register holds a result one cycle longer: the
-micro-op right behind takes it from there (alu.alu_pipe's fwd_a, fix_b). So back-to-back
-micro-ops on the same entry see sequential semantics without stalls.
+most one cycle before the previous micro-op writes (GEMM reads at S5, writes at S7), the
+buffer is write-first for a write in the read's cycle, and the register that takes the
+read data takes a write of its own cycle instead (writeback.acc_operand). The ALU reads at
+S1/S2 and writes at S6: the micro-op right behind one on the same dst is computed from the
+result register (alu.alu_pipe's fwd_a), the one two behind takes its a from there (fwd_a2)
+or, vector-vector, its b from the result being picked (fix_b). So back-to-back micro-ops
+on the same entry see sequential semantics without stalls.
 The ALU vector-vector case needs two acc reads per micro-op on the single read port,
 hence II=2; ALU with an immediate runs at II=1.
 """
@@ -49,12 +50,12 @@ from .unit import unit_control
 from .uops import uop_load
 from .writeback import acc_buffer, acc_operand, writeback
 
-# schedule() spells the stages out (the ALU writes back at S5): it must change with gemm.py
+# schedule() spells the stages out (the ALU writes back at S6): it must change with gemm.py
 assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
 
 
 class Stages:
-    """Micro-op valid bits and acc destinations at S2..S7 (S6 on: GEMM only), the ALU's
+    """Micro-op valid bits and acc destinations at S2..S7 (S7: GEMM only), the ALU's
     src at S2 and its result forwards, whether the write-back writes the entry the acc
     operand register takes (``opnd_hit``) and ``busy`` (a micro-op at S2..S7)."""
 
@@ -65,7 +66,7 @@ class Stages:
             Signal(modbv(0)[la:]) for _ in range(6))
         self.src2 = Signal(modbv(0)[la:])
         self.busy = Signal(bool(0))
-        self.fwd_a, self.fix_b = Signal(bool(0)), Signal(bool(0))     # alu.alu_pipe's forwards
+        self.fwd_a, self.fwd_a2, self.fix_b = (Signal(bool(0)) for _ in range(3))   # ALU forwards
         self.opnd_hit = Signal(bool(0))
         self.gemm_wb, self.alu_wb = Signal(bool(0)), Signal(bool(0))   # write-back stage valid
 
@@ -91,8 +92,8 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
             s.v3.next = s.v2
             s.v4.next = s.v3
             s.v5.next = s.v4
-            s.v6.next = s.v5 and is_gemm     # the ALU is done at S5
-            s.v7.next = s.v6
+            s.v6.next = s.v5
+            s.v7.next = s.v6 and is_gemm     # the ALU is done at S6
         s.dst2.next = s1.dst
         s.dst3.next = s.dst2
         s.dst4.next = s.dst3
@@ -100,11 +101,13 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
         s.dst6.next = s.dst5
         s.dst7.next = s.dst6
         s.src2.next = s1.src_acc
-        # registered for the next cycle: the micro-op then at S5 writes the dst of the one
-        # at S4 (fwd_a), or (vector-vector) the src of the one at S3 (fix_b)
-        s.fwd_a.next = is_alu and s.v3 and s.v4 and s.dst3 == s.dst4
+        # registered for the next cycle: the micro-op then at S6 writes the dst of the one
+        # at S5 (fwd_a) or at S4 (fwd_a2); the one then at S5 writes (vector-vector) the
+        # src of the one at S3 (fix_b)
+        s.fwd_a.next = is_alu and s.v4 and s.v5 and s.dst4 == s.dst5
+        s.fwd_a2.next = is_alu and s.v3 and s.v5 and s.dst3 == s.dst5
         s.fix_b.next = vv and s.v2 and s.v4 and s.dst4 == s.src2
-        # whether next cycle's write-back (GEMM S7 / ALU S5) writes the entry the operand
+        # whether next cycle's write-back (GEMM S7 / ALU S6) writes the entry the operand
         # register takes then: GEMM acc[dst] at S6, ALU b = acc[src] at S2 (vector-vector)
         # or a = acc[dst] at S3
         if rst:
@@ -112,15 +115,15 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
         elif is_gemm:
             s.opnd_hit.next = s.v6 and s.dst6 == s.dst5
         elif vv and s1.valid:
-            s.opnd_hit.next = is_alu and s.v4 and s.dst4 == s1.src_acc
+            s.opnd_hit.next = is_alu and s.v5 and s.dst5 == s1.src_acc
         else:
-            s.opnd_hit.next = is_alu and s.v4 and s.dst4 == s.dst2
+            s.opnd_hit.next = is_alu and s.v5 and s.dst5 == s.dst2
 
     @always_comb
     def acc_read():
         s.busy.next = s.v2 or s.v3 or s.v4 or s.v5 or s.v6 or s.v7
         s.gemm_wb.next = is_gemm and s.v7
-        s.alu_wb.next = is_alu and s.v5
+        s.alu_wb.next = is_alu and s.v6
         acc_r.re.next = 0
         acc_r.addr.next = s.dst5
         if is_alu:
@@ -213,8 +216,8 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     # acc_update reads the shared one)
     b_latch, alu_a = Signal(bool(0)), Signal(intbv(0)[acc_bits:])
     alu = alu_pipe(cfg, clk, b_latch, a["alu_opcode"], a["use_imm"], a["imm"], acc_old, alu_a,
-                   alu_new, s.fwd_a, s.fix_b)
-    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst5,
+                   alu_new, s.fwd_a, s.fwd_a2, s.fix_b)
+    back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst6,
                      alu_new, wb, out_w)
     a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
     g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]

@@ -234,8 +234,8 @@ async def timing(dut):
     dut._log.info(f"timing (config {CFG.name}, latency {dram.latency}): total {cycles} cycles; "
                   f"retire cycles {times}; differences {diffs}")
     c = diffs["compute"]   # UOP->ACC, ACC->GEMM 64, ->ALU-imm 64, ->ALU-vv 64, ->FINISH
-    # TOK + retire + stages: GEMM S0b-S7 (8), ALU S0b-S5 (6; vv: the last hold cycle is free)
-    assert c[1:4] == [64 + 2 + 8, 64 + 2 + 6, 2 * 64 + 2 + 6 - 1], c
+    # TOK + retire + stages: GEMM S0b-S7 (8), ALU S0b-S6 (7; vv: the last hold cycle is free)
+    assert c[1:4] == [64 + 2 + 8, 64 + 2 + 7, 2 * 64 + 2 + 7 - 1], c
     t = CFG.timing   # the TLM's cost model says the same
     assert c[1:4] == [64 + 2 + t["gemm_pipeline"], 64 + 2 + t["alu_pipeline"],
                       2 * 64 + 2 + t["alu_pipeline"] - 1], (c, t)

@@ -50,6 +50,7 @@ class Compute(Unit):
         self.gemm_cycles = 0
         self.alu_cycles = 0
         self.chunk = _chunk_size(cfg)
+        self._isa = cfg.fingerprint
 
     # ---- the process -----------------------------------------------------------------
     def run(self):
@@ -167,13 +168,38 @@ class Compute(Unit):
         for p0 in range(0, total, self.chunk):
             yield loop_indices(insn, operands, p0, p0 + self.chunk)
 
-    def _watch_uops(self, index, insn):
+    def _watch_uops(self, index, insn, ks=None):
         """Check the micro-op entries the loop nest reads: (the entries, the number of
         micro-op runs)."""
-        ks = uop_range(insn, self.cfg.uop_depth)
+        if ks is None:
+            ks = uop_range(insn, self.cfg.uop_depth)
         if ks.size:
             self.top.watch.read("uop", ks, self)
         return ks, ks.size * insn.iter_out * insn.iter_in
+
+    def _loop_nest(self, index, insn, names):
+        """(micro-op runs, the chunks of index arrays, a _Nest or None) of a GEMM/ALU, the
+        micro-op entries watched. A nest of one chunk is cached (see _NESTS) when its
+        micro-op range does not wrap: a hit skips the index arithmetic, the range checks
+        (passed when it was cached) and, for an ALU, finding its runs."""
+        bgn, end = insn.uop_bgn, insn.uop_end
+        if bgn < end <= self.cfg.uop_depth:
+            key = (self._isa, self.top.wrap, insn) + tuple(u[bgn:end].tobytes() for _, u, _, _ in names)
+            nest = _NESTS.get(key)
+            if nest is not None:
+                total = self._watch_uops(index, insn, nest.ks)[1]
+                return total, [nest.chunk], nest
+        ks, total = self._watch_uops(index, insn)
+        chunks = self._chunks(index, insn, names, ks)
+        if not 0 < total <= min(self.chunk, _NEST_RUNS) or not bgn < end <= self.cfg.uop_depth:
+            return total, chunks, None
+        chunk = next(chunks)
+        for a in (ks, *chunk):
+            a.flags.writeable = False   # shared by every run that hits the cache
+        if len(_NESTS) >= _NESTS_MAX:
+            _NESTS.clear()
+        nest = _NESTS[key] = _Nest(ks, chunk)
+        return total, [chunk], nest
 
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):
@@ -181,8 +207,9 @@ class Compute(Unit):
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.inp_depth, "inp"),
                  ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
-        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
-        for dst, src, wgt in self._chunks(index, insn, names, ks):
+        n, watch = 0, self.top.watch
+        total, chunks, _ = self._loop_nest(index, insn, names)
+        for dst, src, wgt in chunks:
             n += dst.size
             watch.gemm_chunk(self, insn.reset, dst, src, wgt)
             self._step(index, insn, n, total)
@@ -262,16 +289,22 @@ class Compute(Unit):
         cfg = self.cfg
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
-        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
+        n, watch = 0, self.top.watch
+        total, chunks, nest = self._loop_nest(index, insn, names)
         acc = self.acc
         rhs = np.int64(insn.imm) if insn.use_imm else None   # the immediate operand
         lanes = cfg.batch * cfg.block_out
-        for dst, src in self._chunks(index, insn, names, ks):
+        for dst, src in chunks:
             n += dst.size
             src = None if insn.use_imm else src
             watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            runs = _alu_runs(dst, src)
+            if nest is None:
+                runs = _alu_runs(dst, src)
+            elif nest.runs is None:
+                runs = nest.runs = _alu_runs(dst, src)
+            else:
+                runs = nest.runs
             if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
                 self._alu_python(insn, dst, src, rhs)
                 continue
@@ -307,6 +340,24 @@ class Compute(Unit):
         vals = np.array([rows[e] for e in written], dtype=np.int64)
         acc[written] = vals
         out[written] = truncate(vals, cfg.out_bits)
+
+
+class _Nest:
+    """A cached loop nest of one chunk: micro-op entries, index arrays, the ALU's runs."""
+
+    __slots__ = ("ks", "chunk", "runs")
+
+    def __init__(self, ks, chunk):
+        self.ks, self.chunk, self.runs = ks, chunk, None
+
+
+# Loop nests of one chunk by (ISA fingerprint, wrap, instruction, the micro-op fields its
+# range holds): programs repeat GEMM/ALU instructions over the same micro-ops (loops; a
+# network's layers repeat whole programs), and the nest follows from these alone. At
+# most _NESTS_MAX nests of at most _NEST_RUNS micro-op runs (<= 48 MiB of index arrays).
+_NESTS = {}
+_NESTS_MAX = 512
+_NEST_RUNS = 4096
 
 
 def _stable_order(idx):

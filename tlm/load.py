@@ -64,7 +64,7 @@ def load_2d_rows(unit, index, insn, mem_type, padded, start):
         w += xp0 * swc
         addr = (insn.dram_base + r * stride) * elem
         raw, bursts = yield from dram.read(unit.name, addr, xs * elem, unit=unit, ready=w,
-                                           min_cycles=row_beats)
+                                           min_cycles=row_beats, view=True)
         block[yp0 + r, xp0:xp0 + xs] = raw.reshape(xs, elem)
         w = bursts[-1].end + xp1 * swc
     if not xs:

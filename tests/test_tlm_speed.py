@@ -176,8 +176,9 @@ def test_scalar_alu_is_alu_apply(log_acc):
         f = compute.scalar_alu(op, bits, log_acc)
         assert f(a.tolist(), b.tolist()) == alu_apply(op, a, b, bits, log_acc).tolist()
         for imm in imms:
-            assert f(a.tolist(), [imm] * a.size) == \
-                alu_apply(op, a, np.int64(imm), bits, log_acc).tolist(), (op, imm)
+            want = alu_apply(op, a, np.int64(imm), bits, log_acc).tolist()
+            assert f(a.tolist(), [imm] * a.size) == want, (op, imm)
+            assert compute.scalar_alu(op, bits, log_acc, imm)(a.tolist()) == want, (op, imm)
 
 
 @pytest.mark.parametrize("cname", ["tiny", "default"])

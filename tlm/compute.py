@@ -13,6 +13,8 @@ chunks of a few thousand micro-op executions applied in program order:
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load,
@@ -322,7 +324,6 @@ class Compute(Unit):
         """A chunk of dependent executions (several vector steps) one by one, on Python
         ints: cheaper than numpy's calls per step when the chunk is short."""
         cfg = self.cfg
-        f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
         acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
         out = self.out.reshape(len(self.out), -1)
         d_list = dst.tolist()
@@ -330,10 +331,11 @@ class Compute(Unit):
         touched = list(dict.fromkeys(d_list + s_list))
         rows = dict(zip(touched, acc[touched].tolist()))   # entry -> its lanes, as they change
         if src is None:
-            imm = [int(imm)] * acc.shape[1]
+            f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width, int(imm))
             for d in d_list:
-                rows[d] = f(rows[d], imm)
+                rows[d] = f(rows[d])
         else:
+            f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
             for d, s in zip(d_list, s_list):
                 rows[d] = f(rows[d], rows[s])
         written = list(dict.fromkeys(d_list))
@@ -373,22 +375,35 @@ def _stable_order(idx):
 _LANE_OPS_PER_STEP = 64
 
 
-def scalar_alu(op, acc_bits, log_acc_width):
+@lru_cache(maxsize=1024)
+def scalar_alu(op, acc_bits, log_acc_width, imm=None):
     """alu_apply's rule on Python ints, one execution at a time: f(a, b) -> the new lanes,
-    a the lanes of acc[dst], b those of acc[src] or the immediate repeated (tests compare
-    it with alu_apply on every operation, width and edge value). Per operation, so no
-    call per lane. Ops check_insn refuses (MUL, unknown) never get here."""
+    a the lanes of acc[dst], b those of acc[src] or the immediate repeated; with ``imm``
+    (an int) f(a), the immediate's part worked out once (tests compare both with
+    alu_apply on every operation, width and edge value). Per operation, so no call per
+    lane. Ops check_insn refuses (MUL, unknown) never get here."""
     half, mask = 1 << (acc_bits - 1), (1 << acc_bits) - 1
     if op in (ALU_MIN, ALU_MAX):
         pick = min if op == ALU_MIN else max
         # b is first wrapped to acc_bits (the immediate is cast to acc_T), then the result
+        if imm is not None:
+            y = ((imm + half) & mask) - half
+            return lambda a: [((pick(x, y) + half) & mask) - half for x in a]
         return lambda a, b: [((pick(x, ((y + half) & mask) - half) + half) & mask) - half
                              for x, y in zip(a, b)]
     if op == ALU_ADD:   # wrap(x + wrap(y)) = wrap(x + y): both modulo 2**acc_bits
+        if imm is not None:
+            c = imm + half
+            return lambda a: [((x + c) & mask) - half for x in a]
         return lambda a, b: [((x + y + half) & mask) - half for x, y in zip(a, b)]
     if op == ALU_SHR:
         # the amount: the low log_acc_width bits of wrap(y) (= of y) read as signed
         s_half, s_mask = 1 << (log_acc_width - 1), (1 << log_acc_width) - 1
+        if imm is not None:
+            n = ((imm + s_half) & s_mask) - s_half
+            if n >= 0:
+                return lambda a: [(((x >> n) + half) & mask) - half for x in a]
+            return lambda a: [(((x << -n) + half) & mask) - half for x in a]
 
         def shr(a, b):
             amounts = [((y + s_half) & s_mask) - s_half for y in b]

@@ -29,6 +29,7 @@ import numpy as np
 from vta.compiler import build_workload, workload_names
 from vta.compiler.fuzz import random_program
 from vta.isa import VTAError, load_config
+from vta.tlm import run_program
 from vta.tlm.top import Tlm
 
 CACHE = Path(__file__).resolve().parents[1] / "build" / "models"
@@ -45,9 +46,11 @@ def _h(data):
 
 def _result_record(tlm, res):
     stats = {k: v for k, v in res.stats.items() if k != "sim"}
-    comp = tlm.compute
-    srams = b"".join(a.tobytes() for a in (tlm.inp_buf, tlm.wgt_buf, comp.acc, comp.out,
-                                           comp.uop_dst, comp.uop_src, comp.uop_wgt))
+    srams = b""
+    if tlm is not None:
+        comp = tlm.compute
+        srams = b"".join(a.tobytes() for a in (tlm.inp_buf, tlm.wgt_buf, comp.acc, comp.out,
+                                               comp.uop_dst, comp.uop_src, comp.uop_wgt))
     writes = b"".join(res.dram.peek(a, e - a).tobytes() for a, e, _ in res.dram.write_log)
     rec = {"cycles": res.cycles, "stats": stats,
            "outputs": {k: _h(v.tobytes()) for k, v in res.outputs.items()},
@@ -60,7 +63,14 @@ def _result_record(tlm, res):
 
 
 def run_record(prog, cfg=None, **kw):
-    """(record, SimPy events) of one run; errors are part of the record."""
+    """(record, SimPy events) of one run; errors are part of the record. ``api``: through
+    run_program (what the caller gets back: no SRAMs, no event count)."""
+    if kw.pop("api", False):
+        try:
+            return json.loads(json.dumps(_result_record(None, run_program(prog, cfg, **kw)),
+                                         default=repr)), 0
+        except (VTAError, ValueError) as e:
+            return {"error": type(e).__name__, "message": str(e)}, 0
     tlm = None
     try:
         tlm = Tlm(prog, cfg, **kw)
@@ -128,9 +138,12 @@ def programs(n_fuzz):
             prog = build_workload(name, cname)
             for m, rc in variants.items():
                 yield f"{cname}/wl/{name}/{m}", prog, rc, {}
+            yield f"{cname}/wl/{name}/api", prog, None, {"api": True}
         for seed in range(n_fuzz):
             prog = random_program(cfg, seed)
             yield f"{cname}/fuzz/{seed}/base", prog, cfg, {}
+            if seed % 4 == 1:
+                yield f"{cname}/fuzz/{seed}/api", prog, cfg, {"api": True}
             if seed % 4 == 0:
                 for m in ("slow1", "fast_thin", "short_bursts"):
                     yield f"{cname}/fuzz/{seed}/{m}", prog, variants[m], {}
@@ -160,7 +173,6 @@ def resnet_programs():
     from vta.compiler.graph import run_vta
     from vta.compiler.quantize import quantize_input
     from vta.compiler.zoo import resnet18_path
-    from vta.tlm import run_program
     cfg = load_config("default")
     rng = np.random.default_rng(1)
     calib = rng.normal(0, 1, (2, 3, 224, 224)).astype(np.float32)

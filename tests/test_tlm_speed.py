@@ -130,6 +130,9 @@ def test_dram_image_is_the_programs(cname):
         prog = random_program(cfg, seed)
         ref = [(base, bytes(data)) for base, data in prog.dram_image()]
         assert [(base, data.tobytes()) for base, data in dram_image(prog)] == ref
+    # a program changed in place after a run: its new image, not the remembered one
+    prog.insns[1] = prog.insns[1].replace(pop_next=not prog.insns[1].pop_next)
+    assert dram_image(prog)[0][1].tobytes() == bytes(prog.dram_image()[0][1])
     # a micro-op field out of range: vta.isa's error, word for word
     prog.uops[3] = Uop(dst_idx=cfg.acc_depth * 4, src_idx=1, wgt_idx=0)
     with pytest.raises(EncodingError) as ref_err:

@@ -210,41 +210,36 @@ class Compute(Unit):
                  ("src", self.uop_src, cfg.inp_depth, "inp"),
                  ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
         n, watch = 0, self.top.watch
-        total, chunks, _ = self._loop_nest(index, insn, names)
+        total, chunks, nest = self._loop_nest(index, insn, names)
+        memo = None if nest is None else nest.memo
         for dst, src, wgt in chunks:
             n += dst.size
             watch.gemm_chunk(self, insn.reset, dst, src, wgt)
             self._step(index, insn, n, total)
             if insn.reset:
-                self._gemm_reset(dst, src, wgt)
+                self._gemm_reset(dst, src, wgt, memo)
             else:
-                self._gemm_acc(dst, src, wgt)
+                self._gemm_acc(dst, src, wgt, memo)
         return n
 
-    def _products(self, src, wgt):
+    def _products(self, src, wgt, groups=None):
         """float64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution (exact
-        integers: see _exact_sum)."""
+        integers: see _exact_sum). ``groups``: _tile_groups(src, wgt) if known."""
         inp_buf, wgt_buf = self.top.inp_buf, self.top.wgt_buf
-        n = src.size
-        # group the executions by weight tile (a stable counting order: indices are small)
-        counts = np.bincount(wgt)
-        uw = np.flatnonzero(counts)
-        counts = counts[uw]
-        widest = int(counts.max())
-        if widest == 1 or uw.size * widest > 2 * n:
+        if groups is None:
+            groups = _tile_groups(src, wgt)
+        if not groups:
             # a stacked matmul per execution: about twice as fast as the same einsum
             return np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
         # One BLAS product per distinct weight tile: each group padded to the largest one,
         # all of them one stacked matmul (float64 sums of these integers are exact in any
         # order).
         cfg = self.cfg
-        order = _stable_order(wgt)
-        group = np.repeat(np.arange(uw.size), counts)          # each sorted execution's tile
-        slot = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+        uw, widest, order, group, slot, src_sorted = groups
         stack = np.zeros((uw.size, widest, cfg.batch, cfg.block_in))
-        stack[group, slot] = inp_buf[src[order]]
+        stack[group, slot] = inp_buf[src_sorted]
         prods = np.matmul(stack.reshape(uw.size, -1, cfg.block_in), wgt_buf[uw].transpose(0, 2, 1))
-        res = np.empty((n, cfg.batch, cfg.block_out))
+        res = np.empty((src.size, cfg.batch, cfg.block_out))
         res[order] = prods.reshape(uw.size, widest, cfg.batch, cfg.block_out)[group, slot]
         return res
 
@@ -253,36 +248,45 @@ class Compute(Unit):
         cfg = self.cfg
         return hits * cfg.block_in << (cfg.inp_bits - 1 + cfg.wgt_bits - 1) < 1 << 53
 
-    def _gemm_acc(self, dst, src, wgt):
+    def _gemm_acc(self, dst, src, wgt, memo=None):
         cfg = self.cfg
-        prods = self._products(src, wgt)
-        hits = np.bincount(dst)
-        if hits.max() <= 1:
+        plan = None if memo is None else memo.get("acc")
+        if plan is None:   # what follows from the indices alone (a cached nest keeps it)
+            plan = (_tile_groups(src, wgt), _dst_groups(dst))
+            if memo is not None:
+                memo["acc"] = plan
+        groups, dst_groups = plan
+        prods = self._products(src, wgt, groups)
+        if not dst_groups:
             u, sums = dst, prods.astype(np.int64)
         else:
             # Sum the contributions of every execution that hits the same dst (in float64
             # when that is exact: fewer values to convert).
-            order = _stable_order(dst)
-            ds = dst[order]
-            starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
-            u = ds[starts]
-            if not self._exact_sum(int(hits.max())):
+            order, starts, u, most = dst_groups
+            if not self._exact_sum(most):
                 prods = prods.astype(np.int64)
             sums = np.add.reduceat(prods[order], starts, axis=0).astype(np.int64)
         new = wrap_signed(self.acc[u] + sums, cfg.acc_bits)
         self.acc[u] = new
         self.out[u] = truncate(new, cfg.out_bits)
 
-    def _gemm_reset(self, dst, src, wgt):
+    def _gemm_reset(self, dst, src, wgt, memo=None):
         # acc[dst] = 0 at every hit; out[dst] = trunc(acc before the hit + product), so
         # only the last hit of each dst is visible, and acc before it is 0 if dst was hit
         # earlier in this chunk.
         cfg = self.cfg
-        rev = dst[::-1]
-        u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
-        last = dst.size - 1 - first_rev
-        prods = self._products(src[last], wgt[last]).astype(np.int64)
-        before = np.where((counts == 1)[:, None, None], self.acc[u], 0)
+        plan = None if memo is None else memo.get("reset")
+        if plan is None:   # what follows from the indices alone (a cached nest keeps it)
+            rev = dst[::-1]
+            u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
+            last = dst.size - 1 - first_rev
+            src, wgt = src[last], wgt[last]
+            plan = (u, src, wgt, (counts == 1)[:, None, None], _tile_groups(src, wgt))
+            if memo is not None:
+                memo["reset"] = plan
+        u, src, wgt, once, groups = plan
+        prods = self._products(src, wgt, groups).astype(np.int64)
+        before = np.where(once, self.acc[u], 0)
         self.out[u] = truncate(before + prods, cfg.out_bits)
         self.acc[u] = 0
 
@@ -301,12 +305,11 @@ class Compute(Unit):
             src = None if insn.use_imm else src
             watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            if nest is None:
+            runs = None if nest is None else nest.memo.get("runs")
+            if runs is None:
                 runs = _alu_runs(dst, src)
-            elif nest.runs is None:
-                runs = nest.runs = _alu_runs(dst, src)
-            else:
-                runs = nest.runs
+                if nest is not None:
+                    nest.memo["runs"] = runs
             if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
                 self._alu_python(insn, dst, src, rhs)
                 continue
@@ -345,12 +348,44 @@ class Compute(Unit):
 
 
 class _Nest:
-    """A cached loop nest of one chunk: micro-op entries, index arrays, the ALU's runs."""
+    """A cached loop nest of one chunk: micro-op entries, index arrays, and what the GEMM
+    or ALU works out from them alone (``memo``: its runs, groupings by tile and dst)."""
 
-    __slots__ = ("ks", "chunk", "runs")
+    __slots__ = ("ks", "chunk", "memo")
 
     def __init__(self, ks, chunk):
-        self.ks, self.chunk, self.runs = ks, chunk, None
+        self.ks, self.chunk, self.memo = ks, chunk, {}
+
+
+def _tile_groups(src, wgt):
+    """How _products groups executions by weight tile: () for a product per execution
+    (every tile used once, or groups too uneven to pad), else (the tiles, the largest
+    group, the stable order by tile, each sorted execution's group and slot in it, src in
+    that order)."""
+    n = src.size
+    # a stable counting order: indices are small
+    counts = np.bincount(wgt)
+    uw = np.flatnonzero(counts)
+    counts = counts[uw]
+    widest = int(counts.max())
+    if widest == 1 or uw.size * widest > 2 * n:
+        return ()
+    order = _stable_order(wgt)
+    group = np.repeat(np.arange(uw.size), counts)          # each sorted execution's tile
+    slot = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    return uw, widest, order, group, slot, src[order]
+
+
+def _dst_groups(dst):
+    """() if no dst is hit twice, else (the stable order by dst, where each dst's run
+    starts in it, the dsts, the most hits of one)."""
+    hits = np.bincount(dst)
+    if hits.max() <= 1:
+        return ()
+    order = _stable_order(dst)
+    ds = dst[order]
+    starts = np.flatnonzero(np.concatenate(([True], ds[1:] != ds[:-1])))
+    return order, starts, ds[starts], int(hits.max())
 
 
 # Loop nests of one chunk by (ISA fingerprint, wrap, instruction, the micro-op fields its

@@ -296,7 +296,7 @@ class Dram:
         """Beats of each AXI burst of a request (from the aligned beat of ``addr``)."""
         bus = self.bus_bytes
         a = addr - addr % bus
-        left = self.beats(addr, nbytes)
+        left = -(-(addr + nbytes) // bus) - addr // bus if nbytes > 0 else 0   # self.beats
         if left <= self.max_beats and a % PAGE_BYTES + left * bus <= PAGE_BYTES:
             return [left] if left else []   # one burst (the common case)
         out = []
@@ -322,16 +322,19 @@ class Dram:
         r_free = self._r_free
         take = None      # the requester's first beat
         done = 0
+        # (conditional expressions rather than max(): the same ints, cheaper per burst)
         for n in sizes:
             ar += 1
-            if len(slots) == max_reads:
-                ar = max(ar, slots[0])   # the oldest burst's RLAST frees a slot for the next cycle
-            start = max(ar + lag, r_free)
+            if len(slots) == max_reads and slots[0] > ar:
+                ar = slots[0]   # the oldest burst's RLAST frees a slot for the next cycle
+            start = ar + lag if ar + lag > r_free else r_free
             if take is None:
-                take = max(start, ready)
+                take = start if start > ready else ready
             done += n
-            end = max(start + (n if per_beat else self.data_cycles(n)),
-                      take + -(-min_cycles * done // total))
+            end = start + (n if per_beat else self.data_cycles(n))
+            paced = take + -(-min_cycles * done // total)
+            if paced > end:
+                end = paced
             bursts.append(Burst(done - n, n, ar, start, end))
             slots.append(end)
             r_free = end
@@ -357,10 +360,10 @@ class Dram:
             self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         env = self.env
-        t0 = env.now
+        t0 = env._now
 
         def schedule():
-            grant = env.now
+            grant = env._now
             bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
             if self.faults is not None:   # (beats, first beat's cycle) of each burst
                 self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])

@@ -60,12 +60,13 @@ def load_2d_rows(unit, index, insn, mem_type, padded, start):
     # is behind holds up R: back-pressure), and its last beat sets ``w`` for the next.
     row_beats = xs * (elem // dram.bus_bytes)
     w = start + yp0 * width * swc
+    who, nbytes, base = unit.name, xs * elem, insn.dram_base * elem
+    rows = block.reshape(len(block), width * elem)[yp0:, xp0 * elem:(xp0 + xs) * elem]  # data
     for r in range(ys if xs else 0):
         w += xp0 * swc
-        addr = (insn.dram_base + r * stride) * elem
-        raw, bursts = yield from dram.read(unit.name, addr, xs * elem, unit=unit, ready=w,
-                                           min_cycles=row_beats, view=True)
-        block[yp0 + r, xp0:xp0 + xs] = raw.reshape(xs, elem)
+        raw, bursts = yield from dram.read(who, base + r * stride * elem, nbytes, unit=unit,
+                                           ready=w, min_cycles=row_beats, view=True)
+        rows[r] = raw
         w = bursts[-1].end + xp1 * swc
     if not xs:
         w += ys * width * swc

@@ -316,11 +316,12 @@ class Compute(Unit):
             for a, b in runs:
                 d = dst[a:b]
                 operand = rhs if src is None else acc[src[a:b]]
-                acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
-                                   cfg.log_acc_width)
+                new = acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
+                                         cfg.log_acc_width)
             # out of every entry written = its final acc truncated (nothing reads out
-            # in between): once per chunk, not per run
-            self.out[dst] = truncate(acc[dst], cfg.out_bits)
+            # in between): once per chunk, not per run; one run writes each entry once,
+            # so its results are those final values
+            self.out[dst] = truncate(new if len(runs) == 1 else acc[dst], cfg.out_bits)
         return n
 
     def _alu_python(self, insn, dst, src, imm):

@@ -183,7 +183,8 @@ class Compute(Unit):
         """(micro-op runs, the chunks of index arrays, a _Nest or None) of a GEMM/ALU, the
         micro-op entries watched. A nest of one chunk is cached (see _NESTS) when its
         micro-op range does not wrap: a hit skips the index arithmetic, the range checks
-        (passed when it was cached) and, for an ALU, finding its runs."""
+        (passed when it was cached) and what the GEMM or ALU works out from the indices
+        alone (_Nest.memo)."""
         bgn, end = insn.uop_bgn, insn.uop_end
         if bgn < end <= self.cfg.uop_depth:
             key = (self._isa, self.top.wrap, insn) + tuple(u[bgn:end].tobytes() for _, u, _, _ in names)
@@ -193,14 +194,12 @@ class Compute(Unit):
                 return total, [nest.chunk], nest
         ks, total = self._watch_uops(index, insn)
         chunks = self._chunks(index, insn, names, ks)
-        if not 0 < total <= min(self.chunk, _NEST_RUNS) or not bgn < end <= self.cfg.uop_depth:
+        if not 0 < total <= self.chunk or not bgn < end <= self.cfg.uop_depth:
             return total, chunks, None
         chunk = next(chunks)
         for a in (ks, *chunk):
             a.flags.writeable = False   # shared by every run that hits the cache
-        if len(_NESTS) >= _NESTS_MAX:
-            _NESTS.clear()
-        nest = _NESTS[key] = _Nest(ks, chunk)
+        nest = _NESTS.put(key, _Nest(ks, chunk), total)
         return total, [chunk], nest
 
     # ---- GEMM ----------------------------------------------------------------------------
@@ -392,10 +391,24 @@ def _dst_groups(dst):
 # Loop nests of one chunk by (ISA fingerprint, wrap, instruction, the micro-op fields its
 # range holds): programs repeat GEMM/ALU instructions over the same micro-ops (loops; a
 # network's layers repeat whole programs), and the nest follows from these alone. At
-# most _NESTS_MAX nests of at most _NEST_RUNS micro-op runs (<= 48 MiB of index arrays).
-_NESTS = {}
-_NESTS_MAX = 512
-_NEST_RUNS = 4096
+# most 1024 nests and 2**18 micro-op runs in all (~10 int64 arrays of that size at most).
+class _NestCache:
+    def __init__(self, entries, runs):
+        self.nests, self.entries, self.runs, self.held = {}, entries, runs, 0
+
+    def get(self, key):
+        return self.nests.get(key)
+
+    def put(self, key, nest, runs):
+        if len(self.nests) >= self.entries or self.held + runs > self.runs:
+            self.nests.clear()   # full: start over
+            self.held = 0
+        self.nests[key] = nest
+        self.held += runs
+        return nest
+
+
+_NESTS = _NestCache(1024, 1 << 18)
 
 
 def _stable_order(idx):

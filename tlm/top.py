@@ -226,7 +226,7 @@ class Tlm:
         processes waiting forever for a command, queues <-> their waiters' events), so
         that its objects and buffers are freed when the last reference goes, not by a
         later cyclic garbage collection: until then the next run cannot reuse their
-        memory and touches fresh pages (~15% of a short run's host time). The Tlm
+        memory and touches fresh pages (~10% of a short run's host time). The Tlm
         cannot run afterwards; its result stays valid. run_program calls it."""
         for p in getattr(self, "_processes", ()):
             if p.is_alive:   # as SimPy's interrupt detaches a process from its event

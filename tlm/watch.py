@@ -178,7 +178,10 @@ class Watch:
     def read(self, buf, idx, unit, written_before=None):
         """Warn if an entry in ``idx`` was never written. ``written_before[p]`` (optional)
         says position p's entry was written earlier by the same instruction."""
-        fresh = ~self.written[buf][idx]
+        seen = self.written[buf][idx]
+        if written_before is None and seen.all():   # the common case, in two numpy calls
+            return
+        fresh = ~seen
         if written_before is not None:
             fresh &= ~written_before
         if fresh.any():

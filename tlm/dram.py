@@ -343,9 +343,10 @@ class Dram:
 
     # ---- timed accesses (SimPy generators) --------------------------------------
     def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True,
-             on_grant=None, view=False):
+             on_grant=None, view=False, checked=False):
         """Timed read; ``yield from`` it to get (a copy of the bytes, its bursts); with
         ``view`` a view of the DRAM instead, for a caller that uses it at once.
+        ``checked``: the caller found the bytes inside the DRAM and Watch.covers them.
 
         Returns once the request's last AR has gone out (the arbiter is free for the next
         request); the data arrive later: bursts[-1].end is the cycle after the last beat.
@@ -355,9 +356,10 @@ class Dram:
         request's first bursts stream while its later ARs wait for slots: an RTL unit's
         transactor, cosim/transactors.py).
         """
-        self.check(addr, nbytes, who, "read")
-        if self.watch is not None and unit is not None:
-            self.watch.dram_access(unit, addr, nbytes, write=False)
+        if not checked:
+            self.check(addr, nbytes, who, "read")
+            if self.watch is not None and unit is not None:
+                self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
         env = self.env
         t0 = env._now

@@ -129,6 +129,28 @@ def _stretch(prog, rng):
     return dataclasses.replace(prog, insns=insns, name=f"{prog.name}-stretch{k}{name}")
 
 
+def _retarget(prog, kind, where):
+    """A copy of ``prog`` whose first STORE (kind "store") or INP/WGT/ACC LOAD ("load")
+    goes to ``where``: "insns", "uops" (a write over the code: warnings), "gap" (between
+    the declared regions: outside every one) or "end" (straddling a segment's end)."""
+    import dataclasses
+    from vta.isa import MEM_UOP, Load, Store
+    cfg = prog.config
+    insns = list(prog.insns)
+    for k, insn in enumerate(insns):
+        if (kind == "store" and isinstance(insn, Store)) or \
+                (kind == "load" and isinstance(insn, Load) and insn.memory_type != MEM_UOP):
+            break
+    else:
+        return None
+    elem = cfg.elem_bytes(insn.memory_type)
+    seg = prog.segments[-1]
+    addr = {"insns": prog.insn_base, "uops": prog.uop_base, "gap": prog.uop_base + 4096,
+            "end": seg.end - elem}[where]
+    insns[k] = insn.replace(dram_base=addr // elem)
+    return dataclasses.replace(prog, insns=insns, name=f"{prog.name}-{kind}-{where}")
+
+
 def programs(n_fuzz):
     """Yield (key, program, run config or None, Tlm keyword arguments)."""
     for cname in ("tiny", "default"):
@@ -153,6 +175,12 @@ def programs(n_fuzz):
                                                                       "strict": True}
             if seed % 16 == 2:
                 yield f"{cname}/fuzz/{seed}/trace", prog, variants["slow1"], {"trace": True}
+            if seed % 5 == 4:
+                for kind in ("store", "load"):
+                    for where in ("insns", "uops", "gap", "end"):
+                        moved = _retarget(prog, kind, where)
+                        if moved is not None:
+                            yield f"{cname}/fuzz/{seed}/{kind}-{where}", moved, cfg, {}
             if seed % 10 == 3:
                 for spec in FAULTS:
                     yield f"{cname}/fuzz/{seed}/fault-{spec}", prog, cfg, {"inject_fault": spec}

@@ -410,8 +410,9 @@ class Dram:
                 return min(b.end, b.start + self.data_cycles(k - b.first + 1))
         raise ValueError(f"beat {k} past the request")
 
-    def write(self, who, addr, data, unit=None, tag=None):
-        """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B.
+    def write(self, who, addr, data, unit=None, tag=None, checked=False):
+        """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B
+        (``checked`` as for read).
 
         The W channel is held while the request's beats stream (``W_GAP`` cycles after
         the previous request's); each burst's AW waits for a free outstanding-write slot;
@@ -419,9 +420,10 @@ class Dram:
         ``write_resp_cycles`` after the later of its last W beat and its AW; the caller
         decides what waits for it."""
         nbytes = int(data.size)
-        self.check(addr, nbytes, who, "write")
-        if self.watch is not None and unit is not None:
-            self.watch.dram_access(unit, addr, nbytes, write=True)
+        if not checked:
+            self.check(addr, nbytes, who, "write")
+            if self.watch is not None and unit is not None:
+                self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
         ev = self.write_port.request()

@@ -144,11 +144,12 @@ class Watch:
             where = f"{unit.name}: instruction {index} ({unit.text(index, insn)}): " if insn else ""
             self.warnings.append(f"{where}{message}")
 
-    def covers(self, addr, end):
-        """True if [addr, end) lies in the region of the last access: a read anywhere in
-        it would pass dram_access without a warning (and _hit is only a shortcut)."""
+    def covers(self, addr, end, write=False):
+        """True if [addr, end) lies in the region of the last access (for a write, not the
+        instructions' or micro-ops'): an access anywhere in it would pass dram_access
+        without a warning (and _hit is only a shortcut)."""
         b, e, _ = self._hit
-        return b <= addr and end <= e
+        return b <= addr and end <= e and not (write and self._hit in self.code)
 
     def dram_access(self, unit, addr, nbytes, write):
         """Warn about an access outside the declared regions or a write over the code."""

@@ -168,8 +168,12 @@ class Config:
 
     def elem_bytes(self, mem_type):
         """Bytes of one element of a memory type (what dram_base counts)."""
+        return self._elem_bytes[mem_type]
+
+    @cached_property   # a Config is immutable; every program check asks for these
+    def _elem_bytes(self):
         return {MEM_UOP: UOP_BYTES, MEM_WGT: self.wgt_bytes, MEM_INP: self.inp_bytes,
-                MEM_ACC: self.acc_bytes, MEM_OUT: self.out_bytes}[mem_type]
+                MEM_ACC: self.acc_bytes, MEM_OUT: self.out_bytes}
 
     # ---- buffer depths (entries) and index widths -------------------------
     @property

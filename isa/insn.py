@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,6 +17,12 @@ from .errors import EncodingError
 from .opcodes import (ALU_MUL, ALU_NAMES, INSN_BYTES, MEM_ACC, MEM_INP, MEM_NAMES, MEM_OUT, MEM_UOP,
                       MEM_WGT, OPCODE_ALU, OPCODE_FINISH, OPCODE_GEMM, OPCODE_LOAD, OPCODE_NAMES,
                       OPCODE_STORE, UOP_BYTES)
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls):
+    # dataclasses.fields() filters the class's fields on every call
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ class Insn:
 
     def field_values(self):
         """{field name: int} for encoding (flags as 0/1, opcode included)."""
-        d = {f.name: int(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        d = {name: int(getattr(self, name)) for name in _field_names(type(self))}
         d["opcode"] = self.OPCODE
         return d
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,12 @@ MAX_DIMS = 32   # numpy's own limit is 32 or 64 dimensions, depending on its ver
 ROLES = {"input": MEM_INP, "weight": MEM_WGT, "bias": MEM_ACC, "output": MEM_OUT}
 
 
+@lru_cache(maxsize=64)
+def _dtype_name(dtype):
+    # numpy computes a dtype's name in Python on every access; programs are checked per run
+    return dtype.name
+
+
 @dataclass
 class Segment:
     """A named region of DRAM. ``base`` is a byte address; ``data`` its initial contents."""
@@ -46,7 +53,7 @@ class Segment:
 
     @property
     def dtype(self):
-        return self.data.dtype.name
+        return _dtype_name(self.data.dtype)
 
     @property
     def shape(self):
@@ -95,6 +102,7 @@ class Program:
     def validate(self):
         """Check names, dtypes, alignment and overlap; raise BundleError on the first problem."""
         names = set()
+        dram = self.config.dram_bytes
         for s in self.segments:
             why = name_problem(s.name)   # a segment's name becomes its file's name
             if why:
@@ -116,14 +124,14 @@ class Program:
             if s.base % align:
                 raise BundleError(f"segment {shown(s.name)}: base {s.base:#x} is not aligned to its "
                                   f"{s.role} element size ({align} bytes)")
-            if s.end > self.config.dram_bytes:
+            if s.end > dram:
                 raise BundleError(f"segment {shown(s.name)} ends at {s.end:#x}, past the "
-                                  f"{self.config.dram_bytes >> 20} MiB DRAM")
+                                  f"{dram >> 20} MiB DRAM")
         # bounds before alignment: a negative base is outside, whatever its remainder
         for name, base, end in self.regions()[:2 if self.uops else 1]:  # insns, uops
-            if base < 0 or end > self.config.dram_bytes:
+            if base < 0 or end > dram:
                 raise BundleError(f"'{name}' [{base:#x}, {end:#x}) lies outside the "
-                                  f"{self.config.dram_bytes >> 20} MiB DRAM")
+                                  f"{dram >> 20} MiB DRAM")
         if self.insn_base % INSN_BYTES:
             raise BundleError(f"instruction base {self.insn_base:#x} is not {INSN_BYTES}-byte aligned")
         if self.uop_base % UOP_BYTES:

@@ -21,10 +21,14 @@ def wrap_signed(x, bits):
     x = np.asarray(x, dtype=np.int64)
     if bits >= 64:
         return x
-    dt = _WRAP_DTYPES.get(bits)
-    if dt is not None and x.ndim:
-        return x.astype(dt).astype(np.int64)
     half = 1 << (bits - 1)
+    if not x.ndim:
+        # one value (an immediate): Python int arithmetic, then the np.int64 that numpy's
+        # arithmetic on the 0-d array gives (several times cheaper)
+        return np.int64(((int(x) + half) & ((1 << bits) - 1)) - half)
+    dt = _WRAP_DTYPES.get(bits)
+    if dt is not None:
+        return x.astype(dt).astype(np.int64)
     return ((x + half) & ((1 << bits) - 1)) - half
 
 
@@ -92,7 +96,19 @@ def loop_indices(insn, operands, start=0, stop=None):
     every index inside the buffer the modulo changes nothing.
     """
     n = len(operands[0][1])
-    total = n * insn.iter_out * insn.iter_in
+    io, ii = insn.iter_out, insn.iter_in
+    total = n * io * ii
+    if start == 0 and (stop is None or stop >= total) and total:
+        # the whole nest: base + i*factor_out + j*factor_in broadcast over (i, j, n), in
+        # loop order (cheaper than numbering the executions and dividing)
+        i, j = np.arange(io, dtype=np.int64)[:, None, None], np.arange(ii, dtype=np.int64)[:, None]
+        out = []
+        for name, base, depth in operands:
+            fo, fi = loop_factors(insn, name)
+            v = (np.asarray(base, dtype=np.int64) + j * fi + i * fo).reshape(-1)
+            v &= depth - 1
+            out.append(v)
+        return out
     p = np.arange(start, total if stop is None else min(stop, total), dtype=np.int64)
     if p.size == 0:
         return [p.copy() for _ in operands]

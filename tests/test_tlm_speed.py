@@ -130,6 +130,9 @@ def test_dram_image_is_the_programs(cname):
         prog = random_program(cfg, seed)
         ref = [(base, bytes(data)) for base, data in prog.dram_image()]
         assert [(base, data.tobytes()) for base, data in dram_image(prog)] == ref
+    # a program changed in place after a run: its new image, not the remembered one
+    prog.insns[1] = prog.insns[1].replace(pop_next=not prog.insns[1].pop_next)
+    assert dram_image(prog)[0][1].tobytes() == bytes(prog.dram_image()[0][1])
     # a micro-op field out of range: vta.isa's error, word for word
     prog.uops[3] = Uop(dst_idx=cfg.acc_depth * 4, src_idx=1, wgt_idx=0)
     with pytest.raises(EncodingError) as ref_err:
@@ -176,8 +179,9 @@ def test_scalar_alu_is_alu_apply(log_acc):
         f = compute.scalar_alu(op, bits, log_acc)
         assert f(a.tolist(), b.tolist()) == alu_apply(op, a, b, bits, log_acc).tolist()
         for imm in imms:
-            assert f(a.tolist(), [imm] * a.size) == \
-                alu_apply(op, a, np.int64(imm), bits, log_acc).tolist(), (op, imm)
+            want = alu_apply(op, a, np.int64(imm), bits, log_acc).tolist()
+            assert f(a.tolist(), [imm] * a.size) == want, (op, imm)
+            assert compute.scalar_alu(op, bits, log_acc, imm)(a.tolist()) == want, (op, imm)
 
 
 @pytest.mark.parametrize("cname", ["tiny", "default"])

@@ -13,6 +13,8 @@ chunks of a few thousand micro-op executions applied in program order:
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load,
@@ -50,6 +52,7 @@ class Compute(Unit):
         self.gemm_cycles = 0
         self.alu_cycles = 0
         self.chunk = _chunk_size(cfg)
+        self._isa = cfg.fingerprint
 
     # ---- the process -----------------------------------------------------------------
     def run(self):
@@ -167,13 +170,37 @@ class Compute(Unit):
         for p0 in range(0, total, self.chunk):
             yield loop_indices(insn, operands, p0, p0 + self.chunk)
 
-    def _watch_uops(self, index, insn):
+    def _watch_uops(self, index, insn, ks=None):
         """Check the micro-op entries the loop nest reads: (the entries, the number of
         micro-op runs)."""
-        ks = uop_range(insn, self.cfg.uop_depth)
+        if ks is None:
+            ks = uop_range(insn, self.cfg.uop_depth)
         if ks.size:
             self.top.watch.read("uop", ks, self)
         return ks, ks.size * insn.iter_out * insn.iter_in
+
+    def _loop_nest(self, index, insn, names):
+        """(micro-op runs, the chunks of index arrays, a _Nest or None) of a GEMM/ALU, the
+        micro-op entries watched. A nest of one chunk is cached (see _NESTS) when its
+        micro-op range does not wrap: a hit skips the index arithmetic, the range checks
+        (passed when it was cached) and what the GEMM or ALU works out from the indices
+        alone (_Nest.memo)."""
+        bgn, end = insn.uop_bgn, insn.uop_end
+        if bgn < end <= self.cfg.uop_depth:
+            key = (self._isa, self.top.wrap, insn) + tuple(u[bgn:end].tobytes() for _, u, _, _ in names)
+            nest = _NESTS.get(key)
+            if nest is not None:
+                total = self._watch_uops(index, insn, nest.ks)[1]
+                return total, [nest.chunk], nest
+        ks, total = self._watch_uops(index, insn)
+        chunks = self._chunks(index, insn, names, ks)
+        if not 0 < total <= self.chunk or not bgn < end <= self.cfg.uop_depth:
+            return total, chunks, None
+        chunk = next(chunks)
+        for a in (ks, *chunk):
+            a.flags.writeable = False   # shared by every run that hits the cache
+        nest = _NESTS.put(key, _Nest(ks, chunk), total)
+        return total, [chunk], nest
 
     # ---- GEMM ----------------------------------------------------------------------------
     def gemm(self, index, insn):
@@ -181,41 +208,37 @@ class Compute(Unit):
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.inp_depth, "inp"),
                  ("wgt", self.uop_wgt, cfg.wgt_depth, "wgt")]
-        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
-        for dst, src, wgt in self._chunks(index, insn, names, ks):
+        n, watch = 0, self.top.watch
+        total, chunks, nest = self._loop_nest(index, insn, names)
+        memo = None if nest is None else nest.memo
+        for dst, src, wgt in chunks:
             n += dst.size
             watch.gemm_chunk(self, insn.reset, dst, src, wgt)
             self._step(index, insn, n, total)
             if insn.reset:
-                self._gemm_reset(dst, src, wgt)
+                self._gemm_reset(dst, src, wgt, memo)
             else:
-                self._gemm_acc(dst, src, wgt)
+                self._gemm_acc(dst, src, wgt, memo)
         return n
 
-    def _products(self, src, wgt):
+    def _products(self, src, wgt, groups=None):
         """float64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution (exact
-        integers: see _exact_sum)."""
+        integers: see _exact_sum). ``groups``: _tile_groups(src, wgt) if known."""
         inp_buf, wgt_buf = self.top.inp_buf, self.top.wgt_buf
-        n = src.size
-        # group the executions by weight tile (a stable counting order: indices are small)
-        counts = np.bincount(wgt)
-        uw = np.flatnonzero(counts)
-        counts = counts[uw]
-        widest = int(counts.max())
-        if widest == 1 or uw.size * widest > 2 * n:
+        if groups is None:
+            groups = _tile_groups(src, wgt)
+        if not groups:
             # a stacked matmul per execution: about twice as fast as the same einsum
             return np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
         # One BLAS product per distinct weight tile: each group padded to the largest one,
         # all of them one stacked matmul (float64 sums of these integers are exact in any
         # order).
         cfg = self.cfg
-        order = _stable_order(wgt)
-        group = np.repeat(np.arange(uw.size), counts)          # each sorted execution's tile
-        slot = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+        uw, widest, order, group, slot, src_sorted = groups
         stack = np.zeros((uw.size, widest, cfg.batch, cfg.block_in))
-        stack[group, slot] = inp_buf[src[order]]
+        stack[group, slot] = inp_buf[src_sorted]
         prods = np.matmul(stack.reshape(uw.size, -1, cfg.block_in), wgt_buf[uw].transpose(0, 2, 1))
-        res = np.empty((n, cfg.batch, cfg.block_out))
+        res = np.empty((src.size, cfg.batch, cfg.block_out))
         res[order] = prods.reshape(uw.size, widest, cfg.batch, cfg.block_out)[group, slot]
         return res
 
@@ -224,36 +247,45 @@ class Compute(Unit):
         cfg = self.cfg
         return hits * cfg.block_in << (cfg.inp_bits - 1 + cfg.wgt_bits - 1) < 1 << 53
 
-    def _gemm_acc(self, dst, src, wgt):
+    def _gemm_acc(self, dst, src, wgt, memo=None):
         cfg = self.cfg
-        prods = self._products(src, wgt)
-        hits = np.bincount(dst)
-        if hits.max() <= 1:
+        plan = None if memo is None else memo.get("acc")
+        if plan is None:   # what follows from the indices alone (a cached nest keeps it)
+            plan = (_tile_groups(src, wgt), _dst_groups(dst))
+            if memo is not None:
+                memo["acc"] = plan
+        groups, dst_groups = plan
+        prods = self._products(src, wgt, groups)
+        if not dst_groups:
             u, sums = dst, prods.astype(np.int64)
         else:
             # Sum the contributions of every execution that hits the same dst (in float64
             # when that is exact: fewer values to convert).
-            order = _stable_order(dst)
-            ds = dst[order]
-            starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
-            u = ds[starts]
-            if not self._exact_sum(int(hits.max())):
+            order, starts, u, most = dst_groups
+            if not self._exact_sum(most):
                 prods = prods.astype(np.int64)
             sums = np.add.reduceat(prods[order], starts, axis=0).astype(np.int64)
         new = wrap_signed(self.acc[u] + sums, cfg.acc_bits)
         self.acc[u] = new
         self.out[u] = truncate(new, cfg.out_bits)
 
-    def _gemm_reset(self, dst, src, wgt):
+    def _gemm_reset(self, dst, src, wgt, memo=None):
         # acc[dst] = 0 at every hit; out[dst] = trunc(acc before the hit + product), so
         # only the last hit of each dst is visible, and acc before it is 0 if dst was hit
         # earlier in this chunk.
         cfg = self.cfg
-        rev = dst[::-1]
-        u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
-        last = dst.size - 1 - first_rev
-        prods = self._products(src[last], wgt[last]).astype(np.int64)
-        before = np.where((counts == 1)[:, None, None], self.acc[u], 0)
+        plan = None if memo is None else memo.get("reset")
+        if plan is None:   # what follows from the indices alone (a cached nest keeps it)
+            rev = dst[::-1]
+            u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
+            last = dst.size - 1 - first_rev
+            src, wgt = src[last], wgt[last]
+            plan = (u, src, wgt, (counts == 1)[:, None, None], _tile_groups(src, wgt))
+            if memo is not None:
+                memo["reset"] = plan
+        u, src, wgt, once, groups = plan
+        prods = self._products(src, wgt, groups).astype(np.int64)
+        before = np.where(once, self.acc[u], 0)
         self.out[u] = truncate(before + prods, cfg.out_bits)
         self.acc[u] = 0
 
@@ -262,34 +294,39 @@ class Compute(Unit):
         cfg = self.cfg
         names = [("dst", self.uop_dst, cfg.acc_depth, "acc"),
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
-        (ks, total), n, watch = self._watch_uops(index, insn), 0, self.top.watch
+        n, watch = 0, self.top.watch
+        total, chunks, nest = self._loop_nest(index, insn, names)
         acc = self.acc
         rhs = np.int64(insn.imm) if insn.use_imm else None   # the immediate operand
         lanes = cfg.batch * cfg.block_out
-        for dst, src in self._chunks(index, insn, names, ks):
+        for dst, src in chunks:
             n += dst.size
             src = None if insn.use_imm else src
             watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            runs = _alu_runs(dst, src)
+            runs = None if nest is None else nest.memo.get("runs")
+            if runs is None:
+                runs = _alu_runs(dst, src)
+                if nest is not None:
+                    nest.memo["runs"] = runs
             if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
                 self._alu_python(insn, dst, src, rhs)
                 continue
             for a, b in runs:
                 d = dst[a:b]
                 operand = rhs if src is None else acc[src[a:b]]
-                acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
-                                   cfg.log_acc_width)
+                new = acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
+                                         cfg.log_acc_width)
             # out of every entry written = its final acc truncated (nothing reads out
-            # in between): once per chunk, not per run
-            self.out[dst] = truncate(acc[dst], cfg.out_bits)
+            # in between): once per chunk, not per run; one run writes each entry once,
+            # so its results are those final values
+            self.out[dst] = truncate(new if len(runs) == 1 else acc[dst], cfg.out_bits)
         return n
 
     def _alu_python(self, insn, dst, src, imm):
         """A chunk of dependent executions (several vector steps) one by one, on Python
         ints: cheaper than numpy's calls per step when the chunk is short."""
         cfg = self.cfg
-        f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
         acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
         out = self.out.reshape(len(self.out), -1)
         d_list = dst.tolist()
@@ -297,16 +334,81 @@ class Compute(Unit):
         touched = list(dict.fromkeys(d_list + s_list))
         rows = dict(zip(touched, acc[touched].tolist()))   # entry -> its lanes, as they change
         if src is None:
-            imm = [int(imm)] * acc.shape[1]
+            f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width, int(imm))
             for d in d_list:
-                rows[d] = f(rows[d], imm)
+                rows[d] = f(rows[d])
         else:
+            f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
             for d, s in zip(d_list, s_list):
                 rows[d] = f(rows[d], rows[s])
         written = list(dict.fromkeys(d_list))
         vals = np.array([rows[e] for e in written], dtype=np.int64)
         acc[written] = vals
         out[written] = truncate(vals, cfg.out_bits)
+
+
+class _Nest:
+    """A cached loop nest of one chunk: micro-op entries, index arrays, and what the GEMM
+    or ALU works out from them alone (``memo``: its runs, groupings by tile and dst)."""
+
+    __slots__ = ("ks", "chunk", "memo")
+
+    def __init__(self, ks, chunk):
+        self.ks, self.chunk, self.memo = ks, chunk, {}
+
+
+def _tile_groups(src, wgt):
+    """How _products groups executions by weight tile: () for a product per execution
+    (every tile used once, or groups too uneven to pad), else (the tiles, the largest
+    group, the stable order by tile, each sorted execution's group and slot in it, src in
+    that order)."""
+    n = src.size
+    # a stable counting order: indices are small
+    counts = np.bincount(wgt)
+    uw = np.flatnonzero(counts)
+    counts = counts[uw]
+    widest = int(counts.max())
+    if widest == 1 or uw.size * widest > 2 * n:
+        return ()
+    order = _stable_order(wgt)
+    group = np.repeat(np.arange(uw.size), counts)          # each sorted execution's tile
+    slot = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    return uw, widest, order, group, slot, src[order]
+
+
+def _dst_groups(dst):
+    """() if no dst is hit twice, else (the stable order by dst, where each dst's run
+    starts in it, the dsts, the most hits of one)."""
+    hits = np.bincount(dst)
+    if hits.max() <= 1:
+        return ()
+    order = _stable_order(dst)
+    ds = dst[order]
+    starts = np.flatnonzero(np.concatenate(([True], ds[1:] != ds[:-1])))
+    return order, starts, ds[starts], int(hits.max())
+
+
+# Loop nests of one chunk by (ISA fingerprint, wrap, instruction, the micro-op fields its
+# range holds): programs repeat GEMM/ALU instructions over the same micro-ops (loops; a
+# network's layers repeat whole programs), and the nest follows from these alone. At
+# most 1024 nests and 2**18 micro-op runs in all (~10 int64 arrays of that size at most).
+class _NestCache:
+    def __init__(self, entries, runs):
+        self.nests, self.entries, self.runs, self.held = {}, entries, runs, 0
+
+    def get(self, key):
+        return self.nests.get(key)
+
+    def put(self, key, nest, runs):
+        if len(self.nests) >= self.entries or self.held + runs > self.runs:
+            self.nests.clear()   # full: start over
+            self.held = 0
+        self.nests[key] = nest
+        self.held += runs
+        return nest
+
+
+_NESTS = _NestCache(1024, 1 << 18)
 
 
 def _stable_order(idx):
@@ -322,22 +424,35 @@ def _stable_order(idx):
 _LANE_OPS_PER_STEP = 64
 
 
-def scalar_alu(op, acc_bits, log_acc_width):
+@lru_cache(maxsize=1024)
+def scalar_alu(op, acc_bits, log_acc_width, imm=None):
     """alu_apply's rule on Python ints, one execution at a time: f(a, b) -> the new lanes,
-    a the lanes of acc[dst], b those of acc[src] or the immediate repeated (tests compare
-    it with alu_apply on every operation, width and edge value). Per operation, so no
-    call per lane. Ops check_insn refuses (MUL, unknown) never get here."""
+    a the lanes of acc[dst], b those of acc[src] or the immediate repeated; with ``imm``
+    (an int) f(a), the immediate's part worked out once (tests compare both with
+    alu_apply on every operation, width and edge value). Per operation, so no call per
+    lane. Ops check_insn refuses (MUL, unknown) never get here."""
     half, mask = 1 << (acc_bits - 1), (1 << acc_bits) - 1
     if op in (ALU_MIN, ALU_MAX):
         pick = min if op == ALU_MIN else max
         # b is first wrapped to acc_bits (the immediate is cast to acc_T), then the result
+        if imm is not None:
+            y = ((imm + half) & mask) - half
+            return lambda a: [((pick(x, y) + half) & mask) - half for x in a]
         return lambda a, b: [((pick(x, ((y + half) & mask) - half) + half) & mask) - half
                              for x, y in zip(a, b)]
     if op == ALU_ADD:   # wrap(x + wrap(y)) = wrap(x + y): both modulo 2**acc_bits
+        if imm is not None:
+            c = imm + half
+            return lambda a: [((x + c) & mask) - half for x in a]
         return lambda a, b: [((x + y + half) & mask) - half for x, y in zip(a, b)]
     if op == ALU_SHR:
         # the amount: the low log_acc_width bits of wrap(y) (= of y) read as signed
         s_half, s_mask = 1 << (log_acc_width - 1), (1 << log_acc_width) - 1
+        if imm is not None:
+            n = ((imm + s_half) & s_mask) - s_half
+            if n >= 0:
+                return lambda a: [(((x >> n) + half) & mask) - half for x in a]
+            return lambda a: [(((x << -n) + half) & mask) - half for x in a]
 
         def shr(a, b):
             amounts = [((y + s_half) & s_mask) - s_half for y in b]

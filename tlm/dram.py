@@ -89,9 +89,23 @@ class ReadArbiter:
             self._decide_later()
         return ev
 
+    def grant_now(self, who):
+        """Grant ``who``'s request here if request() would decide it inline (no one else
+        waiting, the decision the next event): True, and the slot is taken; the caller
+        then does what on_grant and the event would (Dram.read), without either."""
+        if self.busy or self.waiting or self._deciding or not next_up(self.env, 0, self.DECIDE):
+            return False
+        self._take(who)
+        return True
+
     def release(self):
         self.busy = False
         self._decide_later()
+
+    def _take(self, who):
+        if who in ("fetch", "load"):
+            self.load_last = who == "load"
+        self.busy = True
 
     def _decide_later(self):
         if not self.busy and self.waiting and not self._deciding:
@@ -112,9 +126,7 @@ class ReadArbiter:
             who = "load"
         else:
             who = next(iter(w))
-        if who in ("fetch", "load"):
-            self.load_last = who == "load"
-        self.busy = True
+        self._take(who)
         ev, on_grant = w.pop(who)
         if on_grant is None:
             ev.succeed()
@@ -284,7 +296,7 @@ class Dram:
         """Beats of each AXI burst of a request (from the aligned beat of ``addr``)."""
         bus = self.bus_bytes
         a = addr - addr % bus
-        left = self.beats(addr, nbytes)
+        left = -(-(addr + nbytes) // bus) - addr // bus if nbytes > 0 else 0   # self.beats
         if left <= self.max_beats and a % PAGE_BYTES + left * bus <= PAGE_BYTES:
             return [left] if left else []   # one burst (the common case)
         out = []
@@ -310,16 +322,19 @@ class Dram:
         r_free = self._r_free
         take = None      # the requester's first beat
         done = 0
+        # (conditional expressions rather than max(): the same ints, cheaper per burst)
         for n in sizes:
             ar += 1
-            if len(slots) == max_reads:
-                ar = max(ar, slots[0])   # the oldest burst's RLAST frees a slot for the next cycle
-            start = max(ar + lag, r_free)
+            if len(slots) == max_reads and slots[0] > ar:
+                ar = slots[0]   # the oldest burst's RLAST frees a slot for the next cycle
+            start = ar + lag if ar + lag > r_free else r_free
             if take is None:
-                take = max(start, ready)
+                take = start if start > ready else ready
             done += n
-            end = max(start + (n if per_beat else self.data_cycles(n)),
-                      take + -(-min_cycles * done // total))
+            end = start + (n if per_beat else self.data_cycles(n))
+            paced = take + -(-min_cycles * done // total)
+            if paced > end:
+                end = paced
             bursts.append(Burst(done - n, n, ar, start, end))
             slots.append(end)
             r_free = end
@@ -328,8 +343,10 @@ class Dram:
 
     # ---- timed accesses (SimPy generators) --------------------------------------
     def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True,
-             on_grant=None):
-        """Timed read; ``yield from`` it to get (a copy of the bytes, its bursts).
+             on_grant=None, view=False, checked=False):
+        """Timed read; ``yield from`` it to get (a copy of the bytes, its bursts); with
+        ``view`` a view of the DRAM instead, for a caller that uses it at once.
+        ``checked``: the caller found the bytes inside the DRAM and Watch.covers them.
 
         Returns once the request's last AR has gone out (the arbiter is free for the next
         request); the data arrive later: bursts[-1].end is the cycle after the last beat.
@@ -339,14 +356,16 @@ class Dram:
         request's first bursts stream while its later ARs wait for slots: an RTL unit's
         transactor, cosim/transactors.py).
         """
-        self.check(addr, nbytes, who, "read")
-        if self.watch is not None and unit is not None:
-            self.watch.dram_access(unit, addr, nbytes, write=False)
+        if not checked:
+            self.check(addr, nbytes, who, "read")
+            if self.watch is not None and unit is not None:
+                self.watch.dram_access(unit, addr, nbytes, write=False)
         st = self.stats[who]
-        t0 = self.env.now
+        env = self.env
+        t0 = env._now
 
         def schedule():
-            grant = self.env.now
+            grant = env._now
             bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
             if self.faults is not None:   # (beats, first beat's cycle) of each burst
                 self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
@@ -355,9 +374,20 @@ class Dram:
             # the next request can be granted in the cycle of this one's last AR
             return (bursts[-1].ar - grant if bursts else 0), (grant, bursts)
 
-        ev = self.arbiter.request(who, schedule)
-        # an event that came back processed: its value at once, as SimPy would send it
-        grant, bursts = ev._value if ev.callbacks is None else (yield ev)
+        if self.arbiter.grant_now(who):
+            # what ReadArbiter.request and _decide do for a request decided inline,
+            # without its event unless the requester must wait for the last AR
+            delay, value = schedule()
+            if not advance(env, delay):
+                ev = env.event()
+                ev._ok, ev._value = True, value
+                env.schedule(ev, delay=delay)
+                yield ev
+            grant, bursts = value
+        else:
+            ev = self.arbiter.request(who, schedule)
+            # an event that came back processed: its value at once, as SimPy would send it
+            grant, bursts = ev._value if ev.callbacks is None else (yield ev)
         self.arbiter.release()
         waited = grant - t0
         busy = bursts[-1].end - bursts[0].start if bursts else 0
@@ -370,7 +400,8 @@ class Dram:
         if self.tracer is not None and bursts:
             self.tracer.slice("dram read", f"{who} {nbytes} B @{addr:#x}", bursts[0].start, busy,
                               cat="dram", args={"grant": grant, "bursts": len(bursts)})
-        return self.mem[addr:addr + nbytes].copy(), bursts
+        data = self.mem[addr:addr + nbytes]
+        return (data if view else data.copy()), bursts
 
     def beat_done(self, bursts, k):
         """Cycle after beat ``k`` (0-based, of the request) was delivered."""
@@ -379,8 +410,9 @@ class Dram:
                 return min(b.end, b.start + self.data_cycles(k - b.first + 1))
         raise ValueError(f"beat {k} past the request")
 
-    def write(self, who, addr, data, unit=None, tag=None):
-        """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B.
+    def write(self, who, addr, data, unit=None, tag=None, checked=False):
+        """Timed write of a uint8 array; ``yield from`` it to get the cycle of its last B
+        (``checked`` as for read).
 
         The W channel is held while the request's beats stream (``W_GAP`` cycles after
         the previous request's); each burst's AW waits for a free outstanding-write slot;
@@ -388,9 +420,10 @@ class Dram:
         ``write_resp_cycles`` after the later of its last W beat and its AW; the caller
         decides what waits for it."""
         nbytes = int(data.size)
-        self.check(addr, nbytes, who, "write")
-        if self.watch is not None and unit is not None:
-            self.watch.dram_access(unit, addr, nbytes, write=True)
+        if not checked:
+            self.check(addr, nbytes, who, "write")
+            if self.watch is not None and unit is not None:
+                self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env.now
         ev = self.write_port.request()

@@ -111,7 +111,7 @@ class Fetch(Unit):
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env.now
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
-                                               stall=False)
+                                               stall=False, view=True)
             # Each instruction becomes usable when its last beat arrives.
             raw = raw.tobytes()
             for i in range(n):

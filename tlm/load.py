@@ -45,12 +45,14 @@ def load_2d_rows(unit, index, insn, mem_type, padded, start):
     total = (yp0 + ys + yp1) * width
     name = MEM_NAMES[mem_type]
     idx = sram_indices(unit, index, insn, insn.sram_base, total, cfg.depth(mem_type), name)
+    checked = False   # every row inside the DRAM and in one declared region
     if ys and xs:
         first = insn.dram_base * elem
         last = (insn.dram_base + (ys - 1) * stride + xs) * elem
         if first < 0 or last > dram.size:
             raise unit.error(f"reads DRAM bytes [{first:#x}, {last:#x}), outside the "
                              f"{dram.size >> 20} MiB DRAM", index, insn)
+        checked = dram.watch is None or dram.watch.covers(first, last)
     block = np.zeros((yp0 + ys + yp1, width, elem), dtype=np.uint8)
     # Two sides run concurrently, as in the RTL engine: row requests go out back to back
     # (each as soon as the arbiter takes it, without waiting for earlier rows' data),
@@ -60,12 +62,14 @@ def load_2d_rows(unit, index, insn, mem_type, padded, start):
     # is behind holds up R: back-pressure), and its last beat sets ``w`` for the next.
     row_beats = xs * (elem // dram.bus_bytes)
     w = start + yp0 * width * swc
+    who, nbytes, base = unit.name, xs * elem, insn.dram_base * elem
+    rows = block.reshape(len(block), width * elem)[yp0:, xp0 * elem:(xp0 + xs) * elem]  # data
     for r in range(ys if xs else 0):
         w += xp0 * swc
-        addr = (insn.dram_base + r * stride) * elem
-        raw, bursts = yield from dram.read(unit.name, addr, xs * elem, unit=unit, ready=w,
-                                           min_cycles=row_beats)
-        block[yp0 + r, xp0:xp0 + xs] = raw.reshape(xs, elem)
+        raw, bursts = yield from dram.read(who, base + r * stride * elem, nbytes, unit=unit,
+                                           ready=w, min_cycles=row_beats, view=True,
+                                           checked=checked)
+        rows[r] = raw
         w = bursts[-1].end + xp1 * swc
     if not xs:
         w += ys * width * swc

@@ -113,6 +113,11 @@ class BoundedQueue:
         self._serve_get()
         return True
 
+    def close(self):
+        """Forget the events of processes still waiting (a finished run's, Tlm.close)."""
+        self._putters.clear()
+        self._getters.clear()
+
     def stats(self):
         return {"capacity": self.capacity, "pushes": self.puts,
                 "max_occupancy": self.max_occupancy, "left": len(self)}

@@ -42,13 +42,16 @@ class Store(Unit):
                 if last > dram.size:
                     raise self.error(f"writes DRAM bytes [{first:#x}, {last:#x}), outside the "
                                      f"{dram.size >> 20} MiB DRAM", index, insn)
+                # every row inside the DRAM and in one declared region, not the code
+                checked = first >= 0 and (dram.watch is None or dram.watch.covers(first, last, True))
                 out = top.compute.out
                 top.watch.read("out", idx, self)
                 for r in range(ys):
                     rows = out[idx[r * xs:(r + 1) * xs]]
                     data = elements.pack(rows, cfg.out_bits)
                     addr = (insn.dram_base + r * insn.x_stride) * elem
-                    b_last = yield from dram.write(self.name, addr, data, unit=self, tag=index)
+                    b_last = yield from dram.write(self.name, addr, data, unit=self, tag=index,
+                                                   checked=checked)
                 if b_last > self.env.now:
                     yield from sleep(self.env, b_last - self.env.now)  # B of the last burst
             if insn.push_prev:

@@ -144,6 +144,13 @@ class Watch:
             where = f"{unit.name}: instruction {index} ({unit.text(index, insn)}): " if insn else ""
             self.warnings.append(f"{where}{message}")
 
+    def covers(self, addr, end, write=False):
+        """True if [addr, end) lies in the region of the last access (for a write, not the
+        instructions' or micro-ops'): an access anywhere in it would pass dram_access
+        without a warning (and _hit is only a shortcut)."""
+        b, e, _ = self._hit
+        return b <= addr and end <= e and not (write and self._hit in self.code)
+
     def dram_access(self, unit, addr, nbytes, write):
         """Warn about an access outside the declared regions or a write over the code."""
         end = addr + nbytes
@@ -178,7 +185,10 @@ class Watch:
     def read(self, buf, idx, unit, written_before=None):
         """Warn if an entry in ``idx`` was never written. ``written_before[p]`` (optional)
         says position p's entry was written earlier by the same instruction."""
-        fresh = ~self.written[buf][idx]
+        seen = self.written[buf][idx]
+        if written_before is None and seen.all():   # the common case, in two numpy calls
+            return
+        fresh = ~seen
         if written_before is not None:
             fresh &= ~written_before
         if fresh.any():

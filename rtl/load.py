@@ -32,25 +32,31 @@ def row_requests(clk, rst, start, busy, dram_addr, y_size, x_size, stride_bytes,
     (``start`` comes while idle)."""
     rq_rows = Signal(intbv(0)[len(y_size):])
     rq_addr = Signal(modbv(0)[32:])
+    # rq_rows != 0 as a flip-flop: req_valid goes to the AXI master's arbiter and on to
+    # its request registers, across the chip
+    pending = Signal(bool(0))
 
     @always_comb
     def req_out():
-        req_valid.next = rq_rows != 0
+        req_valid.next = pending
         req_addr.next = rq_addr
         req_beats.next = row_beats
-        busy.next = rq_rows != 0
+        busy.next = pending
 
     @always(clk.posedge)
     def seq():
         if rst:
             rq_rows.next = 0
-        elif rq_rows == 0:
+            pending.next = 0
+        elif not pending:
             # idle: the address tracks the input, so ``start`` only sets the row count
             rq_addr.next = dram_addr
             if start and x_size != 0:
                 rq_rows.next = y_size
+                pending.next = y_size != 0
         elif req_ready:
             rq_rows.next = rq_rows - 1
+            pending.next = rq_rows != 1
             rq_addr.next = rq_addr + stride_bytes
 
     return req_out, seq

@@ -24,19 +24,28 @@ def dep_queue(cfg, clk, rst, q):
     """One dependence-token queue of cfg.dep_queue_depth tokens (``q``: TokenQueue)."""
     depth = cfg.dep_queue_depth
     count = Signal(intbv(0, min=0, max=depth + 1))
+    # the flags are flip-flops set with the count (not compares after it): they decide a
+    # unit's go/retire and so its command FIFO's pop, in the same cycle
+    nonempty, notfull = Signal(bool(0)), Signal(bool(1))
 
     @always_comb
     def flags():
-        q.nonempty.next = count != 0
-        q.notfull.next = count != depth
+        q.nonempty.next = nonempty
+        q.notfull.next = notfull
 
     @always(clk.posedge)
     def seq():
         if rst:
             count.next = 0
+            nonempty.next = 0
+            notfull.next = 1
         elif q.push and not q.pop:
             count.next = count + 1
+            nonempty.next = 1
+            notfull.next = count != depth - 1
         elif q.pop and not q.push:
             count.next = count - 1
+            nonempty.next = count != 1
+            notfull.next = 1
 
     return flags, seq

@@ -190,7 +190,7 @@ MUTANTS = [
     M("tlm-alu-run-hazard", "bypass", "TLM vector step ignores a conflict with the run's first execution",
       ("tlm/compute.py", "        if c >= start:", "        if c > start:")),
     M("tlm-gemm-reset-double-hit", "bypass", "TLM reset GEMM hitting a dst twice keeps the old acc",
-      ("tlm/compute.py", "before = np.where((counts == 1)[:, None, None], self.acc[u], 0)",
+      ("tlm/compute.py", "before = np.where(once, self.acc[u], 0)",
        "before = self.acc[u]")),
     # ---- token count -------------------------------------------------------------------------
     M("rtl-dep-queue-push-pop", "tokens", "RTL token counter counts a push in the cycle of a pop",

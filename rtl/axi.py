@@ -105,7 +105,8 @@ def burst_step(addr, left, b, log_bb, cap):
     room = page_beats - x: the page limits the burst when room < cap (x > page_beats - cap),
     the burst is the last when left <= cap and left + x <= page_beats, and the state after
     a page-limited burst is the next page (left - room = left + x - page_beats), otherwise
-    addr + cap beats."""
+    addr + cap beats. "left + x within the page" only matters when left <= cap, so it adds
+    left's low bits (as wide as cap) to x, not all 32."""
     page_bits = log2(PAGE_BYTES)
     k = page_bits - log_bb                    # beat-index bits within a page
     nb = len(b.beats)
@@ -115,14 +116,16 @@ def burst_step(addr, left, b, log_bb, cap):
     room = Signal(intbv(0, min=0, max=page_beats + 1))
     page_first, last = Signal(bool(0)), Signal(bool(0))
     fits_page = Signal(bool(0))
-    end = Signal(intbv(0)[33:])               # left + x: the burst's end in beats of the page
+    end = Signal(intbv(0)[nb + k + 1:])       # left + x, when left <= cap (left < 2**nb)
+    small = Signal(bool(0))                   # left <= cap
     len_last = Signal(intbv(0)[8:])
 
     @always_comb
     def page():
         room.next = page_beats - x
         page_first.next = x > page_beats - cap
-        end.next = left + x
+        small.next = left <= cap
+        end.next = left[nb:] + x
         len_last.next = (left - 1) & 0xff
 
     @always_comb
@@ -131,7 +134,7 @@ def burst_step(addr, left, b, log_bb, cap):
 
     @always_comb
     def is_last():
-        last.next = left <= cap and fits_page
+        last.next = small and fits_page
 
     @always_comb
     def outputs():

@@ -296,7 +296,9 @@ class Compute(Unit):
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
         n, watch = 0, self.top.watch
         total, chunks, nest = self._loop_nest(index, insn, names)
-        acc = self.acc
+        # flat views (entry * lanes + lane): take/put on flat indices cost a fraction of
+        # numpy's fancy indexing of (entries, batch, block_out) rows
+        acc, out = self.acc.reshape(-1), self.out.reshape(-1)
         rhs = np.int64(insn.imm) if insn.use_imm else None   # the immediate operand
         lanes = cfg.batch * cfg.block_out
         for dst, src in chunks:
@@ -304,36 +306,35 @@ class Compute(Unit):
             src = None if insn.use_imm else src
             watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            runs = None if nest is None else nest.memo.get("runs")
-            if runs is None:
-                runs = _alu_runs(dst, src)
+            plan = None if nest is None else nest.memo.get("alu")
+            if plan is None:   # what follows from the indices alone (a cached nest keeps it)
+                plan = _alu_plan(dst, src, lanes)
                 if nest is not None:
-                    nest.memo["runs"] = runs
-            if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
-                self._alu_python(insn, dst, src, rhs)
+                    nest.memo["alu"] = plan
+            if plan[0] == "python":
+                self._alu_python(insn, plan, src is None, rhs)
                 continue
-            for a, b in runs:
-                d = dst[a:b]
-                operand = rhs if src is None else acc[src[a:b]]
-                new = acc[d] = alu_apply(insn.alu_opcode, acc[d], operand, cfg.acc_bits,
-                                         cfg.log_acc_width)
+            runs, d_all = plan[1], plan[2]
+            for d, s in runs:
+                operand = rhs if s is None else acc.take(s)
+                new = alu_apply(insn.alu_opcode, acc.take(d), operand, cfg.acc_bits,
+                                cfg.log_acc_width)
+                acc[d] = new
             # out of every entry written = its final acc truncated (nothing reads out
             # in between): once per chunk, not per run; one run writes each entry once,
             # so its results are those final values
-            self.out[dst] = truncate(new if len(runs) == 1 else acc[dst], cfg.out_bits)
+            out[d_all] = truncate(new if len(runs) == 1 else acc.take(d_all), cfg.out_bits)
         return n
 
-    def _alu_python(self, insn, dst, src, imm):
+    def _alu_python(self, insn, plan, use_imm, imm):
         """A chunk of dependent executions (several vector steps) one by one, on Python
         ints: cheaper than numpy's calls per step when the chunk is short."""
         cfg = self.cfg
+        _, d_list, s_list, touched, written = plan
         acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
         out = self.out.reshape(len(self.out), -1)
-        d_list = dst.tolist()
-        s_list = [] if src is None else src.tolist()
-        touched = list(dict.fromkeys(d_list + s_list))
-        rows = dict(zip(touched, acc[touched].tolist()))   # entry -> its lanes, as they change
-        if src is None:
+        rows = dict(zip(touched, acc.take(touched, 0).tolist()))   # entry -> its lanes, as they change
+        if use_imm:
             f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width, int(imm))
             for d in d_list:
                 rows[d] = f(rows[d])
@@ -341,15 +342,33 @@ class Compute(Unit):
             f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
             for d, s in zip(d_list, s_list):
                 rows[d] = f(rows[d], rows[s])
-        written = list(dict.fromkeys(d_list))
         vals = np.array([rows[e] for e in written], dtype=np.int64)
         acc[written] = vals
         out[written] = truncate(vals, cfg.out_bits)
 
 
+def _alu_plan(dst, src, lanes):
+    """How alu() applies a chunk, from its indices alone: ("python", the dst list, the
+    src list, the entries touched, those written) for a chain of several vector steps
+    short enough for Python ints; else ("vector", [(flat acc indices of a run's dst,
+    its src's or None)] per run, the flat indices of every dst)."""
+    runs = _alu_runs(dst, src)
+    if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
+        d_list = dst.tolist()
+        s_list = [] if src is None else src.tolist()
+        return ("python", d_list, s_list, list(dict.fromkeys(d_list + s_list)),
+                list(dict.fromkeys(d_list)))
+    lane = np.arange(lanes, dtype=np.int64)
+
+    def flat(idx):
+        return (idx[:, None] * lanes + lane).reshape(-1)
+    return ("vector", [(flat(dst[a:b]), None if src is None else flat(src[a:b])) for a, b in runs],
+            flat(dst))
+
+
 class _Nest:
     """A cached loop nest of one chunk: micro-op entries, index arrays, and what the GEMM
-    or ALU works out from them alone (``memo``: its runs, groupings by tile and dst)."""
+    or ALU works out from them alone (``memo``: the ALU plan, groupings by tile and dst)."""
 
     __slots__ = ("ks", "chunk", "memo")
 

@@ -75,6 +75,12 @@ def sram_fill(cfg, seed):
     return out
 
 
+def _all(mask):
+    """mask.all() of a boolean array, ~3x cheaper on the short ones of every instruction
+    (count_nonzero is one C call; .all() goes through numpy's Python reduction wrapper)."""
+    return np.count_nonzero(mask) == mask.size
+
+
 class Watch:
     """Limits and warnings of one Tlm run (see the module docstring)."""
 
@@ -186,7 +192,7 @@ class Watch:
         """Warn if an entry in ``idx`` was never written. ``written_before[p]`` (optional)
         says position p's entry was written earlier by the same instruction."""
         seen = self.written[buf][idx]
-        if written_before is None and seen.all():   # the common case, in two numpy calls
+        if written_before is None and _all(seen):   # the common case
             return
         fresh = ~seen
         if written_before is not None:
@@ -222,7 +228,7 @@ class Watch:
         """Reads of acc[query[p]] for each query array, where an earlier execution q < p of
         this chunk that wrote dst[q] == query[p] counts as a write."""
         mask = self.written["acc"]
-        if all(mask[q].all() for q in queries):
+        if all(_all(mask[q]) for q in queries):
             return
         u, first = np.unique(dst, return_index=True)
         pos = np.arange(dst.size)

@@ -223,21 +223,23 @@ class Compute(Unit):
 
     def _products(self, src, wgt, groups=None):
         """float64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution (exact
-        integers: see _exact_sum). ``groups``: _tile_groups(src, wgt) if known."""
+        integers: see _exact_sum). ``groups``: _tile_groups(src, wgt) if known. (Gathers
+        by take: the same rows as indexing, several times cheaper.)"""
         inp_buf, wgt_buf = self.top.inp_buf, self.top.wgt_buf
         if groups is None:
             groups = _tile_groups(src, wgt)
         if not groups:
             # a stacked matmul per execution: about twice as fast as the same einsum
-            return np.matmul(inp_buf[src], wgt_buf[wgt].transpose(0, 2, 1))
+            return np.matmul(inp_buf.take(src, 0), wgt_buf.take(wgt, 0).transpose(0, 2, 1))
         # One BLAS product per distinct weight tile: each group padded to the largest one,
         # all of them one stacked matmul (float64 sums of these integers are exact in any
         # order).
         cfg = self.cfg
         uw, widest, order, group, slot, src_sorted = groups
         stack = np.zeros((uw.size, widest, cfg.batch, cfg.block_in))
-        stack[group, slot] = inp_buf[src_sorted]
-        prods = np.matmul(stack.reshape(uw.size, -1, cfg.block_in), wgt_buf[uw].transpose(0, 2, 1))
+        stack[group, slot] = inp_buf.take(src_sorted, 0)
+        prods = np.matmul(stack.reshape(uw.size, -1, cfg.block_in),
+                          wgt_buf.take(uw, 0).transpose(0, 2, 1))
         res = np.empty((src.size, cfg.batch, cfg.block_out))
         res[order] = prods.reshape(uw.size, widest, cfg.batch, cfg.block_out)[group, slot]
         return res
@@ -265,7 +267,7 @@ class Compute(Unit):
             if not self._exact_sum(most):
                 prods = prods.astype(np.int64)
             sums = np.add.reduceat(prods[order], starts, axis=0).astype(np.int64)
-        new = wrap_signed(self.acc[u] + sums, cfg.acc_bits)
+        new = wrap_signed(self.acc.take(u, 0) + sums, cfg.acc_bits)
         self.acc[u] = new
         self.out[u] = truncate(new, cfg.out_bits)
 
@@ -285,7 +287,7 @@ class Compute(Unit):
                 memo["reset"] = plan
         u, src, wgt, once, groups = plan
         prods = self._products(src, wgt, groups).astype(np.int64)
-        before = np.where(once, self.acc[u], 0)
+        before = np.where(once, self.acc.take(u, 0), 0)
         self.out[u] = truncate(before + prods, cfg.out_bits)
         self.acc[u] = 0
 
@@ -330,9 +332,8 @@ class Compute(Unit):
         """A chunk of dependent executions (several vector steps) one by one, on Python
         ints: cheaper than numpy's calls per step when the chunk is short."""
         cfg = self.cfg
-        _, d_list, s_list, touched, written = plan
-        acc = self.acc.reshape(len(self.acc), -1)      # views: (entries, lanes)
-        out = self.out.reshape(len(self.out), -1)
+        _, d_list, s_list, touched, written, w_flat = plan
+        acc = self.acc.reshape(len(self.acc), -1)      # a view: (entries, lanes)
         rows = dict(zip(touched, acc.take(touched, 0).tolist()))   # entry -> its lanes, as they change
         if use_imm:
             f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width, int(imm))
@@ -342,26 +343,28 @@ class Compute(Unit):
             f = scalar_alu(insn.alu_opcode, cfg.acc_bits, cfg.log_acc_width)
             for d, s in zip(d_list, s_list):
                 rows[d] = f(rows[d], rows[s])
-        vals = np.array([rows[e] for e in written], dtype=np.int64)
-        acc[written] = vals
-        out[written] = truncate(vals, cfg.out_bits)
+        vals = np.array([x for e in written for x in rows[e]], dtype=np.int64)
+        self.acc.reshape(-1)[w_flat] = vals
+        self.out.reshape(-1)[w_flat] = truncate(vals, cfg.out_bits)
 
 
 def _alu_plan(dst, src, lanes):
     """How alu() applies a chunk, from its indices alone: ("python", the dst list, the
-    src list, the entries touched, those written) for a chain of several vector steps
-    short enough for Python ints; else ("vector", [(flat acc indices of a run's dst,
-    its src's or None)] per run, the flat indices of every dst)."""
+    src list, the entries touched, those written, their flat indices) for a chain of
+    several vector steps short enough for Python ints; else ("vector", [(flat acc
+    indices of a run's dst, its src's or None)] per run, the flat indices of every
+    dst). Flat index: entry * lanes + lane."""
+    lane = np.arange(lanes, dtype=np.int64)
+
+    def flat(idx):
+        return (np.asarray(idx, dtype=np.int64)[:, None] * lanes + lane).reshape(-1)
     runs = _alu_runs(dst, src)
     if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
         d_list = dst.tolist()
         s_list = [] if src is None else src.tolist()
-        return ("python", d_list, s_list, list(dict.fromkeys(d_list + s_list)),
-                list(dict.fromkeys(d_list)))
-    lane = np.arange(lanes, dtype=np.int64)
-
-    def flat(idx):
-        return (idx[:, None] * lanes + lane).reshape(-1)
+        written = list(dict.fromkeys(d_list))
+        return ("python", d_list, s_list, list(dict.fromkeys(d_list + s_list)), written,
+                flat(written))
     return ("vector", [(flat(dst[a:b]), None if src is None else flat(src[a:b])) for a, b in runs],
             flat(dst))
 

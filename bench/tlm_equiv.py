@@ -4,9 +4,9 @@
     python bench/tlm_equiv.py record OUT.json [--fuzz N] [--no-resnet]
     python bench/tlm_equiv.py compare BASE.json NEW.json
 
-``record`` runs, on tiny and default: every reference workload at four memory settings,
-N random programs (vta.compiler.fuzz, default 320) at the config's memory and a quarter of
-them at the three others, mutated random programs (one random field of one instruction
+``record`` runs, on tiny and default: every reference workload at four memory settings
+and with zero-cycle timing (ZERO_TIMING), N random programs (vta.compiler.fuzz, default
+320) at the config's memory and a quarter of them at the four others, mutated random programs (one random field of one instruction
 changed: range errors, deadlocks, leftover tokens, limits, encoding errors), with and
 without ``wrap``, ``strict`` and ``sram_init``, injected AXI faults, a few traced runs, and
 every TLM program of ResNet-18 on default. Per run it keeps the cycles, the statistics
@@ -37,6 +37,9 @@ MEMORY = {"base": None,
           "slow1": {"max_outstanding_reads": 1, "max_outstanding_writes": 1, "latency": 40},
           "fast_thin": {"latency": 1, "bytes_per_cycle": 1},
           "short_bursts": {"max_burst_beats": 2, "max_outstanding_reads": 2, "latency": 7}}
+# zero-cycle dispatch, overheads, token latency and SRAM writes: many events in one cycle,
+# where their order decides (a change that drops events must keep it)
+ZERO_TIMING = {"fetch_insn_cycles": 0, "insn_overhead": 0, "dep_latency": 0, "sram_write_cycles": 0}
 FAULTS = ("r:fetch", "r:load", "r:uop", "r:acc", "b:store", "r:load:decerr:2", "b:store:3")
 
 
@@ -156,6 +159,7 @@ def programs(n_fuzz):
     for cname in ("tiny", "default"):
         cfg = load_config(cname)
         variants = {m: cfg if d is None else cfg.replace(dram=d) for m, d in MEMORY.items()}
+        variants["zero_timing"] = cfg.replace(timing=ZERO_TIMING)
         for name in workload_names():
             prog = build_workload(name, cname)
             for m, rc in variants.items():
@@ -167,7 +171,7 @@ def programs(n_fuzz):
             if seed % 4 == 1:
                 yield f"{cname}/fuzz/{seed}/api", prog, cfg, {"api": True}
             if seed % 4 == 0:
-                for m in ("slow1", "fast_thin", "short_bursts"):
+                for m in ("slow1", "fast_thin", "short_bursts", "zero_timing"):
                     yield f"{cname}/fuzz/{seed}/{m}", prog, variants[m], {}
             if seed % 8 == 1:
                 yield f"{cname}/fuzz/{seed}/sram5", prog, cfg, {"sram_init": 5}

@@ -79,6 +79,7 @@ class Fetch(Unit):
         self.fifo = deque()          # (index, insn, arrival cycle)
         self.credits = self.depth    # prefetch slots neither filled nor requested
         self._credit = None          # event: the dispatcher freed a slot
+        self._credit_need = 0        # credits the reader waits for
         self._data = None            # event: instructions entered the FIFO
 
     def run(self):
@@ -100,7 +101,7 @@ class Fetch(Unit):
             need = min(count - pc, max(1, self.depth // 2))
             waited = self.credits < need
             while self.credits < need:
-                self._credit = env.event()
+                self._credit, self._credit_need = env.event(), need
                 yield self._credit
             n = min(count - pc, self.credits)
             self.credits -= n
@@ -163,8 +164,13 @@ class Fetch(Unit):
             else:   # room: no stall to count
                 yield from q.put((index, insn))
             self.credits += 1
-            if self._credit is not None and not self._credit.triggered:
-                self._credit.succeed()
+            # Wake the reader once it has the credits it waits for: a wake-up with too
+            # few would only make it wait again. Exact when dispatches are a cycle apart
+            # or more (nothing else changes the credits before the wake-up is processed).
+            ev = self._credit
+            if ev is not None and not ev.triggered and \
+                    (self.credits >= self._credit_need or not per_insn):
+                ev.succeed()
             self.instructions += 1
             self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
             if self.tracer is not None:

@@ -23,7 +23,7 @@ from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, 
 
 from .dram import lazy_zeros
 from .load import load_2d, sram_indices
-from .unit import Unit, sleep
+from .unit import Unit, advance
 
 
 def _chunk_size(cfg):
@@ -72,7 +72,8 @@ class Compute(Unit):
                 yield from self.pop_token("s2g")
             if isinstance(insn, Load):
                 if overhead:
-                    yield from sleep(self.env, overhead)
+                    if not advance(self.env, overhead):
+                        yield self.env.timeout(overhead)
                 if insn.memory_type == MEM_UOP:
                     yield from self.load_uops(index, insn)
                 else:
@@ -83,7 +84,8 @@ class Compute(Unit):
                 self._check_cost(index, insn, overhead)
                 yield from self.loop_insn(index, insn, overhead)
             elif overhead:  # FINISH
-                yield from sleep(self.env, overhead)
+                if not advance(self.env, overhead):
+                    yield self.env.timeout(overhead)
             if insn.push_prev:
                 yield from self.push_token("g2l")
             if insn.push_next:
@@ -105,7 +107,8 @@ class Compute(Unit):
             busy = self._busy(insn, n)
             self.alu_uops += n
             self.alu_cycles += busy
-        yield from sleep(self.env, overhead + busy)
+        if not advance(self.env, overhead + busy):
+            yield self.env.timeout(overhead + busy)
 
     def _busy(self, insn, n):
         """Cycles a GEMM/ALU of ``n`` micro-op runs keeps the core busy."""
@@ -144,7 +147,8 @@ class Compute(Unit):
         raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
                                            min_cycles=n * per)
         if bursts[-1].end > self.env.now:
-            yield from sleep(self.env, bursts[-1].end - self.env.now)
+            if not advance(self.env, bursts[-1].end - self.env.now):
+                yield self.env.timeout(bursts[-1].end - self.env.now)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
         self.top.watch.wrote("uop", idx)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ProgramError
-from .unit import advance, next_up, processed, sleep
+from .unit import advance, next_up, processed
 
 REQUESTERS = ("fetch", "load", "compute", "store")
 PAGE_BYTES = 4096   # an AXI burst never crosses a 4 KiB page
@@ -455,7 +455,8 @@ class Dram:
         w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
         self._w_free = w + W_GAP
         if w > now:
-            yield from sleep(self.env, w - now)
+            if not advance(self.env, w - now):
+                yield self.env.timeout(w - now)
         self.mem[addr:addr + nbytes] = data
         self.write_log.append((addr, addr + nbytes, tag))
         if self.faults is not None:

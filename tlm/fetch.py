@@ -17,7 +17,7 @@ from collections import deque
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, decode_insn
 
 from .errors import ProgramError
-from .unit import Unit, sleep
+from .unit import Unit, advance
 
 # As the RTL (rtl/fetch.py): an instruction whose last beat came in cycle c is pushed
 # into the prefetch FIFO at c+1 and shows at its registered output at c+3, i.e.
@@ -96,8 +96,10 @@ class Fetch(Unit):
         serial = dram.max_reads == 1
         data_end = 0
         while pc < count:
-            if serial and data_end + SERIAL_CYCLES > env.now:
-                yield from sleep(env, data_end + SERIAL_CYCLES - env.now)
+            gap = data_end + SERIAL_CYCLES - env.now
+            if serial and gap > 0:
+                if not advance(env, gap):
+                    yield env.timeout(gap)
             need = min(count - pc, max(1, self.depth // 2))
             waited = self.credits < need
             while self.credits < need:
@@ -108,7 +110,8 @@ class Fetch(Unit):
             if waited:
                 # the RTL counts the freed slot the cycle after the pop, reserves, and
                 # presents the request the cycle after that
-                yield from sleep(env, CREDIT_CYCLES)
+                if not advance(env, CREDIT_CYCLES):
+                    yield env.timeout(CREDIT_CYCLES)
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env.now
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
@@ -136,7 +139,8 @@ class Fetch(Unit):
         full = q.full
         yield from q.put(item)
         if full:
-            yield from sleep(self.env, REFILL_CYCLES)
+            if not advance(self.env, REFILL_CYCLES):
+                yield self.env.timeout(REFILL_CYCLES)
 
     def dispatch(self):
         top, env = self.top, self.env
@@ -150,13 +154,15 @@ class Fetch(Unit):
             index, insn, ready = self.fifo[0]
             if ready > env.now:   # its beats are on the way: busy
                 self.busy_cycles += ready - env.now
-                yield from sleep(env, ready - env.now)
+                if not advance(env, ready - env.now):
+                    yield env.timeout(ready - env.now)
             self.fifo.popleft()
             self.current = (index, insn)
             t0 = env.now
             if per_insn:
                 self.busy_cycles += per_insn
-                yield from sleep(env, per_insn)
+                if not advance(env, per_insn):
+                    yield env.timeout(per_insn)
             qname = route(insn)
             q = top.cmd[qname]
             if q.full:

@@ -15,7 +15,7 @@ import numpy as np
 from vta.isa import MEM_INP, MEM_NAMES, MEM_WGT, check_insn
 
 from . import elements
-from .unit import Unit, sleep
+from .unit import Unit, advance
 
 
 def sram_indices(unit, index, insn, base, count, depth, what, verb="writes"):
@@ -90,7 +90,8 @@ def load_2d(unit, index, insn, mem_type, padded):
     env = unit.env
     idx, block, w = yield from load_2d_rows(unit, index, insn, mem_type, padded, env.now)
     if w > env.now:
-        yield from sleep(env, w - env.now)
+        if not advance(env, w - env.now):
+            yield env.timeout(w - env.now)
     return idx, tile_values(unit.cfg, mem_type, block)
 
 
@@ -136,7 +137,8 @@ class Load(Unit):
                 yield from self.blocked_on("write stage: push l2g (load->compute) token: queue "
                                            "full", self._join(writing))
             if overhead:
-                yield from sleep(env, overhead)
+                if not advance(env, overhead):
+                    yield env.timeout(overhead)
             mem = MEM_INP if insn.memory_type == MEM_INP else MEM_WGT
             # the writer starts now, or after the write stage's current tile
             start = max(env.now, w_end + WRITER_HANDOFF) if writing is not None and \
@@ -163,7 +165,8 @@ class Load(Unit):
         """The write stage: the tile is in the SRAM at ``w_end``; retire."""
         top, env = self.top, self.env
         if w_end > env.now:
-            yield from sleep(env, w_end - env.now)
+            if not advance(env, w_end - env.now):
+                yield env.timeout(w_end - env.now)
         vals = tile_values(self.cfg, mem, block)
         if mem == MEM_INP:
             top.inp_buf[idx] = vals.reshape(-1, self.cfg.batch, self.cfg.block_in)

@@ -6,7 +6,7 @@ pushed (the crossing time of the token FIFO).
 """
 from __future__ import annotations
 
-from .unit import next_up, sleep
+from .unit import advance, next_up
 
 #: The four dependence queues: name -> (producer stage, consumer stage).
 DEP_QUEUES = {
@@ -140,4 +140,5 @@ class DepQueue(BoundedQueue):
     def pop(self):
         ready = yield from self.get()
         if ready > self.env.now:
-            yield from sleep(self.env, ready - self.env.now)
+            if not advance(self.env, ready - self.env.now):
+                yield self.env.timeout(ready - self.env.now)

@@ -14,7 +14,7 @@ from vta.isa import check_insn
 
 from . import elements
 from .load import sram_indices
-from .unit import Unit, sleep
+from .unit import Unit, advance
 
 
 class Store(Unit):
@@ -33,7 +33,8 @@ class Store(Unit):
             if insn.pop_prev:
                 yield from self.pop_token("g2s")
             if overhead:
-                yield from sleep(self.env, overhead)
+                if not advance(self.env, overhead):
+                    yield self.env.timeout(overhead)
             ys, xs = insn.y_size, insn.x_size
             idx = sram_indices(self, index, insn, insn.sram_base, ys * xs, cfg.out_depth, "out", "reads")
             if ys and xs:
@@ -53,7 +54,8 @@ class Store(Unit):
                     b_last = yield from dram.write(self.name, addr, data, unit=self, tag=index,
                                                    checked=checked)
                 if b_last > self.env.now:
-                    yield from sleep(self.env, b_last - self.env.now)  # B of the last burst
+                    if not advance(self.env, b_last - self.env.now):  # B of the last burst
+                        yield self.env.timeout(b_last - self.env.now)
             if insn.push_prev:
                 yield from self.push_token("s2g")
             self.end(index, insn)

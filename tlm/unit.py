@@ -90,7 +90,9 @@ def processed(event, value=None):
 
 
 def sleep(env, delay):
-    """Generator: ``yield from sleep(env, delay)`` waits ``delay`` cycles (see advance)."""
+    """Generator: ``yield from sleep(env, delay)`` waits ``delay`` cycles (see advance).
+    The stages' hot paths spell it out (``if not advance(env, d): yield env.timeout(d)``),
+    saving a generator per wait."""
     if not advance(env, delay):
         yield env.timeout(delay)
 

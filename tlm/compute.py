@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from simpy.events import Timeout
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load,
                      alu_apply, check_insn, first_out_of_range, loop_indices, truncate, uop_range,
@@ -73,7 +74,7 @@ class Compute(Unit):
             if isinstance(insn, Load):
                 if overhead:
                     if not advance(self.env, overhead):
-                        yield self.env.timeout(overhead)
+                        yield Timeout(self.env, overhead)
                 if insn.memory_type == MEM_UOP:
                     yield from self.load_uops(index, insn)
                 else:
@@ -85,7 +86,7 @@ class Compute(Unit):
                 yield from self.loop_insn(index, insn, overhead)
             elif overhead:  # FINISH
                 if not advance(self.env, overhead):
-                    yield self.env.timeout(overhead)
+                    yield Timeout(self.env, overhead)
             if insn.push_prev:
                 yield from self.push_token("g2l")
             if insn.push_next:
@@ -108,7 +109,7 @@ class Compute(Unit):
             self.alu_uops += n
             self.alu_cycles += busy
         if not advance(self.env, overhead + busy):
-            yield self.env.timeout(overhead + busy)
+            yield Timeout(self.env, overhead + busy)
 
     def _busy(self, insn, n):
         """Cycles a GEMM/ALU of ``n`` micro-op runs keeps the core busy."""
@@ -146,9 +147,9 @@ class Compute(Unit):
         per = self.timing["sram_write_cycles"]
         raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
                                            min_cycles=n * per)
-        if bursts[-1].end > self.env.now:
-            if not advance(self.env, bursts[-1].end - self.env.now):
-                yield self.env.timeout(bursts[-1].end - self.env.now)
+        if bursts[-1].end > self.env._now:
+            if not advance(self.env, bursts[-1].end - self.env._now):
+                yield Timeout(self.env, bursts[-1].end - self.env._now)
         dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
         self.top.watch.wrote("uop", idx)

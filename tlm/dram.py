@@ -34,6 +34,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+from simpy.events import Event, Timeout
 
 from .errors import ProgramError
 from .unit import advance, next_up, processed
@@ -80,7 +81,7 @@ class ReadArbiter:
         The caller must yield the event at once: if the end-of-cycle decision would be
         the next event and find this request alone, it is made here, and if the
         requester would then be the next to resume, the event comes back processed."""
-        ev = self.env.event()
+        ev = Event(self.env)
         self.waiting[who] = (ev, on_grant)
         if on_grant is not None and len(self.waiting) == 1 and not (self.busy or self._deciding) \
                 and next_up(self.env, 0, self.DECIDE):
@@ -110,7 +111,7 @@ class ReadArbiter:
     def _decide_later(self):
         if not self.busy and self.waiting and not self._deciding:
             self._deciding = True
-            ev = self.env.event()
+            ev = Event(self.env)
             ev.callbacks.append(self._decide)
             ev._ok, ev._value = True, None   # what succeed() sets, with our priority
             self.env.schedule(ev, priority=self.DECIDE)
@@ -170,7 +171,7 @@ class Arbiter:
         self.waiting = []    # [(priority, grant event)], sorted, FIFO among equals
 
     def request(self, priority=0):
-        ev = self.env.event()
+        ev = Event(self.env)
         w = self.waiting
         if not self.busy and not w:
             self.busy = True
@@ -188,7 +189,7 @@ class Arbiter:
     def release(self):
         self.busy = False
         if self.waiting:
-            ev = self.env.event()
+            ev = Event(self.env)
             ev.callbacks.append(self._grant)
             ev.succeed()
 
@@ -379,7 +380,7 @@ class Dram:
             # without its event unless the requester must wait for the last AR
             delay, value = schedule()
             if not advance(env, delay):
-                ev = env.event()
+                ev = Event(env)
                 ev._ok, ev._value = True, value
                 env.schedule(ev, delay=delay)
                 yield ev
@@ -425,11 +426,11 @@ class Dram:
             if self.watch is not None and unit is not None:
                 self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
-        t0 = self.env.now
+        t0 = self.env._now
         ev = self.write_port.request()
         if ev.callbacks is not None:   # not granted at once (see Arbiter.request)
             yield ev
-        now = self.env.now
+        now = self.env._now
         waited = now - t0
         slots = self._b_done
         w = max(now, self._w_free)
@@ -456,7 +457,7 @@ class Dram:
         self._w_free = w + W_GAP
         if w > now:
             if not advance(self.env, w - now):
-                yield self.env.timeout(w - now)
+                yield Timeout(self.env, w - now)
         self.mem[addr:addr + nbytes] = data
         self.write_log.append((addr, addr + nbytes, tag))
         if self.faults is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from simpy.events import Event, Timeout
+
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, decode_insn
 
 from .errors import ProgramError
@@ -96,14 +98,14 @@ class Fetch(Unit):
         serial = dram.max_reads == 1
         data_end = 0
         while pc < count:
-            gap = data_end + SERIAL_CYCLES - env.now
+            gap = data_end + SERIAL_CYCLES - env._now
             if serial and gap > 0:
                 if not advance(env, gap):
-                    yield env.timeout(gap)
+                    yield Timeout(env, gap)
             need = min(count - pc, max(1, self.depth // 2))
             waited = self.credits < need
             while self.credits < need:
-                self._credit, self._credit_need = env.event(), need
+                self._credit, self._credit_need = Event(env), need
                 yield self._credit
             n = min(count - pc, self.credits)
             self.credits -= n
@@ -111,9 +113,9 @@ class Fetch(Unit):
                 # the RTL counts the freed slot the cycle after the pop, reserves, and
                 # presents the request the cycle after that
                 if not advance(env, CREDIT_CYCLES):
-                    yield env.timeout(CREDIT_CYCLES)
+                    yield Timeout(env, CREDIT_CYCLES)
             addr = top.insn_base + pc * INSN_BYTES
-            t0 = env.now
+            t0 = env._now
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
                                                stall=False, view=True)
             # Each instruction becomes usable when its last beat arrives.
@@ -122,7 +124,7 @@ class Fetch(Unit):
                 try:
                     insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i, isa)
                 except EncodingError as e:
-                    raise ProgramError(str(e), stage=self.name, cycle=env.now) from None
+                    raise ProgramError(str(e), stage=self.name, cycle=env._now) from None
                 self.fifo.append((pc + i, insn,
                                   dram.beat_done(bursts, (i + 1) * ipb - 1) + PREFETCH_CYCLES))
             if self._data is not None and not self._data.triggered:
@@ -140,7 +142,7 @@ class Fetch(Unit):
         yield from q.put(item)
         if full:
             if not advance(self.env, REFILL_CYCLES):
-                yield self.env.timeout(REFILL_CYCLES)
+                yield Timeout(self.env, REFILL_CYCLES)
 
     def dispatch(self):
         top, env = self.top, self.env
@@ -149,20 +151,20 @@ class Fetch(Unit):
                  for name, q in top.cmd.items()}
         for _ in range(top.insn_count):
             while not self.fifo:
-                self._data = env.event()
+                self._data = Event(env)
                 yield self._data
             index, insn, ready = self.fifo[0]
-            if ready > env.now:   # its beats are on the way: busy
-                self.busy_cycles += ready - env.now
-                if not advance(env, ready - env.now):
-                    yield env.timeout(ready - env.now)
+            if ready > env._now:   # its beats are on the way: busy
+                self.busy_cycles += ready - env._now
+                if not advance(env, ready - env._now):
+                    yield Timeout(env, ready - env._now)
             self.fifo.popleft()
             self.current = (index, insn)
-            t0 = env.now
+            t0 = env._now
             if per_insn:
                 self.busy_cycles += per_insn
                 if not advance(env, per_insn):
-                    yield env.timeout(per_insn)
+                    yield Timeout(env, per_insn)
             qname = route(insn)
             q = top.cmd[qname]
             if q.full:
@@ -180,6 +182,6 @@ class Fetch(Unit):
             self.instructions += 1
             self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
             if self.tracer is not None:
-                self.tracer.slice(self.name, top.disasm(insn), t0, env.now - t0, cat="insn",
+                self.tracer.slice(self.name, top.disasm(insn), t0, env._now - t0, cat="insn",
                                   args={"index": index, "queue": qname})
             self.current = None

@@ -11,6 +11,7 @@ the two sides as two stages (class Load), compute's ACC load as one.
 from __future__ import annotations
 
 import numpy as np
+from simpy.events import Timeout
 
 from vta.isa import MEM_INP, MEM_NAMES, MEM_WGT, check_insn
 
@@ -88,10 +89,10 @@ def load_2d(unit, index, insn, mem_type, padded):
     """Timed 2-D load, requests and writer together (a SimPy generator; compute's ACC
     load). Returns (sram indices, element values) for the caller to store."""
     env = unit.env
-    idx, block, w = yield from load_2d_rows(unit, index, insn, mem_type, padded, env.now)
-    if w > env.now:
-        if not advance(env, w - env.now):
-            yield env.timeout(w - env.now)
+    idx, block, w = yield from load_2d_rows(unit, index, insn, mem_type, padded, env._now)
+    if w > env._now:
+        if not advance(env, w - env._now):
+            yield Timeout(env, w - env._now)
     return idx, tile_values(unit.cfg, mem_type, block)
 
 
@@ -126,7 +127,7 @@ class Load(Unit):
             index, insn = yield from self.next_command(top.cmd["load"])
             self._enter()
             self.current = (index, insn)
-            t0 = env.now
+            t0 = env._now
             problems = check_insn(insn, cfg)
             if problems:
                 raise self.error("; ".join(problems), index, insn)
@@ -138,11 +139,11 @@ class Load(Unit):
                                            "full", self._join(writing))
             if overhead:
                 if not advance(env, overhead):
-                    yield env.timeout(overhead)
+                    yield Timeout(env, overhead)
             mem = MEM_INP if insn.memory_type == MEM_INP else MEM_WGT
             # the writer starts now, or after the write stage's current tile
-            start = max(env.now, w_end + WRITER_HANDOFF) if writing is not None and \
-                writing.is_alive else env.now
+            start = max(env._now, w_end + WRITER_HANDOFF) if writing is not None and \
+                writing.is_alive else env._now
             idx, block, w_end = yield from load_2d_rows(self, index, insn, mem,
                                                         padded=mem == MEM_INP, start=start)
             if writing is not None and writing.is_alive:
@@ -164,9 +165,9 @@ class Load(Unit):
     def _write(self, index, insn, mem, idx, block, w_end, t0):
         """The write stage: the tile is in the SRAM at ``w_end``; retire."""
         top, env = self.top, self.env
-        if w_end > env.now:
-            if not advance(env, w_end - env.now):
-                yield env.timeout(w_end - env.now)
+        if w_end > env._now:
+            if not advance(env, w_end - env._now):
+                yield Timeout(env, w_end - env._now)
         vals = tile_values(self.cfg, mem, block)
         if mem == MEM_INP:
             top.inp_buf[idx] = vals.reshape(-1, self.cfg.batch, self.cfg.block_in)
@@ -182,18 +183,18 @@ class Load(Unit):
         self.instructions += 1
         self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
         if self.tracer is not None:
-            self.tracer.slice(self.name, self.text(index, insn), t0, env.now - t0, cat="insn",
+            self.tracer.slice(self.name, self.text(index, insn), t0, env._now - t0, cat="insn",
                               args={"index": index})
         self._leave()
         top.insn_done()
 
     def _enter(self):
         if not self._active:
-            self._since = self.env.now
+            self._since = self.env._now
         self._active += 1
 
     def _leave(self):
         self._active -= 1
         if not self._active:
-            self._union += self.env.now - self._since
+            self._union += self.env._now - self._since
             self.busy_cycles = self._union - self.stall_cycles

@@ -6,6 +6,8 @@ pushed (the crossing time of the token FIFO).
 """
 from __future__ import annotations
 
+from simpy.events import Event, Timeout
+
 from .unit import advance, next_up
 
 #: The four dependence queues: name -> (producer stage, consumer stage).
@@ -48,7 +50,7 @@ class BoundedQueue:
         if n > self.max_occupancy:
             self.max_occupancy = n
         if self.tracer is not None:
-            self.tracer.counter(self.name, self.env.now, n)
+            self.tracer.counter(self.name, self.env._now, n)
 
     def _serve_put(self, _event=None):
         if self._putters and len(self.items) < self.capacity:
@@ -67,7 +69,7 @@ class BoundedQueue:
             self.items.append(item)
             self._serve_get()
         else:
-            ev = self.env.event()
+            ev = Event(self.env)
             ev.callbacks.append(self._serve_get)
             self._putters.append((ev, item))
             self._serve_put()
@@ -82,7 +84,7 @@ class BoundedQueue:
             item = self.items.pop(0)
             self._serve_put()
         else:
-            ev = self.env.event()
+            ev = Event(self.env)
             ev.callbacks.append(self._serve_put)
             self._getters.append(ev)
             self._serve_get()
@@ -135,10 +137,10 @@ class DepQueue(BoundedQueue):
         self.push_waits = f"push {name} ({self.label}) token: queue full ({capacity}/{capacity})"
 
     def push(self):
-        yield from self.put(self.env.now + self.latency)
+        yield from self.put(self.env._now + self.latency)
 
     def pop(self):
         ready = yield from self.get()
-        if ready > self.env.now:
-            if not advance(self.env, ready - self.env.now):
-                yield self.env.timeout(ready - self.env.now)
+        if ready > self.env._now:
+            if not advance(self.env, ready - self.env._now):
+                yield Timeout(self.env, ready - self.env._now)

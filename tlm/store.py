@@ -10,6 +10,8 @@ the data are in DRAM, and FINISH (which waits for that token or comes after it) 
 """
 from __future__ import annotations
 
+from simpy.events import Timeout
+
 from vta.isa import check_insn
 
 from . import elements
@@ -34,7 +36,7 @@ class Store(Unit):
                 yield from self.pop_token("g2s")
             if overhead:
                 if not advance(self.env, overhead):
-                    yield self.env.timeout(overhead)
+                    yield Timeout(self.env, overhead)
             ys, xs = insn.y_size, insn.x_size
             idx = sram_indices(self, index, insn, insn.sram_base, ys * xs, cfg.out_depth, "out", "reads")
             if ys and xs:
@@ -53,9 +55,9 @@ class Store(Unit):
                     addr = (insn.dram_base + r * insn.x_stride) * elem
                     b_last = yield from dram.write(self.name, addr, data, unit=self, tag=index,
                                                    checked=checked)
-                if b_last > self.env.now:
-                    if not advance(self.env, b_last - self.env.now):  # B of the last burst
-                        yield self.env.timeout(b_last - self.env.now)
+                if b_last > self.env._now:
+                    if not advance(self.env, b_last - self.env._now):  # B of the last burst
+                        yield Timeout(self.env, b_last - self.env._now)
             if insn.push_prev:
                 yield from self.push_token("s2g")
             self.end(index, insn)

@@ -7,7 +7,7 @@ from heapq import heappop
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, EventPriority
+from simpy.events import NORMAL, EventPriority, Timeout
 
 from .errors import ProgramError
 
@@ -20,34 +20,48 @@ class Environment(simpy.Environment):
     event's last (``last_callback``). Only then may a process act at once on an event it
     would otherwise wait for (next_up): another callback of the same event (say, a second
     process waiting on it) would run before SimPy processed anything the first one
-    scheduled. The step is SimPy 4.1's, with that flag."""
+    scheduled. The step is SimPy 4.1's, with that flag. Inside run() one step() call
+    processes events until run's loop would stop (it ends only by the exceptions step
+    raises: StopSimulation, EmptySchedule, a failed event), saving a call per event."""
 
     last_callback = False
+    _in_run = False
+
+    def run(self, until=None):
+        self._in_run = True
+        try:
+            return super().run(until)
+        finally:
+            self._in_run = False
 
     def step(self):
-        try:
-            self._now, _, _, event = heappop(self._queue)
-        except IndexError:
-            raise EmptySchedule from None
-        callbacks, event.callbacks = event.callbacks, None
-        i = 0
-        try:
-            for i in range(len(callbacks) - 1):
-                callbacks[i](event)
-            if callbacks:
-                i = len(callbacks) - 1
-                self.last_callback = True
-                callbacks[i](event)
-        except StopSimulation:
-            event.callbacks = callbacks[i + 1:]
-            self.schedule(event, EventPriority(-1))
-            raise
-        finally:
-            self.last_callback = False
-        if not event._ok and not hasattr(event, "_defused"):
-            exc = type(event._value)(*event._value.args)
-            exc.__cause__ = event._value
-            raise exc
+        queue = self._queue
+        while True:
+            try:
+                self._now, _, _, event = heappop(queue)
+            except IndexError:
+                raise EmptySchedule from None
+            callbacks, event.callbacks = event.callbacks, None
+            i = 0
+            try:
+                for i in range(len(callbacks) - 1):
+                    callbacks[i](event)
+                if callbacks:
+                    i = len(callbacks) - 1
+                    self.last_callback = True
+                    callbacks[i](event)
+            except StopSimulation:
+                event.callbacks = callbacks[i + 1:]
+                self.schedule(event, EventPriority(-1))
+                raise
+            finally:
+                self.last_callback = False
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+            if not self._in_run:
+                return
 
 
 def next_up(env, delay=0, priority=NORMAL):
@@ -71,7 +85,7 @@ def advance(env, delay):
     """Let ``delay`` cycles pass without an event if none would come in between: SimPy
     would process the timeout next anyway and resume the waiting process at once, so
     the run is event for event the same (only the event ids after it shift, all alike).
-    Returns False if the caller must ``yield env.timeout(delay)``.
+    Returns False if the caller must ``yield Timeout(env, delay)``.
 
     (So one env.step() may move several cycles when the model has nothing else to do;
     env.run(until=cycle) stops where it should, its event being in the queue.)"""
@@ -91,10 +105,10 @@ def processed(event, value=None):
 
 def sleep(env, delay):
     """Generator: ``yield from sleep(env, delay)`` waits ``delay`` cycles (see advance).
-    The stages' hot paths spell it out (``if not advance(env, d): yield env.timeout(d)``),
+    The stages' hot paths spell it out (``if not advance(env, d): yield Timeout(env, d)``),
     saving a generator per wait."""
     if not advance(env, delay):
-        yield env.timeout(delay)
+        yield Timeout(env, delay)
 
 
 class FrozenConfig:
@@ -167,15 +181,15 @@ class Unit:
 
     def error(self, message, index, insn):
         return ProgramError(message, stage=self.name, index=index, text=self.text(index, insn),
-                            cycle=self.env.now)
+                            cycle=self.env._now)
 
     def blocked_on(self, what, event_gen):
         """Run ``event_gen`` (a generator) counting its time as a stall on ``what``."""
         self.waiting = what
-        t0 = self.env.now
+        t0 = self.env._now
         result = yield from event_gen
         self.waiting = None
-        dt = self.env.now - t0
+        dt = self.env._now - t0
         if dt:
             self.stall_cycles += dt
             if self.tracer is not None:
@@ -184,7 +198,7 @@ class Unit:
 
     def pop_token(self, qname):
         q = self.top.dep[qname]
-        if q.items and q.items[0] <= self.env.now:   # a visible token: no stall to count
+        if q.items and q.items[0] <= self.env._now:   # a visible token: no stall to count
             yield from q.pop()
         else:
             yield from self.blocked_on(q.pop_waits, q.pop())
@@ -206,11 +220,11 @@ class Unit:
 
     def begin(self, index, insn):
         self.current = (index, insn)
-        self._t0 = self.env.now
+        self._t0 = self.env._now
         self._stall0 = self.stall_cycles
 
     def end(self, index, insn):
-        dt = self.env.now - self._t0
+        dt = self.env._now - self._t0
         stalled = self.stall_cycles - self._stall0
         self.busy_cycles += dt - stalled
         self.instructions += 1

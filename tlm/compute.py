@@ -146,11 +146,12 @@ class Compute(Unit):
         # writer back-pressures the read (R waits for it).
         per = self.timing["sram_write_cycles"]
         raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
-                                           min_cycles=n * per)
+                                           min_cycles=n * per, view=True)
+        raw = raw.tobytes()   # the bytes at the read, as a copy would hold them
         if bursts[-1].end > self.env._now:
             if not advance(self.env, bursts[-1].end - self.env._now):
                 yield Timeout(self.env, bursts[-1].end - self.env._now)
-        dst, src, wgt = cfg.layout.decode_uops_array(raw.view("<u4"))
+        dst, src, wgt = _decode_uops(self._isa, cfg.layout, raw)
         self.uop_dst[idx], self.uop_src[idx], self.uop_wgt[idx] = dst, src, wgt
         self.top.watch.wrote("uop", idx)
 
@@ -372,6 +373,26 @@ def _alu_plan(dst, src, lanes):
                 flat(written))
     return ("vector", [(flat(dst[a:b]), None if src is None else flat(src[a:b])) for a, b in runs],
             flat(dst))
+
+
+# Decoded micro-op runs by (ISA fingerprint, their bytes): a program loads the same runs
+# again (and a network's layers repeat programs); the arrays are read-only.
+_UOPS = {}
+_UOPS_MAX = 1 << 12
+
+
+def _decode_uops(isa, layout, raw):
+    """layout.decode_uops_array of the little-endian words in ``raw`` (bytes), cached."""
+    key = (isa, raw)
+    hit = _UOPS.get(key)
+    if hit is None:
+        hit = layout.decode_uops_array(np.frombuffer(raw, dtype="<u4"))
+        for a in hit:
+            a.flags.writeable = False
+        if len(_UOPS) >= _UOPS_MAX:
+            _UOPS.clear()
+        _UOPS[key] = hit
+    return hit
 
 
 class _Nest:

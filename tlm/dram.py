@@ -150,7 +150,8 @@ def lazy_zeros(shape, dtype=np.float64):
     under its adaptive mmap threshold, e.g. 16 MiB, from the heap). Below SMALL_BYTES
     np.zeros is cheaper than a mapping (a system call to map, another to unmap)."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    dims = shape if isinstance(shape, tuple) else (shape,)
+    nbytes = math.prod(dims) * dtype.itemsize   # (np.prod costs ~10x as much)
     if nbytes < SMALL_BYTES:
         return np.zeros(shape, dtype)
     return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)

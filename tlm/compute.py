@@ -19,7 +19,7 @@ import numpy as np
 from simpy.events import Timeout
 
 from vta.isa import (ALU_ADD, ALU_MAX, ALU_MIN, ALU_SHR, MEM_ACC, MEM_UOP, Alu, Finish, Gemm, Load,
-                     alu_apply, check_insn, first_out_of_range, loop_indices, truncate, uop_range,
+                     alu_apply, first_out_of_range, loop_indices, truncate, uop_range,
                      wrap_signed)
 
 from .dram import lazy_zeros
@@ -62,7 +62,7 @@ class Compute(Unit):
         while True:
             index, insn = yield from self.next_command(top.cmd["compute"])
             self.begin(index, insn)
-            problems = check_insn(insn, self.cfg)
+            problems = self.cfg.facts(insn)[0]
             if top.wrap:
                 problems = [p for p in problems if not p.startswith(_USE_WRAP_PROBLEMS)]
             if problems:

@@ -47,16 +47,16 @@ _DECODED_MAX = 1 << 16
 
 
 def decode_cached(raw, cfg, index, isa):
-    """decode_insn of 16 bytes, each distinct encoding decoded once per ISA (``isa``:
-    cfg.fingerprint, which the caller computes once)."""
+    """(decode_insn of 16 bytes, the command queue it goes to), each distinct encoding
+    decoded once per ISA (``isa``: cfg.fingerprint, which the caller computes once)."""
     key = (isa, raw)
-    insn = _DECODED.get(key)
-    if insn is None:
+    hit = _DECODED.get(key)
+    if hit is None:
         insn = decode_insn(raw, cfg, index)   # raises EncodingError: nothing cached
         if len(_DECODED) >= _DECODED_MAX:
             _DECODED.clear()
-        _DECODED[key] = insn
-    return insn
+        hit = _DECODED[key] = (insn, route(insn))
+    return hit
 
 
 def route(insn):
@@ -78,7 +78,7 @@ class Fetch(Unit):
     def __init__(self, top):
         super().__init__(top)
         self.depth = top.cfg.cmd_queue_depth
-        self.fifo = deque()          # (index, insn, arrival cycle)
+        self.fifo = deque()          # (index, insn, arrival cycle, command queue name)
         self.credits = self.depth    # prefetch slots neither filled nor requested
         self._credit = None          # event: the dispatcher freed a slot
         self._credit_need = 0        # credits the reader waits for
@@ -122,11 +122,13 @@ class Fetch(Unit):
             raw = raw.tobytes()
             for i in range(n):
                 try:
-                    insn = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg, pc + i, isa)
+                    insn, qname = decode_cached(raw[i * INSN_BYTES:(i + 1) * INSN_BYTES], cfg,
+                                                pc + i, isa)
                 except EncodingError as e:
                     raise ProgramError(str(e), stage=self.name, cycle=env._now) from None
                 self.fifo.append((pc + i, insn,
-                                  dram.beat_done(bursts, (i + 1) * ipb - 1) + PREFETCH_CYCLES))
+                                  dram.beat_done(bursts, (i + 1) * ipb - 1) + PREFETCH_CYCLES,
+                                  qname))
             if self._data is not None and not self._data.triggered:
                 self._data.succeed()
             data_end = bursts[-1].end
@@ -153,7 +155,7 @@ class Fetch(Unit):
             while not self.fifo:
                 self._data = Event(env)
                 yield self._data
-            index, insn, ready = self.fifo[0]
+            index, insn, ready, qname = self.fifo[0]
             if ready > env._now:   # its beats are on the way: busy
                 self.busy_cycles += ready - env._now
                 if not advance(env, ready - env._now):
@@ -165,7 +167,6 @@ class Fetch(Unit):
                 self.busy_cycles += per_insn
                 if not advance(env, per_insn):
                     yield Timeout(env, per_insn)
-            qname = route(insn)
             q = top.cmd[qname]
             if q.full:
                 yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
@@ -180,7 +181,8 @@ class Fetch(Unit):
                     (self.credits >= self._credit_need or not per_insn):
                 ev.succeed()
             self.instructions += 1
-            self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
+            key = self.cfg.facts(insn)[1]
+            self.by_opcode[key] = self.by_opcode.get(key, 0) + 1
             if self.tracer is not None:
                 self.tracer.slice(self.name, top.disasm(insn), t0, env._now - t0, cat="insn",
                                   args={"index": index, "queue": qname})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from simpy.events import Timeout
 
-from vta.isa import MEM_INP, MEM_NAMES, MEM_WGT, check_insn
+from vta.isa import MEM_INP, MEM_NAMES, MEM_WGT
 
 from . import elements
 from .unit import Unit, advance
@@ -128,7 +128,7 @@ class Load(Unit):
             self._enter()
             self.current = (index, insn)
             t0 = env._now
-            problems = check_insn(insn, cfg)
+            problems = cfg.facts(insn)[0]
             if problems:
                 raise self.error("; ".join(problems), index, insn)
             if insn.pop_next:
@@ -181,7 +181,8 @@ class Load(Unit):
             yield from q.push()
             self._pushing = None
         self.instructions += 1
-        self.by_opcode[insn.mnemonic] = self.by_opcode.get(insn.mnemonic, 0) + 1
+        key = self.cfg.facts(insn)[1]
+        self.by_opcode[key] = self.by_opcode.get(key, 0) + 1
         if self.tracer is not None:
             self.tracer.slice(self.name, self.text(index, insn), t0, env._now - t0, cat="insn",
                               args={"index": index})

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from simpy.events import Timeout
 
-from vta.isa import check_insn
-
 from . import elements
 from .load import sram_indices
 from .unit import Unit, advance
@@ -29,7 +27,7 @@ class Store(Unit):
         while True:
             index, insn = yield from self.next_command(top.cmd["store"])
             self.begin(index, insn)
-            problems = check_insn(insn, cfg)
+            problems = cfg.facts(insn)[0]
             if problems:
                 raise self.error("; ".join(problems), index, insn)
             if insn.pop_prev:

@@ -9,6 +9,8 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, EventPriority, Timeout
 
+from vta.isa import check_insn
+
 from .errors import ProgramError
 
 #: Off: every wait is a SimPy event (tests compare both ways, tests/test_tlm_speed.py).
@@ -133,6 +135,7 @@ class FrozenConfig:
     def __init__(self, cfg):
         self._cfg = cfg
         self._elem_bytes, self._depth = {}, {}
+        self._facts = {}   # id(insn) -> (insn, check_insn's problems, mnemonic)
 
     def __getattr__(self, name):
         value = getattr(self._cfg, name)
@@ -144,6 +147,17 @@ class FrozenConfig:
         if v is None:
             v = self._elem_bytes[mem_type] = self._cfg.elem_bytes(mem_type)
         return v
+
+    def facts(self, insn):
+        """(check_insn(insn, cfg), insn.mnemonic), once per instruction object: fetch's
+        decodes are shared between runs (fetch.decode_cached), so a program run again or
+        an instruction repeated costs a lookup by id (the entry keeps the object alive)."""
+        hit = self._facts.get(id(insn))
+        if hit is None or hit[0] is not insn:
+            if len(self._facts) >= 1 << 16:
+                self._facts.clear()
+            hit = self._facts[id(insn)] = (insn, tuple(check_insn(insn, self)), insn.mnemonic)
+        return hit[1], hit[2]
 
     def depth(self, mem_type):
         v = self._depth.get(mem_type)
@@ -228,7 +242,7 @@ class Unit:
         stalled = self.stall_cycles - self._stall0
         self.busy_cycles += dt - stalled
         self.instructions += 1
-        key = insn.mnemonic
+        key = self.cfg.facts(insn)[1]
         self.by_opcode[key] = self.by_opcode.get(key, 0) + 1
         if self.tracer is not None:
             self.tracer.slice(self.name, self.text(index, insn), self._t0, dt, cat="insn",

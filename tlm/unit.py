@@ -46,10 +46,11 @@ class Environment(simpy.Environment):
             callbacks, event.callbacks = event.callbacks, None
             i = 0
             try:
-                for i in range(len(callbacks) - 1):
-                    callbacks[i](event)
-                if callbacks:
+                if len(callbacks) > 1:
+                    for i in range(len(callbacks) - 1):
+                        callbacks[i](event)
                     i = len(callbacks) - 1
+                if callbacks:
                     self.last_callback = True
                     callbacks[i](event)
             except StopSimulation:
@@ -91,10 +92,17 @@ def advance(env, delay):
 
     (So one env.step() may move several cycles when the model has nothing else to do;
     env.run(until=cycle) stops where it should, its event being in the queue.)"""
-    if next_up(env, delay):
-        env._now += delay
-        return True
-    return False
+    # next_up(env, delay), spelled out: this runs for nearly every wait
+    if not (INLINE and getattr(env, "last_callback", False)):
+        return False
+    t = env._now + delay
+    q = env._queue
+    if q:
+        head = q[0]
+        if head[0] < t or (head[0] == t and head[1] <= NORMAL):
+            return False
+    env._now = t
+    return True
 
 
 def processed(event, value=None):

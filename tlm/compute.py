@@ -59,17 +59,21 @@ class Compute(Unit):
     def run(self):
         top, t = self.top, self.timing
         overhead = t["insn_overhead"]
+        cmd, dep = top.cmd["compute"], top.dep
         while True:
-            index, insn = yield from self.next_command(top.cmd["compute"])
+            item = cmd.get_now()   # (the queues' *_now: no generator when they need not wait)
+            if item is None:
+                item = yield from self.next_command(cmd)
+            index, insn = item
             self.begin(index, insn)
             problems = self.cfg.facts(insn)[0]
             if top.wrap:
                 problems = [p for p in problems if not p.startswith(_USE_WRAP_PROBLEMS)]
             if problems:
                 raise self.error("; ".join(problems), index, insn)
-            if insn.pop_prev:
+            if insn.pop_prev and not dep["l2g"].pop_now():
                 yield from self.pop_token("l2g")
-            if insn.pop_next:
+            if insn.pop_next and not dep["s2g"].pop_now():
                 yield from self.pop_token("s2g")
             if isinstance(insn, Load):
                 if overhead:
@@ -87,9 +91,9 @@ class Compute(Unit):
             elif overhead:  # FINISH
                 if not advance(self.env, overhead):
                     yield Timeout(self.env, overhead)
-            if insn.push_prev:
+            if insn.push_prev and not dep["g2l"].push_now():
                 yield from self.push_token("g2l")
-            if insn.push_next:
+            if insn.push_next and not dep["g2s"].push_now():
                 yield from self.push_token("g2s")
             self.end(index, insn)
             if isinstance(insn, Finish):

@@ -170,7 +170,7 @@ class Fetch(Unit):
             q = top.cmd[qname]
             if q.full:
                 yield from self.blocked_on(waits[qname], self._put(q, (index, insn)))
-            else:   # room: no stall to count
+            elif not q.put_now((index, insn)):   # room: no stall to count
                 yield from q.put((index, insn))
             self.credits += 1
             # Wake the reader once it has the credits it waits for: a wake-up with too

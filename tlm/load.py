@@ -123,15 +123,19 @@ class Load(Unit):
         writing = None        # the write stage's process (its instruction not yet retired)
         w_end = 0             # cycle the write stage's SRAM writer finishes
         pushes = False        # the write stage's instruction pushes l2g
+        cmd, g2l = top.cmd["load"], top.dep["g2l"]
         while True:
-            index, insn = yield from self.next_command(top.cmd["load"])
+            item = cmd.get_now()   # (the queues' *_now: no generator when they need not wait)
+            if item is None:
+                item = yield from self.next_command(cmd)
+            index, insn = item
             self._enter()
             self.current = (index, insn)
             t0 = env._now
             problems = cfg.facts(insn)[0]
             if problems:
                 raise self.error("; ".join(problems), index, insn)
-            if insn.pop_next:
+            if insn.pop_next and not g2l.pop_now():
                 yield from self.pop_token("g2l")
             if writing is not None and writing.is_alive and pushes and top.dep["l2g"].full:
                 # deadlock rule: wait until its push has gone through
@@ -177,9 +181,10 @@ class Load(Unit):
             top.watch.wrote("wgt", idx)
         if insn.push_next:   # not a stall: the request stage checked for room
             q = top.dep["l2g"]
-            self._pushing = (index, insn, q.push_waits)
-            yield from q.push()
-            self._pushing = None
+            if not q.push_now():
+                self._pushing = (index, insn, q.push_waits)
+                yield from q.push()
+                self._pushing = None
         self.instructions += 1
         key = self.cfg.facts(insn)[1]
         self.by_opcode[key] = self.by_opcode.get(key, 0) + 1

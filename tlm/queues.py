@@ -62,34 +62,48 @@ class BoundedQueue:
         if self._getters and self.items:
             self._getters.pop(0).succeed(self.items.pop(0))
 
+    def put_now(self, item):
+        """Put ``item`` if put() would without waiting: room, and SimPy would process the
+        put next (do what that does). True if put. (A stage's hot path: no generator.)"""
+        if self._putters or len(self.items) >= self.capacity or not next_up(self.env):
+            return False
+        self.items.append(item)
+        self._serve_get()
+        self.puts += 1
+        self._count()
+        return True
+
+    def get_now(self):
+        """The oldest item if get() would take it without waiting (an item, and SimPy
+        would process the get next), else None (items are never None)."""
+        if not self.items or self._getters or not next_up(self.env):
+            return None
+        item = self.items.pop(0)
+        self._serve_put()
+        self._count()
+        return item
+
     def put(self, item):
         """Generator: put ``item``, waiting while the queue is full."""
-        if not self._putters and len(self.items) < self.capacity and next_up(self.env):
-            # room, and SimPy would process the put next: do what that does
-            self.items.append(item)
-            self._serve_get()
-        else:
+        if not self.put_now(item):
             ev = Event(self.env)
             ev.callbacks.append(self._serve_get)
             self._putters.append((ev, item))
             self._serve_put()
             yield ev
-        self.puts += 1
-        self._count()
+            self.puts += 1
+            self._count()
 
     def get(self):
         """Generator: take the oldest item, waiting while the queue is empty."""
-        if self.items and not self._getters and next_up(self.env):
-            # an item, and SimPy would process the get next: do what that does
-            item = self.items.pop(0)
-            self._serve_put()
-        else:
+        item = self.get_now()
+        if item is None:
             ev = Event(self.env)
             ev.callbacks.append(self._serve_put)
             self._getters.append(ev)
             self._serve_get()
             item = yield ev
-        self._count()
+            self._count()
         return item
 
     # ---- for a consumer or producer outside SimPy processes (an RTL unit's transactor,
@@ -138,6 +152,14 @@ class DepQueue(BoundedQueue):
 
     def push(self):
         yield from self.put(self.env._now + self.latency)
+
+    def push_now(self):
+        """push() if it would not wait (put_now); True if pushed."""
+        return self.put_now(self.env._now + self.latency)
+
+    def pop_now(self):
+        """pop() if a token is visible and it would not wait (get_now); True if popped."""
+        return bool(self.items) and self.items[0] <= self.env._now and self.get_now() is not None
 
     def pop(self):
         ready = yield from self.get()

@@ -24,13 +24,17 @@ class Store(Unit):
         top, cfg, dram = self.top, self.cfg, self.top.dram
         overhead = self.timing["insn_overhead"]
         elem = cfg.out_bytes
+        cmd, g2s, s2g = top.cmd["store"], top.dep["g2s"], top.dep["s2g"]
         while True:
-            index, insn = yield from self.next_command(top.cmd["store"])
+            item = cmd.get_now()   # (the queues' *_now: no generator when they need not wait)
+            if item is None:
+                item = yield from self.next_command(cmd)
+            index, insn = item
             self.begin(index, insn)
             problems = cfg.facts(insn)[0]
             if problems:
                 raise self.error("; ".join(problems), index, insn)
-            if insn.pop_prev:
+            if insn.pop_prev and not g2s.pop_now():
                 yield from self.pop_token("g2s")
             if overhead:
                 if not advance(self.env, overhead):
@@ -56,6 +60,6 @@ class Store(Unit):
                 if b_last > self.env._now:
                     if not advance(self.env, b_last - self.env._now):  # B of the last burst
                         yield Timeout(self.env, b_last - self.env._now)
-            if insn.push_prev:
+            if insn.push_prev and not s2g.push_now():
                 yield from self.push_token("s2g")
             self.end(index, insn)

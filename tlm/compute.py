@@ -149,8 +149,10 @@ class Compute(Unit):
         # One micro-op is written per sram_write_cycles as the beats arrive; a slower
         # writer back-pressures the read (R waits for it).
         per = self.timing["sram_write_cycles"]
+        # inside the DRAM (above); in the watch's current region: no per-read checks
+        checked = dram.watch is None or dram.watch.covers(addr, addr + n * cfg.uop_bytes)
         raw, bursts = yield from dram.read(self.name, addr, n * cfg.uop_bytes, unit=self,
-                                           min_cycles=n * per, view=True)
+                                           min_cycles=n * per, view=True, checked=checked)
         raw = raw.tobytes()   # the bytes at the read, as a copy would hold them
         if bursts[-1].end > self.env._now:
             if not advance(self.env, bursts[-1].end - self.env._now):

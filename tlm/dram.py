@@ -32,6 +32,7 @@ import math
 import mmap
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from simpy.events import Event, Timeout
@@ -314,8 +315,12 @@ class Dram:
 
         The requester takes its first beat no earlier than ``ready`` and needs at least
         ``min_cycles`` from then for all of them (its SRAM writer's pace)."""
-        sizes = self.split(addr, nbytes)
-        total = sum(sizes)
+        bus = self.bus_bytes
+        total = -(-(addr + nbytes) // bus) - addr // bus if nbytes > 0 else 0   # self.beats
+        if total <= self.max_beats and (addr - addr % bus) % PAGE_BYTES + total * bus <= PAGE_BYTES:
+            sizes = (total,) if total else ()   # one burst (the common case), as split()
+        else:
+            sizes = self.split(addr, nbytes)
         lag = self.latency + self.req_cycles - AR_CYCLES   # AR handshake to first beat
         slots, max_reads = self._r_done, self.max_reads
         per_beat = self._beat_per_cycle
@@ -343,6 +348,17 @@ class Dram:
         self._r_free = r_free
         return bursts
 
+    def _granted(self, addr, nbytes, ready, min_cycles, on_grant):
+        """At a read's grant: (cycles to its last AR, (grant cycle, its bursts))."""
+        grant = self.env._now
+        bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
+        if self.faults is not None:   # (beats, first beat's cycle) of each burst
+            self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
+        if on_grant is not None:
+            on_grant(self.mem[addr:addr + nbytes].copy(), bursts)
+        # the next request can be granted in the cycle of this one's last AR
+        return (bursts[-1].ar - grant if bursts else 0), (grant, bursts)
+
     # ---- timed accesses (SimPy generators) --------------------------------------
     def read(self, who, addr, nbytes, unit=None, ready=0, min_cycles=0, stall=True,
              on_grant=None, view=False, checked=False):
@@ -365,21 +381,10 @@ class Dram:
         st = self.stats[who]
         env = self.env
         t0 = env._now
-
-        def schedule():
-            grant = env._now
-            bursts = self._schedule_read(grant, addr, nbytes, ready, min_cycles)
-            if self.faults is not None:   # (beats, first beat's cycle) of each burst
-                self.faults.check("r", addr, [(b.beats, b.start) for b in bursts])
-            if on_grant is not None:
-                on_grant(self.mem[addr:addr + nbytes].copy(), bursts)
-            # the next request can be granted in the cycle of this one's last AR
-            return (bursts[-1].ar - grant if bursts else 0), (grant, bursts)
-
         if self.arbiter.grant_now(who):
             # what ReadArbiter.request and _decide do for a request decided inline,
             # without its event unless the requester must wait for the last AR
-            delay, value = schedule()
+            delay, value = self._granted(addr, nbytes, ready, min_cycles, on_grant)
             if not advance(env, delay):
                 ev = Event(env)
                 ev._ok, ev._value = True, value
@@ -387,7 +392,8 @@ class Dram:
                 yield ev
             grant, bursts = value
         else:
-            ev = self.arbiter.request(who, schedule)
+            ev = self.arbiter.request(who, partial(self._granted, addr, nbytes, ready, min_cycles,
+                                                   on_grant))
             # an event that came back processed: its value at once, as SimPy would send it
             grant, bursts = ev._value if ev.callbacks is None else (yield ev)
         self.arbiter.release()

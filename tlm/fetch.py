@@ -116,8 +116,10 @@ class Fetch(Unit):
                     yield Timeout(env, CREDIT_CYCLES)
             addr = top.insn_base + pc * INSN_BYTES
             t0 = env._now
+            # (the watch does not look at fetch's reads: only the DRAM's bounds to check)
+            dram.check(addr, n * INSN_BYTES, self.name, "read")
             raw, bursts = yield from dram.read(self.name, addr, n * INSN_BYTES, unit=self,
-                                               stall=False, view=True)
+                                               stall=False, view=True, checked=True)
             # Each instruction becomes usable when its last beat arrives.
             raw = raw.tobytes()
             for i in range(n):

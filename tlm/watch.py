@@ -151,11 +151,17 @@ class Watch:
             self.warnings.append(f"{where}{message}")
 
     def covers(self, addr, end, write=False):
-        """True if [addr, end) lies in the region of the last access (for a write, not the
+        """True if [addr, end) lies in one declared region (for a write, not the
         instructions' or micro-ops'): an access anywhere in it would pass dram_access
-        without a warning (and _hit is only a shortcut)."""
-        b, e, _ = self._hit
-        return b <= addr and end <= e and not (write and self._hit in self.code)
+        without a warning (regions do not overlap: Program.validate). That region
+        becomes _hit, as dram_access would make it (_hit is only a shortcut)."""
+        hit = self._hit
+        if not (hit[0] <= addr and end <= hit[1]):
+            i = bisect.bisect_right(self._starts, addr) - 1
+            if i < 0 or end > self._regions[i][1]:
+                return False
+            hit = self._hit = self._regions[i]
+        return not (write and hit in self.code)
 
     def dram_access(self, unit, addr, nbytes, write):
         """Warn about an access outside the declared regions or a write over the code."""

@@ -52,7 +52,7 @@ class Store(Unit):
                 out = top.compute.out
                 top.watch.read("out", idx, self)
                 for r in range(ys):
-                    rows = out[idx[r * xs:(r + 1) * xs]]
+                    rows = out.take(idx[r * xs:(r + 1) * xs], 0)   # (as out[...], cheaper)
                     data = elements.pack(rows, cfg.out_bits)
                     addr = (insn.dram_base + r * insn.x_stride) * elem
                     b_last = yield from dram.write(self.name, addr, data, unit=self, tag=index,

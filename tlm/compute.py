@@ -233,28 +233,26 @@ class Compute(Unit):
                 self._gemm_acc(dst, src, wgt, memo)
         return n
 
-    def _products(self, src, wgt, groups=None):
+    def _products(self, src, wgt, plan=None):
         """float64 (n, batch, block_out): inp[src] @ wgt[wgt]^T for each execution (exact
-        integers: see _exact_sum). ``groups``: _tile_groups(src, wgt) if known. (Gathers
-        by take: the same rows as indexing, several times cheaper.)"""
+        integers: see _exact_sum), in the order of ``plan`` (_product_plan(src, wgt, sel):
+        the executions ``sel``; default all, in order). Gathers use take: the same rows
+        as indexing, several times cheaper."""
         inp_buf, wgt_buf = self.top.inp_buf, self.top.wgt_buf
-        if groups is None:
-            groups = _tile_groups(src, wgt)
-        if not groups:
+        if plan is None:
+            plan = _product_plan(src, wgt)
+        if plan[0] == "each":
             # a stacked matmul per execution: about twice as fast as the same einsum
-            return np.matmul(inp_buf.take(src, 0), wgt_buf.take(wgt, 0).transpose(0, 2, 1))
-        # One BLAS product per distinct weight tile: each group padded to the largest one,
-        # all of them one stacked matmul (float64 sums of these integers are exact in any
-        # order).
+            _, s, w = plan
+            return np.matmul(inp_buf.take(s, 0), wgt_buf.take(w, 0).transpose(0, 2, 1))
+        # One BLAS product per distinct weight tile: each group padded to the largest one
+        # (padding slots hold any inp row: their products are never read), all of them one
+        # stacked matmul (float64 sums of these integers are exact in any order).
         cfg = self.cfg
-        uw, widest, order, group, slot, src_sorted = groups
-        stack = np.zeros((uw.size, widest, cfg.batch, cfg.block_in))
-        stack[group, slot] = inp_buf.take(src_sorted, 0)
-        prods = np.matmul(stack.reshape(uw.size, -1, cfg.block_in),
-                          wgt_buf.take(uw, 0).transpose(0, 2, 1))
-        res = np.empty((src.size, cfg.batch, cfg.block_out))
-        res[order] = prods.reshape(uw.size, widest, cfg.batch, cfg.block_out)[group, slot]
-        return res
+        _, uw, widest, pad_src, pos = plan
+        stack = inp_buf.take(pad_src, 0).reshape(uw.size, -1, cfg.block_in)
+        prods = np.matmul(stack, wgt_buf.take(uw, 0).transpose(0, 2, 1))
+        return prods.reshape(-1, cfg.batch, cfg.block_out).take(pos, 0)
 
     def _exact_sum(self, hits):
         """True if float64 holds every sum of ``hits`` products exactly (< 2**53)."""
@@ -265,20 +263,22 @@ class Compute(Unit):
         cfg = self.cfg
         plan = None if memo is None else memo.get("acc")
         if plan is None:   # what follows from the indices alone (a cached nest keeps it)
-            plan = (_tile_groups(src, wgt), _dst_groups(dst))
+            dst_groups = _dst_groups(dst)
+            # the products in dst order when dsts repeat (for the sums per dst)
+            plan = (_product_plan(src, wgt, dst_groups[0] if dst_groups else None), dst_groups)
             if memo is not None:
                 memo["acc"] = plan
-        groups, dst_groups = plan
-        prods = self._products(src, wgt, groups)
+        products, dst_groups = plan
+        prods = self._products(src, wgt, products)
         if not dst_groups:
             u, sums = dst, prods.astype(np.int64)
         else:
             # Sum the contributions of every execution that hits the same dst (in float64
             # when that is exact: fewer values to convert).
-            order, starts, u, most = dst_groups
+            _, starts, u, most = dst_groups
             if not self._exact_sum(most):
                 prods = prods.astype(np.int64)
-            sums = np.add.reduceat(prods[order], starts, axis=0).astype(np.int64)
+            sums = np.add.reduceat(prods, starts, axis=0).astype(np.int64)
         new = wrap_signed(self.acc.take(u, 0) + sums, cfg.acc_bits)
         self.acc[u] = new
         self.out[u] = truncate(new, cfg.out_bits)
@@ -293,12 +293,11 @@ class Compute(Unit):
             rev = dst[::-1]
             u, first_rev, counts = np.unique(rev, return_index=True, return_counts=True)
             last = dst.size - 1 - first_rev
-            src, wgt = src[last], wgt[last]
-            plan = (u, src, wgt, (counts == 1)[:, None, None], _tile_groups(src, wgt))
+            plan = (u, (counts == 1)[:, None, None], _product_plan(src[last], wgt[last]))
             if memo is not None:
                 memo["reset"] = plan
-        u, src, wgt, once, groups = plan
-        prods = self._products(src, wgt, groups).astype(np.int64)
+        u, once, products = plan
+        prods = self._products(src, wgt, products).astype(np.int64)
         before = np.where(once, self.acc.take(u, 0), 0)
         self.out[u] = truncate(before + prods, cfg.out_bits)
         self.acc[u] = 0
@@ -403,7 +402,8 @@ def _decode_uops(isa, layout, raw):
 
 class _Nest:
     """A cached loop nest of one chunk: micro-op entries, index arrays, and what the GEMM
-    or ALU works out from them alone (``memo``: the ALU plan, groupings by tile and dst)."""
+    or ALU works out from them alone (``memo``: the ALU plan, the GEMM's product plans and
+    grouping by dst)."""
 
     __slots__ = ("ks", "chunk", "memo")
 
@@ -411,11 +411,12 @@ class _Nest:
         self.ks, self.chunk, self.memo = ks, chunk, {}
 
 
-def _tile_groups(src, wgt):
-    """How _products groups executions by weight tile: () for a product per execution
-    (every tile used once, or groups too uneven to pad), else (the tiles, the largest
-    group, the stable order by tile, each sorted execution's group and slot in it, src in
-    that order)."""
+def _product_plan(src, wgt, sel=None):
+    """How _products computes the products of the executions ``sel`` (an index array;
+    None: all, in order): ("each", their src, their wgt) for a product per execution
+    (every tile used once, or groups too uneven to pad), else ("tiles", the tiles, the
+    largest group, the src of each padded slot (0 in padding), the slot of each
+    execution of ``sel``), the executions grouped by tile in a stable order."""
     n = src.size
     # a stable counting order: indices are small
     counts = np.bincount(wgt)
@@ -423,11 +424,16 @@ def _tile_groups(src, wgt):
     counts = counts[uw]
     widest = int(counts.max())
     if widest == 1 or uw.size * widest > 2 * n:
-        return ()
+        return ("each", src, wgt) if sel is None else ("each", src[sel], wgt[sel])
     order = _stable_order(wgt)
     group = np.repeat(np.arange(uw.size), counts)          # each sorted execution's tile
     slot = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    return uw, widest, order, group, slot, src[order]
+    flat = group * widest + slot                            # its slot in the padded stack
+    pad_src = np.zeros(uw.size * widest, dtype=np.int64)
+    pad_src[flat] = src[order]
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = flat                                       # each execution's slot
+    return "tiles", uw, widest, pad_src, (pos if sel is None else pos[sel])
 
 
 def _dst_groups(dst):

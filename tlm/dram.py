@@ -102,7 +102,8 @@ class ReadArbiter:
 
     def release(self):
         self.busy = False
-        self._decide_later()
+        if self.waiting:
+            self._decide_later()
 
     def _take(self, who):
         if who in ("fetch", "load"):

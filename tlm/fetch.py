@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from simpy.events import Event, Timeout
+from simpy.events import PENDING, Event, Timeout
 
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, EncodingError, Load, Store, decode_insn
 
@@ -131,7 +131,7 @@ class Fetch(Unit):
                 self.fifo.append((pc + i, insn,
                                   dram.beat_done(bursts, (i + 1) * ipb - 1) + PREFETCH_CYCLES,
                                   qname))
-            if self._data is not None and not self._data.triggered:
+            if self._data is not None and self._data._value is PENDING:   # not triggered
                 self._data.succeed()
             data_end = bursts[-1].end
             if self.tracer is not None:
@@ -179,7 +179,7 @@ class Fetch(Unit):
             # few would only make it wait again. Exact when dispatches are a cycle apart
             # or more (nothing else changes the credits before the wake-up is processed).
             ev = self._credit
-            if ev is not None and not ev.triggered and \
+            if ev is not None and ev._value is PENDING and \
                     (self.credits >= self._credit_need or not per_insn):
                 ev.succeed()
             self.instructions += 1

@@ -67,10 +67,13 @@ class BoundedQueue:
         put next (do what that does). True if put. (A stage's hot path: no generator.)"""
         if self._putters or len(self.items) >= self.capacity or not next_up(self.env):
             return False
-        self.items.append(item)
-        self._serve_get()
+        items = self.items
+        items.append(item)
+        if self._getters:
+            self._serve_get()
         self.puts += 1
-        self._count()
+        if len(items) > self.max_occupancy or self.tracer is not None:   # (_count, inline)
+            self._count()
         return True
 
     def get_now(self):
@@ -78,9 +81,12 @@ class BoundedQueue:
         would process the get next), else None (items are never None)."""
         if not self.items or self._getters or not next_up(self.env):
             return None
-        item = self.items.pop(0)
-        self._serve_put()
-        self._count()
+        items = self.items
+        item = items.pop(0)
+        if self._putters:
+            self._serve_put()
+        if len(items) > self.max_occupancy or self.tracer is not None:   # (_count, inline)
+            self._count()
         return item
 
     def put(self, item):

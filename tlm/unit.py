@@ -74,7 +74,10 @@ def next_up(env, delay=0, priority=NORMAL):
     and priority scheduled earlier goes first). Then a process may do at once what it
     would do when SimPy processed that event (always False with INLINE off or on
     another environment)."""
-    if not (INLINE and getattr(env, "last_callback", False)):
+    try:
+        if not (INLINE and env.last_callback):
+            return False
+    except AttributeError:   # another environment (tests): never
         return False
     q = env._queue
     if not q:
@@ -93,7 +96,10 @@ def advance(env, delay):
     (So one env.step() may move several cycles when the model has nothing else to do;
     env.run(until=cycle) stops where it should, its event being in the queue.)"""
     # next_up(env, delay), spelled out: this runs for nearly every wait
-    if not (INLINE and getattr(env, "last_callback", False)):
+    try:
+        if not (INLINE and env.last_callback):
+            return False
+    except AttributeError:
         return False
     t = env._now + delay
     q = env._queue

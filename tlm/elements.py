@@ -21,6 +21,14 @@ def unpack(raw, bits):
     return np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
 
 
+def view_signed(raw, bits):
+    """unpack's values without the int64 copy where a view holds them: a contiguous uint8
+    array viewed as little-endian int8/16/32 (the same values), else unpack(raw, bits)."""
+    if bits in (8, 16, 32) and raw.dtype == np.uint8 and raw.flags.c_contiguous:
+        return raw.view(_BYTE_DTYPES[bits])
+    return unpack(raw, bits)
+
+
 def pack(values, bits):
     """int64 array of signed ``bits``-wide values -> uint8 array (little-endian)."""
     v = np.asarray(values, dtype=np.int64).ravel()

@@ -79,10 +79,12 @@ def load_2d_rows(unit, index, insn, mem_type, padded, start):
 
 
 def tile_values(cfg, mem_type, block):
-    """Element values (int64, shaped (entries, elem_bytes*8/bits)) of a raw tile."""
+    """Element values (signed integers, shaped (entries, elem_bytes*8/bits)) of a raw tile
+    (a contiguous uint8 array): for 8/16/32-bit elements a view of it (the buffers'
+    assignment converts), else int64."""
     bits = {MEM_INP: cfg.inp_bits, MEM_WGT: cfg.wgt_bits}.get(mem_type, cfg.acc_bits)
     elem = cfg.elem_bytes(mem_type)
-    return elements.unpack(block.reshape(-1), bits).reshape(-1, elem * 8 // bits)
+    return elements.view_signed(block.reshape(-1), bits).reshape(-1, elem * 8 // bits)
 
 
 def load_2d(unit, index, insn, mem_type, padded):

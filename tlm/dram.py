@@ -412,6 +412,43 @@ class Dram:
         data = self.mem[addr:addr + nbytes]
         return (data if view else data.copy()), bursts
 
+    def read_rows(self, who, unit, base, step, nbytes, count, w, pre, post, min_cycles, out):
+        """Generator: ``count`` rows of ``nbytes`` bytes at ``base + r * step``, one read
+        request each, as a requester that calls read() for each row in turn (each row
+        checked by the caller: ``checked``); ``w`` is the requester's writer time, ``pre``
+        cycles added before a row (its ``ready``) and ``post`` after its last beat;
+        ``out[r]`` gets the row's bytes. Returns the writer time after the last row.
+
+        A row the arbiter grants here (grant_now, as read does) is done in this loop:
+        the same bursts, waits and counts as read(), without its generator and calls
+        (a load is mostly rows: ~25 requests per instruction on the default config's
+        GEMM tests). Other rows, and every row with a tracer or injected faults, go
+        through read()."""
+        env, arb, st, mem = self.env, self.arbiter, self.stats[who], self.mem
+        fast = self.tracer is None and self.faults is None
+        for r in range(count):
+            w += pre
+            addr = base + r * step
+            if fast and arb.grant_now(who):
+                grant = env._now
+                bursts = self._schedule_read(grant, addr, nbytes, w, min_cycles)
+                delay = bursts[-1].ar - grant   # to the last AR (nbytes > 0: one burst at least)
+                if not advance(env, delay):
+                    ev = Event(env)
+                    ev._ok, ev._value = True, None
+                    env.schedule(ev, delay=delay)
+                    yield ev
+                arb.release()
+                st.read_requests += 1      # granted at the request: no wait to count
+                st.bytes_read += nbytes
+                st.busy_cycles += bursts[-1].end - bursts[0].start
+                out[r] = mem[addr:addr + nbytes]
+            else:
+                out[r], bursts = yield from self.read(who, addr, nbytes, unit=unit, ready=w,
+                                                      min_cycles=min_cycles, view=True, checked=True)
+            w = bursts[-1].end + post
+        return w
+
     def beat_done(self, bursts, k):
         """Cycle after beat ``k`` (0-based, of the request) was delivered."""
         for b in bursts:

@@ -65,11 +65,13 @@ def load_2d_rows(unit, index, insn, mem_type, padded, start):
     w = start + yp0 * width * swc
     who, nbytes, base = unit.name, xs * elem, insn.dram_base * elem
     rows = block.reshape(len(block), width * elem)[yp0:, xp0 * elem:(xp0 + xs) * elem]  # data
-    for r in range(ys if xs else 0):
+    if checked:   # the rows in Dram's loop
+        w = yield from dram.read_rows(who, unit, base, stride * elem, nbytes, ys if xs else 0, w,
+                                      xp0 * swc, xp1 * swc, row_beats, rows)
+    for r in range(0 if checked else ys if xs else 0):   # each row checked by read()
         w += xp0 * swc
         raw, bursts = yield from dram.read(who, base + r * stride * elem, nbytes, unit=unit,
-                                           ready=w, min_cycles=row_beats, view=True,
-                                           checked=checked)
+                                           ready=w, min_cycles=row_beats, view=True)
         rows[r] = raw
         w = bursts[-1].end + xp1 * swc
     if not xs:

@@ -173,6 +173,14 @@ class Arbiter:
         self.busy = False
         self.waiting = []    # [(priority, grant event)], sorted, FIFO among equals
 
+    def take_now(self):
+        """Take the free slot if request() would grant it and SimPy would resume the
+        requester at once (request's processed event): True, without the event."""
+        if self.busy or self.waiting or not next_up(self.env):
+            return False
+        self.busy = True
+        return True
+
     def request(self, priority=0):
         ev = Event(self.env)
         w = self.waiting
@@ -472,33 +480,39 @@ class Dram:
                 self.watch.dram_access(unit, addr, nbytes, write=True)
         st = self.stats[who]
         t0 = self.env._now
-        ev = self.write_port.request()
-        if ev.callbacks is not None:   # not granted at once (see Arbiter.request)
-            yield ev
+        if not self.write_port.take_now():
+            ev = self.write_port.request()
+            if ev.callbacks is not None:   # not granted at once (see Arbiter.request)
+                yield ev
         now = self.env._now
         waited = now - t0
         slots = self._b_done
-        w = max(now, self._w_free)
+        w = now if now > self._w_free else self._w_free
         aw = w - 2   # the first AW goes the cycle before the first W beat
         resp = self.latency + self.resp_cycles
         b_last = now
         answered = []   # (beats, B cycle) per burst, for the fault mode
+        per_beat = self._beat_per_cycle
+        # (conditional expressions rather than max(): the same ints, cheaper per burst)
         for n in self.split(addr, nbytes):
             # AW waits for a slot (freed by the oldest burst's B); W beats stream on
             # without waiting for AW up to the RAM's W queue, so a burst is answered
             # after both its last W beat and its AW
             aw += 1
-            if len(slots) == self.max_writes:
-                aw = max(aw, slots[0])
-            w += self.data_cycles(n)
+            if len(slots) == self.max_writes and slots[0] > aw:
+                aw = slots[0]
+            w += n if per_beat else self.data_cycles(n)
             if n > W_QUEUE:   # beats beyond the RAM's W queue wait for the AW
-                w = max(w, aw + W_AFTER_AW + self.data_cycles(n - W_QUEUE))
-            b_last = max(w, aw + 1) + resp
+                w_aw = aw + W_AFTER_AW + (n - W_QUEUE if per_beat else self.data_cycles(n - W_QUEUE))
+                if w_aw > w:
+                    w = w_aw
+            b_last = (w if w > aw + 1 else aw + 1) + resp
             # the memory's B frees the slot (the next AW the cycle after); the store
             # sees it write_resp_cycles later, through the master and wr_done
             slots.append(b_last - self.resp_cycles)
             answered.append((n, b_last))
-        w = max(w, aw + 1)   # the next request starts when this one's AWs and Ws are out
+        if aw + 1 > w:   # the next request starts when this one's AWs and Ws are out
+            w = aw + 1
         self._w_free = w + W_GAP
         if w > now:
             if not advance(self.env, w - now):

@@ -83,10 +83,10 @@ MUTANTS = [
       ("tlm/load.py", "        w += xp0 * swc\n", "        w += xp0 * swc - (1 if xp0 else 0)\n")),
     M("tlm-compute-pops-swapped", "dep", "compute pops swapped: pop_prev <-> pop_next",
       ("tlm/compute.py",
-       'if insn.pop_prev:\n                yield from self.pop_token("l2g")\n'
-       '            if insn.pop_next:\n                yield from self.pop_token("s2g")',
-       'if insn.pop_prev:\n                yield from self.pop_token("s2g")\n'
-       '            if insn.pop_next:\n                yield from self.pop_token("l2g")')),
+       'if insn.pop_prev and not dep["l2g"].pop_now():\n                yield from self.pop_token("l2g")\n'
+       '            if insn.pop_next and not dep["s2g"].pop_now():\n                yield from self.pop_token("s2g")',
+       'if insn.pop_prev and not dep["s2g"].pop_now():\n                yield from self.pop_token("s2g")\n'
+       '            if insn.pop_next and not dep["l2g"].pop_now():\n                yield from self.pop_token("l2g")')),
     M("rtl-bypass-ignores-gemm-reset", "bypass",
       "acc read bypass returns a reset GEMM's sum, while the buffer gets 0",
       ("rtl/writeback.py",
@@ -190,8 +190,8 @@ MUTANTS = [
     M("tlm-alu-run-hazard", "bypass", "TLM vector step ignores a conflict with the run's first execution",
       ("tlm/compute.py", "        if c >= start:", "        if c > start:")),
     M("tlm-gemm-reset-double-hit", "bypass", "TLM reset GEMM hitting a dst twice keeps the old acc",
-      ("tlm/compute.py", "before = np.where(once, self.acc[u], 0)",
-       "before = self.acc[u]")),
+      ("tlm/compute.py", "before = np.where(once, self.acc.take(u, 0), 0)",
+       "before = self.acc.take(u, 0)")),
     # ---- token count -------------------------------------------------------------------------
     M("rtl-dep-queue-push-pop", "tokens", "RTL token counter counts a push in the cycle of a pop",
       ("rtl/queues.py", "        elif q.push and not q.pop:\n", "        elif q.push:\n")),

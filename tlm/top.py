@@ -101,22 +101,22 @@ class Tlm:
                               f"'{program.config.name}', whose ISA differs from '{cfg.name}'")
         program.validate()
         self.program, self.cfg, self.wrap = program, cfg, wrap
-        self.fast_cfg = FrozenConfig.of(cfg)   # what the stages read
+        self.fast_cfg = fast = FrozenConfig.of(cfg)   # what the stages read
         self.env = env = Environment()   # SimPy's, see unit.next_up
         self.tracer = Tracer(cfg.clock_mhz) if trace else None
-        self.dram = Dram(env, cfg, self.tracer)
+        self.dram = Dram(env, fast, self.tracer)
         for addr, data in dram_image(program):
             self.dram.poke(addr, data)
         self.insn_base, self.insn_count = program.insn_base, len(program.insns)
-        cmd_depth, dep_depth = cfg.cmd_queue_depth, cfg.dep_queue_depth
+        cmd_depth, dep_depth = fast.cmd_queue_depth, fast.dep_queue_depth
         self.cmd = {name: BoundedQueue(env, f"cmd {name}", cmd_depth, self.tracer)
                     for name in ("load", "compute", "store")}
         self.dep = {name: DepQueue(env, name, dep_depth, cfg.timing["dep_latency"], self.tracer)
                     for name in DEP_QUEUES}
         # On-chip buffers written by the load unit and read by compute. float64 holds the
         # int8..int16 values exactly and lets GEMM use BLAS.
-        self.inp_buf = lazy_zeros((cfg.inp_depth, cfg.batch, cfg.block_in))
-        self.wgt_buf = lazy_zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in))
+        self.inp_buf = lazy_zeros((fast.inp_depth, fast.batch, fast.block_in))
+        self.wgt_buf = lazy_zeros((fast.wgt_depth, fast.block_out, fast.block_in))
         self.fetch, self.load, self.compute, self.store = (Fetch(self), Load(self), Compute(self),
                                                           Store(self))
         self.units = (self.fetch, self.load, self.compute, self.store)

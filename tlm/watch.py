@@ -94,7 +94,7 @@ class Watch:
         self.warnings = []        # messages, at most MAX_SHOWN_WARNINGS
         self.warning_count = 0
         self._seen = set()        # (kind, instruction index): one warning each
-        cfg, prog = top.cfg, top.program
+        cfg, prog = top.fast_cfg, top.program   # (its values computed once per Config)
         self.written = {name: np.zeros(getattr(cfg, f"{name}_depth"), dtype=bool) for name in BUFFERS}
         code = [(prog.insn_base, prog.insn_base + INSN_BYTES * len(prog.insns), "instructions")]
         if prog.uops:

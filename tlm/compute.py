@@ -309,8 +309,8 @@ class Compute(Unit):
                  ("src", self.uop_src, cfg.acc_depth, "acc")]
         n, watch = 0, self.top.watch
         total, chunks, nest = self._loop_nest(index, insn, names)
-        # flat views (entry * lanes + lane): take/put on flat indices cost a fraction of
-        # numpy's fancy indexing of (entries, batch, block_out) rows
+        # flat views (entry * lanes + lane; the buffers are C-contiguous: lazy_zeros):
+        # take/put on flat indices cost a fraction of numpy's indexing of rows
         acc, out = self.acc.reshape(-1), self.out.reshape(-1)
         rhs = np.int64(insn.imm) if insn.use_imm else None   # the immediate operand
         lanes = cfg.batch * cfg.block_out
@@ -319,11 +319,8 @@ class Compute(Unit):
             src = None if insn.use_imm else src
             watch.alu_chunk(self, dst, src)
             self._step(index, insn, n, total)
-            plan = None if nest is None else nest.memo.get("alu")
-            if plan is None:   # what follows from the indices alone (a cached nest keeps it)
-                plan = _alu_plan(dst, src, lanes)
-                if nest is not None:
-                    nest.memo["alu"] = plan
+            # what follows from the indices alone (a cached nest keeps it)
+            plan = _alu_plan({} if nest is None else nest.memo, dst, src, lanes)
             if plan[0] == "python":
                 self._alu_python(insn, plan, src is None, rhs)
                 continue
@@ -359,25 +356,36 @@ class Compute(Unit):
         self.out.reshape(-1)[w_flat] = truncate(vals, cfg.out_bits)
 
 
-def _alu_plan(dst, src, lanes):
-    """How alu() applies a chunk, from its indices alone: ("python", the dst list, the
-    src list, the entries touched, those written, their flat indices) for a chain of
-    several vector steps short enough for Python ints; else ("vector", [(flat acc
-    indices of a run's dst, its src's or None)] per run, the flat indices of every
-    dst). Flat index: entry * lanes + lane."""
+def _alu_plan(memo, dst, src, lanes):
+    """How alu() applies a chunk, from its indices alone (kept in ``memo``, a cached
+    nest's): ("python", the dst list, the src list, the entries touched, those written,
+    their flat indices) for a chain of several vector steps short enough for Python ints
+    (_LANE_OPS_PER_STEP, read at each call); else ("vector", [(flat acc indices of a
+    run's dst, its src's or None)] per run, the flat indices of every dst). Flat index:
+    entry * lanes + lane."""
+    runs = memo.get("runs")
+    if runs is None:
+        runs = memo["runs"] = _alu_runs(dst, src)
+    kind = "python" if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs) \
+        else "vector"
+    plan = memo.get(kind)
+    if plan is not None:
+        return plan
     lane = np.arange(lanes, dtype=np.int64)
 
     def flat(idx):
         return (np.asarray(idx, dtype=np.int64)[:, None] * lanes + lane).reshape(-1)
-    runs = _alu_runs(dst, src)
-    if len(runs) > 1 and dst.size * lanes <= _LANE_OPS_PER_STEP * len(runs):
+    if kind == "python":
         d_list = dst.tolist()
         s_list = [] if src is None else src.tolist()
         written = list(dict.fromkeys(d_list))
-        return ("python", d_list, s_list, list(dict.fromkeys(d_list + s_list)), written,
+        plan = ("python", d_list, s_list, list(dict.fromkeys(d_list + s_list)), written,
                 flat(written))
-    return ("vector", [(flat(dst[a:b]), None if src is None else flat(src[a:b])) for a, b in runs],
-            flat(dst))
+    else:
+        plan = ("vector", [(flat(dst[a:b]), None if src is None else flat(src[a:b]))
+                           for a, b in runs], flat(dst))
+    memo[kind] = plan
+    return plan
 
 
 # Decoded micro-op runs by (ISA fingerprint, their bytes): a program loads the same runs
@@ -402,8 +410,8 @@ def _decode_uops(isa, layout, raw):
 
 class _Nest:
     """A cached loop nest of one chunk: micro-op entries, index arrays, and what the GEMM
-    or ALU works out from them alone (``memo``: the ALU plan, the GEMM's product plans and
-    grouping by dst)."""
+    or ALU works out from them alone (``memo``: the ALU's runs and plans, the GEMM's product
+    plans and grouping by dst)."""
 
     __slots__ = ("ks", "chunk", "memo")
 

@@ -127,8 +127,8 @@ class ReadArbiter:
             who = "compute"
         elif "load" in w and (not self.load_last or "fetch" not in w):
             who = "load"
-        else:
-            who = next(iter(w))
+        else:   # fetch alone, or both with load granted last (whoever asked first)
+            who = "fetch"
         self._take(who)
         ev, on_grant = w.pop(who)
         if on_grant is None:

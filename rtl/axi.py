@@ -221,10 +221,12 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     wp = Signal(modbv(0, min=0, max=depth))
     rp = Signal(modbv(0, min=0, max=depth))
     inflight = Signal(intbv(0, min=0, max=slots + 1))   # bursts whose AR went out, RLAST not yet
+    # inflight != 0 and == slots as flip-flops: R's handshake and the AR issue hang on them
+    in_any, in_full = Signal(bool(0)), Signal(bool(0))
     head = Signal(intbv(0, min=0, max=3))
     issue, pop = Signal(bool(0)), Signal(bool(0))
     skid_v, r_hs = Signal(bool(0)), Signal(bool(0))
-    r_in = r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs)
+    r_in = r_slice(clk, rst, m, in_any, head, rd0, rd1, rd2, skid_v, r_hs)
 
     @always_comb
     def arbiter():
@@ -264,8 +266,8 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     def slots_comb():
         pop.next = r_hs and m.rlast
         # a slot freed by this cycle's RLAST can take this cycle's AR
-        issue.next = act and (m.arready or not m.arvalid) and (inflight != slots or pop)
-        busy.next = act or inflight != 0 or skid_v
+        issue.next = act and (m.arready or not m.arvalid) and (not in_full or pop)
+        busy.next = act or in_any or skid_v
 
     @always(clk.posedge)
     def own_write():
@@ -296,8 +298,12 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
             rp.next = rp + 1
         if issue and not pop:
             inflight.next = inflight + 1
+            in_any.next = True
+            in_full.next = inflight == slots - 1
         elif pop and not issue:
             inflight.next = inflight - 1
+            in_any.next = inflight != 1
+            in_full.next = False
         if r_hs and m.rresp != 0:
             rd_err.next = True
         if clear:
@@ -307,9 +313,9 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
 
 
 @block
-def r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs):
+def r_slice(clk, rst, m, in_any, head, rd0, rd1, rd2, skid_v, r_hs):
     """R's register slice (a one-beat skid buffer) and the routing of beats to the ports.
-    RREADY is a function of registers (a burst in flight, the skid empty), so a port's
+    RREADY is a function of registers (``in_any``: a burst in flight; the skid empty), so a port's
     data_ready, which may come from across the chip, only decides whether the beat shown to
     it is parked in the skid (``skid_v``); ``r_hs`` (the R handshake), the RLAST and the slot
     count stay at the AXI boundary. ``head``: the owner of the oldest burst in flight."""
@@ -326,9 +332,9 @@ def r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs):
         else:
             out_own.next = head
             out_data.next = m.rdata
-        out_valid.next = skid_v or (m.rvalid and inflight != 0)   # skid_v or r_hs
-        m.rready.next = inflight != 0 and not skid_v
-        r_hs.next = m.rvalid and inflight != 0 and not skid_v
+        out_valid.next = skid_v or (m.rvalid and in_any)   # skid_v or r_hs
+        m.rready.next = in_any and not skid_v
+        r_hs.next = m.rvalid and in_any and not skid_v
 
     @always_comb
     def r_deliver():

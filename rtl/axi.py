@@ -386,6 +386,12 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     push = Signal(bool(0))
     pop = Signal(bool(0))
     fire = Signal(bool(0))
+    # aw_left != 0 as a flip-flop (it gates ``push``); a burst's "last" flag is written to
+    # ``flags`` a cycle after its push (its B can come two cycles after the push at the
+    # earliest: AWVALID rises the cycle after, B follows the AW handshake), so the burst
+    # arithmetic ends in one register instead of the FIFO's write decoder
+    aw_more, flag_v, flag_d = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    flag_at = Signal(modbv(0, min=0, max=depth))
     blen_aw = burst_step(aw_next, aw_left, aw_b, log_bb, cap)
     blen_w = burst_step(w_next, w_left, w_b, log_bb, cap)
 
@@ -399,7 +405,7 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
         m.bready.next = count != 0
         pop.next = m.bvalid and count != 0
         # a slot freed by this cycle's B can take this cycle's AW
-        push.next = wbusy and aw_left != 0 and (m.awready or not m.awvalid) and (
+        push.next = wbusy and aw_more and (m.awready or not m.awvalid) and (
             count != slots or (m.bvalid and count != 0))
         fire.next = w_cur != 0 and wr.data_valid and m.wready
 
@@ -410,9 +416,10 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
                 aw_next.next = wr.req_addr
                 w_next.next = wr.req_addr
                 aw_left.next = wr.req_beats
+                aw_more.next = wr.req_beats != 0
                 w_left.next = wr.req_beats
                 wbusy.next = wr.req_beats != 0
-        elif aw_left == 0 and w_left == 0 and w_cur == 0 and not m.awvalid:
+        elif not aw_more and w_left == 0 and w_cur == 0 and not m.awvalid:
             wbusy.next = False
         # AW: one burst at a time, its "last" flag queued for the B side
         if m.awvalid and m.awready:
@@ -423,8 +430,13 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
             m.awvalid.next = True
             aw_next.next = aw_b.next_addr
             aw_left.next = aw_b.next_left
-            flags.next[wp] = aw_b.last
+            aw_more.next = not aw_b.last
             wp.next = wp + 1
+        flag_v.next = push
+        flag_d.next = aw_b.last
+        flag_at.next = wp
+        if flag_v:
+            flags.next[flag_at] = flag_d
         # W: bursts of the request back to back (the next one loads with the last beat)
         if wbusy and w_cur == 0 and w_left != 0:
             w_cur.next = w_b.beats

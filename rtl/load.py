@@ -162,12 +162,15 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
         we.next = 0
         wdata.next = 0
         waddr.next = w_addr
+        if is_data:
+            # the data does not wait for data_valid (the write enable does): the beat's
+            # path to the far-away buffers starts at R's register slice
+            wdata.next = rep
         if w_active:
             if is_data:
                 data_ready.next = 1
                 if data_valid:
                     we.next = beat_we
-                    wdata.next = rep
                     if beat_last:
                         advance.next = 1
             else:

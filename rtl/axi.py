@@ -391,6 +391,7 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     # earliest: AWVALID rises the cycle after, B follows the AW handshake), so the burst
     # arithmetic ends in one register instead of the FIFO's write decoder
     aw_more, flag_v, flag_d = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    w_any = Signal(bool(0))      # w_cur != 0, a flip-flop: the store engine's data_ready
     flag_at = Signal(modbv(0, min=0, max=depth))
     blen_aw = burst_step(aw_next, aw_left, aw_b, log_bb, cap)
     blen_w = burst_step(w_next, w_left, w_b, log_bb, cap)
@@ -399,15 +400,15 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     def wr_comb():
         wr.req_ready.next = not wbusy
         m.wdata.next = wr.data
-        m.wvalid.next = w_cur != 0 and wr.data_valid
-        wr.data_ready.next = w_cur != 0 and m.wready
+        m.wvalid.next = w_any and wr.data_valid
+        wr.data_ready.next = w_any and m.wready
         m.wlast.next = w_cur == 1
         m.bready.next = count != 0
         pop.next = m.bvalid and count != 0
         # a slot freed by this cycle's B can take this cycle's AW
         push.next = wbusy and aw_more and (m.awready or not m.awvalid) and (
             count != slots or (m.bvalid and count != 0))
-        fire.next = w_cur != 0 and wr.data_valid and m.wready
+        fire.next = w_any and wr.data_valid and m.wready
 
     @always_seq(clk.posedge, reset=rst)
     def wr_seq():
@@ -419,7 +420,7 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
                 aw_more.next = wr.req_beats != 0
                 w_left.next = wr.req_beats
                 wbusy.next = wr.req_beats != 0
-        elif not aw_more and w_left == 0 and w_cur == 0 and not m.awvalid:
+        elif not aw_more and w_left == 0 and not w_any and not m.awvalid:
             wbusy.next = False
         # AW: one burst at a time, its "last" flag queued for the B side
         if m.awvalid and m.awready:
@@ -438,8 +439,9 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
         if flag_v:
             flags.next[flag_at] = flag_d
         # W: bursts of the request back to back (the next one loads with the last beat)
-        if wbusy and w_cur == 0 and w_left != 0:
+        if wbusy and not w_any and w_left != 0:
             w_cur.next = w_b.beats
+            w_any.next = True
             w_next.next = w_b.next_addr
             w_left.next = w_b.next_left
         elif fire:
@@ -449,6 +451,7 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
                 w_left.next = w_b.next_left
             else:
                 w_cur.next = w_cur - 1
+                w_any.next = w_cur != 1
         # B: in order; the request is done with the B of its last burst
         wr.done.next = False
         if pop:

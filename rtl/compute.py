@@ -48,7 +48,7 @@ from .loops import StageOne, loop_gen
 from .sram import buffer
 from .unit import unit_control
 from .uops import uop_load
-from .writeback import acc_buffer, acc_operand, writeback
+from .writeback import AccRead, acc_buffer, acc_operand, writeback
 
 # schedule() spells the stages out (the ALU writes back at S6): it must change with gemm.py
 assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
@@ -177,7 +177,11 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     acc_bits = cfg.batch * cfg.block_out * cfg.acc_bits
     insn = Signal(intbv(0)[INSN_BITS:])
     m, g, a = views(insn, L.mem), views(insn, L.gemm), views(insn, L.alu)
-    opcode, mem_type = m["opcode"], m["memory_type"]
+    # the decode is registered beside ``insn``, from the command queue's word, when the
+    # unit takes it (cmd.pop): the opcode flags steer the acc buffer's address and the stage
+    # registers, so they are flip-flops, not gates after the instruction register
+    cm, cg, ca = views(cmd.insn, L.mem), views(cmd.insn, L.gemm), views(cmd.insn, L.alu)
+    opcode, mem_type = cm["opcode"], cm["memory_type"]
 
     is_gemm, is_alu, is_uop, is_acc, is_fin, vv = (Signal(bool(0)) for _ in range(6))
     go, retire, drained = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -201,7 +205,7 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy)
     reads = share_read(rd, u_rd, acc_rd)
     wb = SramWrite(1, la, acc_bits)
-    acc_r = SramRead(la, acc_bits)
+    acc_r = AccRead(la, acc_bits)
     acc_mem = acc_buffer(cfg, clk, acc_busy, acc_ld_w, wb, acc_r)
 
     # GEMM / ALU pipelines and write-back
@@ -209,7 +213,7 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
     gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
     acc_now, acc_old = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
-    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r.data, acc_now, acc_old)
+    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r, acc_now, acc_old)
     gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, gemm_new)
     # b = the immediate at S2, or (vector-vector) acc[src] from the operand register at S3;
     # a = acc[dst] in the ALU's own copy of the operand register (fanout: the GEMM's
@@ -219,23 +223,24 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                    alu_new, s.fwd_a, s.fwd_a2, s.fix_b)
     back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst6,
                      alu_new, wb, out_w)
-    a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
-    g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]
+    a_sfo, a_sfi, use_imm = ca["src_factor_out"], ca["src_factor_in"], ca["use_imm"]
+    g_sfo, g_sfi = cg["src_factor_out"], cg["src_factor_in"]
 
-    @always_comb
+    @always(clk.posedge)
     def decode():
-        is_gemm.next = opcode == OPCODE_GEMM
-        is_alu.next = opcode == OPCODE_ALU
-        is_uop.next = opcode == OPCODE_LOAD and mem_type == MEM_UOP
-        is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
-        is_fin.next = opcode == OPCODE_FINISH
-        vv.next = opcode == OPCODE_ALU and use_imm == 0
-        if opcode == OPCODE_ALU:
-            sfo.next = a_sfo
-            sfi.next = a_sfi
-        else:
-            sfo.next = g_sfo
-            sfi.next = g_sfi
+        if cmd.pop:
+            is_gemm.next = opcode == OPCODE_GEMM
+            is_alu.next = opcode == OPCODE_ALU
+            is_uop.next = opcode == OPCODE_LOAD and mem_type == MEM_UOP
+            is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
+            is_fin.next = opcode == OPCODE_FINISH
+            vv.next = opcode == OPCODE_ALU and use_imm == 0
+            if opcode == OPCODE_ALU:
+                sfo.next = a_sfo
+                sfi.next = a_sfi
+            else:
+                sfo.next = g_sfo
+                sfi.next = g_sfi
 
     @always_comb
     def alu_latch():
@@ -246,8 +251,9 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
 
     @always(clk.posedge)
     def alu_operand():
-        if s.v3:
-            alu_a.next = acc_now
+        # every cycle, no enable (a mux after the block RAM): S4 reads it the cycle after
+        # the micro-op's S3
+        alu_a.next = acc_now
 
     @always_comb
     def starts():

@@ -52,52 +52,65 @@ def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, 
 
 
 @block
-def acc_operand(clk, wb, hit, rd_data, now, q):
+def acc_operand(clk, wb, hit, rd, now, q):
     """``now`` = the acc entry the operand register takes, as it is once this cycle's
-    write-back ``wb`` lands (``rd_data``, the buffer's read data, misses a write made after
-    its read was issued; ``hit``: the write-back writes that entry, a register computed a
-    cycle ahead by compute.schedule, since it selects a whole acc word); ``q`` = ``now``
-    registered (every cycle: the read data holds between reads)."""
+    write-back ``wb`` lands (``rd``'s read data misses a write made after its read was
+    issued; ``hit``: the write-back writes that entry, a register computed a cycle ahead by
+    compute.schedule, since it selects a whole acc word); ``q`` = ``now`` registered (every
+    cycle: the read data holds between reads). The block RAM's data, late (its
+    clock-to-out), passes one 2:1 mux: the other sources are picked before it."""
+    other = Signal(intbv(0)[len(now):])
+    use_ram = Signal(bool(0))
+
+    @always_comb
+    def early():
+        use_ram.next = not hit and not rd.bypass
+        if hit:
+            other.next = wb.data
+        else:
+            other.next = rd.bypass_data
 
     @always_comb
     def forward():
-        if hit:
-            now.next = wb.data
+        if use_ram:
+            now.next = rd.data
         else:
-            now.next = rd_data
+            now.next = other
 
     @always(clk.posedge)
     def register():
         q.next = now
 
-    return forward, register
+    return early, forward, register
+
+
+class AccRead:
+    """The acc buffer's read port: ``data`` straight from the block RAM, and the write-first
+    bypass (``bypass``: a write in the read's cycle hit the entry, whose value is
+    ``bypass_data``), applied by :func:`acc_operand`."""
+
+    def __init__(self, log_depth, width):
+        self.port = SramRead(log_depth, width)
+        self.re, self.addr, self.data = self.port.re, self.port.addr, self.port.data
+        self.bypass = Signal(bool(0))
+        self.bypass_data = Signal(intbv(0)[width:])
 
 
 @block
 def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     """The acc buffer: written by the ACC load (``load_w``, while ``load_busy``) or by the
-    write-back (``wb``, one enable bit); ``rd`` reads write-first (see the module docstring)."""
+    write-back (``wb``, one enable bit); ``rd`` (:class:`AccRead`) reads write-first (see the
+    module docstring)."""
     acc_beats = len(load_w.we)
     port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
-    port_r = SramRead(cfg.log_acc_depth, len(wb.data))
-    mem = buffer("acc", clk, port_w, port_r, cfg.acc_depth, acc_beats)
-    hit = Signal(bool(0))
-    hit_data = Signal(intbv(0)[len(wb.data):])
+    mem = buffer("acc", clk, port_w, rd.port, cfg.acc_depth, acc_beats)
+    hit, hit_data = rd.bypass, rd.bypass_data
     # the read's and the write's address and enable, registered: the compare runs in the
     # cycle after the read, beside the block RAM's clock-to-out, not after the read
     # address's own logic
     raddr_q, waddr_q = Signal(modbv(0)[len(rd.addr):]), Signal(modbv(0)[len(rd.addr):])
     we_q = Signal(bool(0))
     all_banks = (1 << acc_beats) - 1
-
-    @always_comb
-    def read():
-        port_r.re.next = rd.re
-        port_r.addr.next = rd.addr
-        if hit:
-            rd.data.next = hit_data
-        else:
-            rd.data.next = port_r.data
 
     @always_comb
     def match():
@@ -125,4 +138,4 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
             port_w.addr.next = wb.addr
             port_w.data.next = wb.data
 
-    return mem, read, match, bypass, write
+    return mem, match, bypass, write

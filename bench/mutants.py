@@ -162,7 +162,7 @@ MUTANTS = [
        "                * (insn.x_size + insn.y_pad_0 + insn.y_pad_1))")),
     # ---- pipeline bypass / hazard ------------------------------------------------------------
     M("rtl-acc-bypass-off", "bypass", "acc buffer read bypass never hits (reads the old value)",
-      ("rtl/writeback.py", "hit.next = we_q and waddr_q == raddr_q", "hit.next = 0")),
+      ("rtl/writeback.py", "hit.next = wb.we == 1 and wb.addr == rd.addr", "hit.next = 0")),
     M("rtl-acc-forward-off", "bypass",
       "acc operand register ignores the write-back of its own cycle (reads the stale value)",
       ("rtl/writeback.py", "use_ram.next = not hit and not rd.bypass", "use_ram.next = not rd.bypass"),

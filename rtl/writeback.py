@@ -11,7 +11,7 @@ and back-to-back micro-ops on one entry need no stall.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
 from .interfaces import SramRead, SramWrite
 from .sram import buffer
@@ -105,23 +105,14 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
     mem = buffer("acc", clk, port_w, rd.port, cfg.acc_depth, acc_beats)
     hit, hit_data = rd.bypass, rd.bypass_data
-    # the read's and the write's address and enable, registered: the compare runs in the
-    # cycle after the read, beside the block RAM's clock-to-out, not after the read
-    # address's own logic
-    raddr_q, waddr_q = Signal(modbv(0)[len(rd.addr):]), Signal(modbv(0)[len(rd.addr):])
-    we_q = Signal(bool(0))
     all_banks = (1 << acc_beats) - 1
-
-    @always_comb
-    def match():
-        hit.next = we_q and waddr_q == raddr_q
 
     @always(clk.posedge)
     def bypass():
+        # compared in the read's cycle and registered: ``hit`` selects a whole acc word
+        # (acc_operand), so it is a flip-flop; the read address is a mux of stage registers
         if rd.re:
-            raddr_q.next = rd.addr
-            waddr_q.next = wb.addr
-            we_q.next = wb.we == 1
+            hit.next = wb.we == 1 and wb.addr == rd.addr
             hit_data.next = wb.data
 
     @always_comb
@@ -138,4 +129,4 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
             port_w.addr.next = wb.addr
             port_w.data.next = wb.data
 
-    return mem, match, bypass, write
+    return mem, bypass, write

@@ -162,7 +162,9 @@ MUTANTS = [
        "                * (insn.x_size + insn.y_pad_0 + insn.y_pad_1))")),
     # ---- pipeline bypass / hazard ------------------------------------------------------------
     M("rtl-acc-bypass-off", "bypass", "acc buffer read bypass never hits (reads the old value)",
-      ("rtl/writeback.py", "hit.next = wb.we == 1 and wb.addr == rd.addr", "hit.next = 0")),
+      ("rtl/compute.py", "s.rd_hit.next = s.v6 and s.dst6 == s1.src_acc", "s.rd_hit.next = 0"),
+      ("rtl/compute.py", "s.rd_hit.next = s.v6 and s.dst6 == s.dst2", "s.rd_hit.next = 0"),
+      ("rtl/compute.py", "s.rd_hit.next = is_gemm and s.v7 and s.dst7 == s.dst5", "s.rd_hit.next = 0")),
     M("rtl-acc-forward-off", "bypass",
       "acc operand register ignores the write-back of its own cycle (reads the stale value)",
       ("rtl/writeback.py", "use_ram.next = not hit and not rd.bypass", "use_ram.next = not rd.bypass"),

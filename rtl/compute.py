@@ -57,7 +57,8 @@ assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
 class Stages:
     """Micro-op valid bits and acc destinations at S2..S7 (S7: GEMM only), the ALU's
     src at S2 and its result forwards, whether the write-back writes the entry the acc
-    operand register takes (``opnd_hit``) and ``busy`` (a micro-op at S2..S7)."""
+    operand register takes (``opnd_hit``) or the last acc read named (``rd_hit``) and
+    ``busy`` (a micro-op at S2..S7)."""
 
     def __init__(self, cfg):
         la = cfg.log_acc_depth
@@ -68,6 +69,7 @@ class Stages:
         self.busy = Signal(bool(0))
         self.fwd_a, self.fwd_a2, self.fix_b = (Signal(bool(0)) for _ in range(3))   # ALU forwards
         self.opnd_hit = Signal(bool(0))
+        self.rd_hit = Signal(bool(0))     # the acc read of the cycle before missed a write
         self.gemm_wb, self.alu_wb = Signal(bool(0)), Signal(bool(0))   # write-back stage valid
 
 
@@ -110,6 +112,16 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
         # whether next cycle's write-back (GEMM S7 / ALU S6) writes the entry the operand
         # register takes then: GEMM acc[dst] at S6, ALU b = acc[src] at S2 (vector-vector)
         # or a = acc[dst] at S3
+        # the write-first bypass (writeback.acc_buffer): whether this cycle's write-back
+        # writes the entry this cycle's acc read names (the block RAM misses it), compared on
+        # the stage registers, not after the read and write address muxes; held between reads
+        if is_alu:
+            if vv and s1.valid:
+                s.rd_hit.next = s.v6 and s.dst6 == s1.src_acc
+            elif s.v2:
+                s.rd_hit.next = s.v6 and s.dst6 == s.dst2
+        elif s.v5:
+            s.rd_hit.next = is_gemm and s.v7 and s.dst7 == s.dst5
         if rst:
             s.opnd_hit.next = 0
         elif is_gemm:
@@ -205,11 +217,11 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy)
     reads = share_read(rd, u_rd, acc_rd)
     wb = SramWrite(1, la, acc_bits)
-    acc_r = AccRead(la, acc_bits)
+    s = Stages(cfg)
+    acc_r = AccRead(la, acc_bits, s.rd_hit)
     acc_mem = acc_buffer(cfg, clk, acc_busy, acc_ld_w, wb, acc_r)
 
     # GEMM / ALU pipelines and write-back
-    s = Stages(cfg)
     sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
     gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
     acc_now, acc_old = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])

@@ -368,10 +368,12 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
 
     @always_comb
     def next_insn():
-        # the request stage is free once its rows went out and the write stage has it
-        a_done.next = a_state == st_a.REQ and not r_busy and (handed or take)
+        # the request stage is free once its rows went out and the write stage has it (in
+        # REQ, ``take`` is ``b_free and not handed``: spelled so, the token queues' flags
+        # behind ``go`` are not in front of the instruction register's load)
+        a_done.next = a_state == st_a.REQ and not r_busy and (handed or b_free)
         cmd.pop.next = (a_state == st_a.IDLE or (a_state == st_a.REQ and not r_busy
-                                                  and (handed or take))) and cmd.valid
+                                                  and (handed or b_free))) and cmd.valid
 
     @always(clk.posedge)
     def fsm():

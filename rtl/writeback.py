@@ -86,13 +86,14 @@ def acc_operand(clk, wb, hit, rd, now, q):
 
 class AccRead:
     """The acc buffer's read port: ``data`` straight from the block RAM, and the write-first
-    bypass (``bypass``: a write in the read's cycle hit the entry, whose value is
-    ``bypass_data``), applied by :func:`acc_operand`."""
+    bypass (``bypass``: the write-back of the read's cycle wrote the entry, a register kept
+    by compute.schedule; the value written is ``bypass_data``), applied by
+    :func:`acc_operand`."""
 
-    def __init__(self, log_depth, width):
+    def __init__(self, log_depth, width, bypass):
         self.port = SramRead(log_depth, width)
         self.re, self.addr, self.data = self.port.re, self.port.addr, self.port.data
-        self.bypass = Signal(bool(0))
+        self.bypass = bypass
         self.bypass_data = Signal(intbv(0)[width:])
 
 
@@ -104,15 +105,15 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     acc_beats = len(load_w.we)
     port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
     mem = buffer("acc", clk, port_w, rd.port, cfg.acc_depth, acc_beats)
-    hit, hit_data = rd.bypass, rd.bypass_data
+    hit_data = rd.bypass_data
     all_banks = (1 << acc_beats) - 1
 
     @always(clk.posedge)
     def bypass():
-        # compared in the read's cycle and registered: ``hit`` selects a whole acc word
-        # (acc_operand), so it is a flip-flop; the read address is a mux of stage registers
+        # the value a write in the read's cycle gives the entry (whether it was the read's
+        # entry, ``rd.bypass``, is a register of compute.schedule: it selects a whole acc
+        # word, so it is compared on the stage registers, not on the address muxes)
         if rd.re:
-            hit.next = wb.we == 1 and wb.addr == rd.addr
             hit_data.next = wb.data
 
     @always_comb

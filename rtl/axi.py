@@ -217,7 +217,6 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     ar_b = Burst(cap)
     blen_r = burst_step(ar_next, ar_left, ar_b, log_bb, cap)
     # routing FIFO: the owner of every burst in flight, oldest at rp (one ID: R in AR order)
-    own = [Signal(intbv(0, min=0, max=3)) for _ in range(depth)]
     wp = Signal(modbv(0, min=0, max=depth))
     rp = Signal(modbv(0, min=0, max=depth))
     inflight = Signal(intbv(0, min=0, max=slots + 1))   # bursts whose AR went out, RLAST not yet
@@ -225,6 +224,7 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     in_any, in_full = Signal(bool(0)), Signal(bool(0))
     head = Signal(intbv(0, min=0, max=3))
     issue, pop = Signal(bool(0)), Signal(bool(0))
+    owners = burst_owners(clk, issue, pop, owner, wp, rp, head, depth)
     skid_v, r_hs = Signal(bool(0)), Signal(bool(0))
     r_in = r_slice(clk, rst, m, in_any, head, rd0, rd1, rd2, skid_v, r_hs)
 
@@ -258,9 +258,6 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
         rd1.req_ready.next = (not act) and grant == 1 and rd1.req_valid
         rd2.req_ready.next = (not act) and grant == 2 and rd2.req_valid
 
-    @always_comb
-    def r_head():
-        head.next = own[rp]
 
     @always_comb
     def slots_comb():
@@ -268,11 +265,6 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
         # a slot freed by this cycle's RLAST can take this cycle's AR
         issue.next = act and (m.arready or not m.arvalid) and (not in_full or pop)
         busy.next = act or in_any or skid_v
-
-    @always(clk.posedge)
-    def own_write():
-        if issue:
-            own[wp].next = owner
 
     @always_seq(clk.posedge, reset=rst)
     def rd_seq():
@@ -309,7 +301,37 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
         if clear:
             rd_err.next = False
 
-    return arbiter, req_mux, rd_ready, r_head, r_in, slots_comb, own_write, rd_seq, blen_r
+    return arbiter, req_mux, rd_ready, owners, r_in, slots_comb, rd_seq, blen_r
+
+
+@block
+def burst_owners(clk, issue, pop, owner, wp, rp, head, depth):
+    """The owner (port) of every read burst in flight, written at ``wp`` when a burst
+    issues; ``head`` = the oldest one's, at ``rp``, kept in a register as it will be next
+    cycle (it routes R's beat to its port, whose data_valid reaches far: the tile writers)."""
+    own = [Signal(intbv(0, min=0, max=3)) for _ in range(depth)]
+    rp_next = Signal(modbv(0, min=0, max=depth))
+
+    @always(clk.posedge)
+    def write():
+        if issue:
+            own[wp].next = owner
+
+    @always_comb
+    def step():
+        rp_next.next = rp + 1
+
+    @always(clk.posedge)
+    def oldest():
+        if pop:
+            if issue and wp == rp_next:
+                head.next = owner
+            else:
+                head.next = own[rp_next]
+        elif issue and wp == rp:
+            head.next = owner
+
+    return write, step, oldest
 
 
 @block

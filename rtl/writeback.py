@@ -1,9 +1,9 @@
 """Write-back of the compute pipeline and the acc buffer it writes (see compute.py).
 
-The result of a micro-op (GEMM at S7, ALU at S4) is written to acc[dst] (0 for a GEMM
+The result of a micro-op (GEMM at S7, ALU at S6) is written to acc[dst] (0 for a GEMM
 with the reset bit) and its low out_bits per lane to out[dst]. The acc buffer is made
 write-first by a bypass register: a read issued in the cycle of a write to the same
-entry returns the written value. The datapaths register the read data before they use
+entry returns the written value (compute.schedule keeps whether it did, ``rd_hit``). The datapaths register the read data before they use
 it (acc_operand), and that register takes the write-back of its own cycle instead of the
 read data when they name the same entry: so a micro-op sees the results of all earlier
 ones although its read was issued up to one cycle before the previous micro-op's write,

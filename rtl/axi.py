@@ -217,14 +217,16 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
     ar_b = Burst(cap)
     blen_r = burst_step(ar_next, ar_left, ar_b, log_bb, cap)
     # routing FIFO: the owner of every burst in flight, oldest at rp (one ID: R in AR order)
-    own = [Signal(intbv(0, min=0, max=3)) for _ in range(depth)]
     wp = Signal(modbv(0, min=0, max=depth))
     rp = Signal(modbv(0, min=0, max=depth))
     inflight = Signal(intbv(0, min=0, max=slots + 1))   # bursts whose AR went out, RLAST not yet
+    # inflight != 0 and == slots as flip-flops: R's handshake and the AR issue hang on them
+    in_any, in_full = Signal(bool(0)), Signal(bool(0))
     head = Signal(intbv(0, min=0, max=3))
     issue, pop = Signal(bool(0)), Signal(bool(0))
+    owners = burst_owners(clk, issue, pop, owner, wp, rp, head, depth)
     skid_v, r_hs = Signal(bool(0)), Signal(bool(0))
-    r_in = r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs)
+    r_in = r_slice(clk, rst, m, in_any, head, rd0, rd1, rd2, skid_v, r_hs)
 
     @always_comb
     def arbiter():
@@ -256,21 +258,13 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
         rd1.req_ready.next = (not act) and grant == 1 and rd1.req_valid
         rd2.req_ready.next = (not act) and grant == 2 and rd2.req_valid
 
-    @always_comb
-    def r_head():
-        head.next = own[rp]
 
     @always_comb
     def slots_comb():
         pop.next = r_hs and m.rlast
         # a slot freed by this cycle's RLAST can take this cycle's AR
-        issue.next = act and (m.arready or not m.arvalid) and (inflight != slots or pop)
-        busy.next = act or inflight != 0 or skid_v
-
-    @always(clk.posedge)
-    def own_write():
-        if issue:
-            own[wp].next = owner
+        issue.next = act and (m.arready or not m.arvalid) and (not in_full or pop)
+        busy.next = act or in_any or skid_v
 
     @always_seq(clk.posedge, reset=rst)
     def rd_seq():
@@ -296,20 +290,54 @@ def axi_reader(clk, rst, rd0, rd1, rd2, m, clear, rd_err, busy, log_bb, cap, slo
             rp.next = rp + 1
         if issue and not pop:
             inflight.next = inflight + 1
+            in_any.next = True
+            in_full.next = inflight == slots - 1
         elif pop and not issue:
             inflight.next = inflight - 1
+            in_any.next = inflight != 1
+            in_full.next = False
         if r_hs and m.rresp != 0:
             rd_err.next = True
         if clear:
             rd_err.next = False
 
-    return arbiter, req_mux, rd_ready, r_head, r_in, slots_comb, own_write, rd_seq, blen_r
+    return arbiter, req_mux, rd_ready, owners, r_in, slots_comb, rd_seq, blen_r
 
 
 @block
-def r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs):
+def burst_owners(clk, issue, pop, owner, wp, rp, head, depth):
+    """The owner (port) of every read burst in flight, written at ``wp`` when a burst
+    issues; ``head`` = the oldest one's, at ``rp``, kept in a register as it will be next
+    cycle (it routes R's beat to its port, whose data_valid reaches far: the tile writers)."""
+    own = [Signal(intbv(0, min=0, max=3)) for _ in range(depth)]
+    rp_next = Signal(modbv(0, min=0, max=depth))
+
+    @always(clk.posedge)
+    def write():
+        if issue:
+            own[wp].next = owner
+
+    @always_comb
+    def step():
+        rp_next.next = rp + 1
+
+    @always(clk.posedge)
+    def oldest():
+        if pop:
+            if issue and wp == rp_next:
+                head.next = owner
+            else:
+                head.next = own[rp_next]
+        elif issue and wp == rp:
+            head.next = owner
+
+    return write, step, oldest
+
+
+@block
+def r_slice(clk, rst, m, in_any, head, rd0, rd1, rd2, skid_v, r_hs):
     """R's register slice (a one-beat skid buffer) and the routing of beats to the ports.
-    RREADY is a function of registers (a burst in flight, the skid empty), so a port's
+    RREADY is a function of registers (``in_any``: a burst in flight; the skid empty), so a port's
     data_ready, which may come from across the chip, only decides whether the beat shown to
     it is parked in the skid (``skid_v``); ``r_hs`` (the R handshake), the RLAST and the slot
     count stay at the AXI boundary. ``head``: the owner of the oldest burst in flight."""
@@ -326,9 +354,9 @@ def r_slice(clk, rst, m, inflight, head, rd0, rd1, rd2, skid_v, r_hs):
         else:
             out_own.next = head
             out_data.next = m.rdata
-        out_valid.next = skid_v or (m.rvalid and inflight != 0)   # skid_v or r_hs
-        m.rready.next = inflight != 0 and not skid_v
-        r_hs.next = m.rvalid and inflight != 0 and not skid_v
+        out_valid.next = skid_v or (m.rvalid and in_any)   # skid_v or r_hs
+        m.rready.next = in_any and not skid_v
+        r_hs.next = m.rvalid and in_any and not skid_v
 
     @always_comb
     def r_deliver():
@@ -380,6 +408,13 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     push = Signal(bool(0))
     pop = Signal(bool(0))
     fire = Signal(bool(0))
+    # aw_left != 0 as a flip-flop (it gates ``push``); a burst's "last" flag is written to
+    # ``flags`` a cycle after its push (its B can come two cycles after the push at the
+    # earliest: AWVALID rises the cycle after, B follows the AW handshake), so the burst
+    # arithmetic ends in one register instead of the FIFO's write decoder
+    aw_more, flag_v, flag_d = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    w_any = Signal(bool(0))      # w_cur != 0, a flip-flop: the store engine's data_ready
+    flag_at = Signal(modbv(0, min=0, max=depth))
     blen_aw = burst_step(aw_next, aw_left, aw_b, log_bb, cap)
     blen_w = burst_step(w_next, w_left, w_b, log_bb, cap)
 
@@ -387,15 +422,15 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
     def wr_comb():
         wr.req_ready.next = not wbusy
         m.wdata.next = wr.data
-        m.wvalid.next = w_cur != 0 and wr.data_valid
-        wr.data_ready.next = w_cur != 0 and m.wready
+        m.wvalid.next = w_any and wr.data_valid
+        wr.data_ready.next = w_any and m.wready
         m.wlast.next = w_cur == 1
         m.bready.next = count != 0
         pop.next = m.bvalid and count != 0
         # a slot freed by this cycle's B can take this cycle's AW
-        push.next = wbusy and aw_left != 0 and (m.awready or not m.awvalid) and (
+        push.next = wbusy and aw_more and (m.awready or not m.awvalid) and (
             count != slots or (m.bvalid and count != 0))
-        fire.next = w_cur != 0 and wr.data_valid and m.wready
+        fire.next = w_any and wr.data_valid and m.wready
 
     @always_seq(clk.posedge, reset=rst)
     def wr_seq():
@@ -404,9 +439,10 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
                 aw_next.next = wr.req_addr
                 w_next.next = wr.req_addr
                 aw_left.next = wr.req_beats
+                aw_more.next = wr.req_beats != 0
                 w_left.next = wr.req_beats
                 wbusy.next = wr.req_beats != 0
-        elif aw_left == 0 and w_left == 0 and w_cur == 0 and not m.awvalid:
+        elif not aw_more and w_left == 0 and not w_any and not m.awvalid:
             wbusy.next = False
         # AW: one burst at a time, its "last" flag queued for the B side
         if m.awvalid and m.awready:
@@ -417,11 +453,17 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
             m.awvalid.next = True
             aw_next.next = aw_b.next_addr
             aw_left.next = aw_b.next_left
-            flags.next[wp] = aw_b.last
+            aw_more.next = not aw_b.last
             wp.next = wp + 1
+        flag_v.next = push
+        flag_d.next = aw_b.last
+        flag_at.next = wp
+        if flag_v:
+            flags.next[flag_at] = flag_d
         # W: bursts of the request back to back (the next one loads with the last beat)
-        if wbusy and w_cur == 0 and w_left != 0:
+        if wbusy and not w_any and w_left != 0:
             w_cur.next = w_b.beats
+            w_any.next = True
             w_next.next = w_b.next_addr
             w_left.next = w_b.next_left
         elif fire:
@@ -431,6 +473,7 @@ def axi_writer(clk, rst, wr, m, clear, wr_err, wbusy, wr_pending, log_bb, cap, s
                 w_left.next = w_b.next_left
             else:
                 w_cur.next = w_cur - 1
+                w_any.next = w_cur != 1
         # B: in order; the request is done with the B of its last burst
         wr.done.next = False
         if pop:

@@ -48,7 +48,7 @@ from .loops import StageOne, loop_gen
 from .sram import buffer
 from .unit import unit_control
 from .uops import uop_load
-from .writeback import acc_buffer, acc_operand, writeback
+from .writeback import AccRead, acc_buffer, acc_operand, writeback
 
 # schedule() spells the stages out (the ALU writes back at S6): it must change with gemm.py
 assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
@@ -57,7 +57,8 @@ assert (ACC_READ_STAGE, WB_STAGE) == (5, 7)
 class Stages:
     """Micro-op valid bits and acc destinations at S2..S7 (S7: GEMM only), the ALU's
     src at S2 and its result forwards, whether the write-back writes the entry the acc
-    operand register takes (``opnd_hit``) and ``busy`` (a micro-op at S2..S7)."""
+    operand register takes (``opnd_hit``) or the last acc read named (``rd_hit``) and
+    ``busy`` (a micro-op at S2..S7)."""
 
     def __init__(self, cfg):
         la = cfg.log_acc_depth
@@ -68,6 +69,7 @@ class Stages:
         self.busy = Signal(bool(0))
         self.fwd_a, self.fwd_a2, self.fix_b = (Signal(bool(0)) for _ in range(3))   # ALU forwards
         self.opnd_hit = Signal(bool(0))
+        self.rd_hit = Signal(bool(0))     # the acc read of the cycle before missed a write
         self.gemm_wb, self.alu_wb = Signal(bool(0)), Signal(bool(0))   # write-back stage valid
 
 
@@ -110,6 +112,16 @@ def schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r):
         # whether next cycle's write-back (GEMM S7 / ALU S6) writes the entry the operand
         # register takes then: GEMM acc[dst] at S6, ALU b = acc[src] at S2 (vector-vector)
         # or a = acc[dst] at S3
+        # the write-first bypass (writeback.acc_buffer): whether this cycle's write-back
+        # writes the entry this cycle's acc read names (the block RAM misses it), compared on
+        # the stage registers, not after the read and write address muxes; held between reads
+        if is_alu:
+            if vv and s1.valid:
+                s.rd_hit.next = s.v6 and s.dst6 == s1.src_acc
+            elif s.v2:
+                s.rd_hit.next = s.v6 and s.dst6 == s.dst2
+        elif s.v5:
+            s.rd_hit.next = is_gemm and s.v7 and s.dst7 == s.dst5
         if rst:
             s.opnd_hit.next = 0
         elif is_gemm:
@@ -177,7 +189,11 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     acc_bits = cfg.batch * cfg.block_out * cfg.acc_bits
     insn = Signal(intbv(0)[INSN_BITS:])
     m, g, a = views(insn, L.mem), views(insn, L.gemm), views(insn, L.alu)
-    opcode, mem_type = m["opcode"], m["memory_type"]
+    # the decode is registered beside ``insn``, from the command queue's word, when the
+    # unit takes it (cmd.pop): the opcode flags steer the acc buffer's address and the stage
+    # registers, so they are flip-flops, not gates after the instruction register
+    cm, cg, ca = views(cmd.insn, L.mem), views(cmd.insn, L.gemm), views(cmd.insn, L.alu)
+    opcode, mem_type = cm["opcode"], cm["memory_type"]
 
     is_gemm, is_alu, is_uop, is_acc, is_fin, vv = (Signal(bool(0)) for _ in range(6))
     go, retire, drained = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
@@ -201,15 +217,15 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy)
     reads = share_read(rd, u_rd, acc_rd)
     wb = SramWrite(1, la, acc_bits)
-    acc_r = SramRead(la, acc_bits)
+    s = Stages(cfg)
+    acc_r = AccRead(la, acc_bits, s.rd_hit)
     acc_mem = acc_buffer(cfg, clk, acc_busy, acc_ld_w, wb, acc_r)
 
     # GEMM / ALU pipelines and write-back
-    s = Stages(cfg)
     sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
     gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
     acc_now, acc_old = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
-    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r.data, acc_now, acc_old)
+    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r, acc_now, acc_old)
     gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, gemm_new)
     # b = the immediate at S2, or (vector-vector) acc[src] from the operand register at S3;
     # a = acc[dst] in the ALU's own copy of the operand register (fanout: the GEMM's
@@ -219,23 +235,24 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                    alu_new, s.fwd_a, s.fwd_a2, s.fix_b)
     back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst6,
                      alu_new, wb, out_w)
-    a_sfo, a_sfi, use_imm = a["src_factor_out"], a["src_factor_in"], a["use_imm"]
-    g_sfo, g_sfi = g["src_factor_out"], g["src_factor_in"]
+    a_sfo, a_sfi, use_imm = ca["src_factor_out"], ca["src_factor_in"], ca["use_imm"]
+    g_sfo, g_sfi = cg["src_factor_out"], cg["src_factor_in"]
 
-    @always_comb
+    @always(clk.posedge)
     def decode():
-        is_gemm.next = opcode == OPCODE_GEMM
-        is_alu.next = opcode == OPCODE_ALU
-        is_uop.next = opcode == OPCODE_LOAD and mem_type == MEM_UOP
-        is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
-        is_fin.next = opcode == OPCODE_FINISH
-        vv.next = opcode == OPCODE_ALU and use_imm == 0
-        if opcode == OPCODE_ALU:
-            sfo.next = a_sfo
-            sfi.next = a_sfi
-        else:
-            sfo.next = g_sfo
-            sfi.next = g_sfi
+        if cmd.pop:
+            is_gemm.next = opcode == OPCODE_GEMM
+            is_alu.next = opcode == OPCODE_ALU
+            is_uop.next = opcode == OPCODE_LOAD and mem_type == MEM_UOP
+            is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
+            is_fin.next = opcode == OPCODE_FINISH
+            vv.next = opcode == OPCODE_ALU and use_imm == 0
+            if opcode == OPCODE_ALU:
+                sfo.next = a_sfo
+                sfi.next = a_sfi
+            else:
+                sfo.next = g_sfo
+                sfi.next = g_sfi
 
     @always_comb
     def alu_latch():
@@ -246,8 +263,9 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
 
     @always(clk.posedge)
     def alu_operand():
-        if s.v3:
-            alu_a.next = acc_now
+        # every cycle, no enable (a mux after the block RAM): S4 reads it the cycle after
+        # the micro-op's S3
+        alu_a.next = acc_now
 
     @always_comb
     def starts():

@@ -17,12 +17,14 @@ one instruction per cycle, and waits while the target command queue is full.
 """
 from __future__ import annotations
 
-from myhdl import Signal, always, always_comb, block, intbv, modbv
+from myhdl import Signal, always, always_comb, block, concat, intbv, modbv
 
 from vta.isa import INSN_BYTES, MEM_INP, MEM_WGT, OPCODE_LOAD, OPCODE_STORE
 
 from .fields import INSN_BITS, log2
 from .fifo import fifo
+
+TO_COMPUTE, TO_LOAD, TO_STORE = 0, 1, 2      # the command queue of an instruction
 
 
 @block
@@ -118,13 +120,17 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
     req_on = Signal(bool(0))
     asm = Signal(intbv(0)[INSN_BITS:])     # instruction being assembled from beats
     beat = Signal(intbv(0, min=0, max=ipb + 1))
-    pf_din = Signal(intbv(0)[INSN_BITS:])
+    # the prefetch FIFO holds each instruction with its queue (TO_*), decoded as it goes in:
+    # dispatch's pop (-> the FIFO's output register) then starts at flip-flops
+    pf_din = Signal(intbv(0)[INSN_BITS + 2:])
+    pf_dout = Signal(intbv(0)[INSN_BITS + 2:])
     pf_push, pf_ready, pf_pop, pf_valid = (Signal(bool(0)) for _ in range(4))
-    pf = fifo(clk, rst, pf_din, pf_push, pf_ready, insn, pf_pop, pf_valid, depth)
+    pf = fifo(clk, rst, pf_din, pf_push, pf_ready, pf_dout, pf_pop, pf_valid, depth)
     wait = fetch_reserve(clk, rst, start, insn_count, serial, depth, req_on, remaining, credits,
                          want, pf_push, waiting, reserve)
-    opcode = insn(opf.hi, opf.lo)
-    mtype = insn(mtf.hi, mtf.lo)
+    to = Signal(intbv(0)[2:])
+    decode = insn_queue(asm(opf.hi, opf.lo), asm(mtf.hi, mtf.lo), to)
+    queue = pf_dout(INSN_BITS + 2, INSN_BITS)
 
     @always_comb
     def plan():
@@ -140,10 +146,10 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
         comp_push.next = 0
         pf_pop.next = 0
         if pf_valid:
-            if opcode == OPCODE_LOAD and (mtype == MEM_INP or mtype == MEM_WGT):
+            if queue == TO_LOAD:
                 load_push.next = load_ready
                 pf_pop.next = load_ready
-            elif opcode == OPCODE_STORE:
+            elif queue == TO_STORE:
                 store_push.next = store_ready
                 pf_pop.next = store_ready
             else:
@@ -194,7 +200,24 @@ def fetch_unit(cfg, clk, rst, start, insn_addr, insn_count, busy, rd, insn, load
                 to_dispatch.next = to_dispatch - 1
 
     @always_comb
-    def pf_in():
-        pf_din.next = asm
+    def pf_io():
+        pf_din.next = concat(to, asm)
+        insn.next = pf_dout[INSN_BITS:]
 
-    return pf, plan, route, seq, wait, pf_in
+    return pf, plan, route, seq, wait, decode, pf_io
+
+
+@block
+def insn_queue(opcode, mtype, to):
+    """``to``: the command queue (TO_*) of an instruction with ``opcode`` and ``mtype``."""
+
+    @always_comb
+    def decode():
+        if opcode == OPCODE_LOAD and (mtype == MEM_INP or mtype == MEM_WGT):
+            to.next = TO_LOAD
+        elif opcode == OPCODE_STORE:
+            to.next = TO_STORE
+        else:
+            to.next = TO_COMPUTE
+
+    return decode

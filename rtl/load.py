@@ -162,12 +162,15 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
         we.next = 0
         wdata.next = 0
         waddr.next = w_addr
+        if is_data:
+            # the data does not wait for data_valid (the write enable does): the beat's
+            # path to the far-away buffers starts at R's register slice
+            wdata.next = rep
         if w_active:
             if is_data:
                 data_ready.next = 1
                 if data_valid:
                     we.next = beat_we
-                    wdata.next = rep
                     if beat_last:
                         advance.next = 1
             else:
@@ -365,10 +368,12 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
 
     @always_comb
     def next_insn():
-        # the request stage is free once its rows went out and the write stage has it
-        a_done.next = a_state == st_a.REQ and not r_busy and (handed or take)
+        # the request stage is free once its rows went out and the write stage has it (in
+        # REQ, ``take`` is ``b_free and not handed``: spelled so, the token queues' flags
+        # behind ``go`` are not in front of the instruction register's load)
+        a_done.next = a_state == st_a.REQ and not r_busy and (handed or b_free)
         cmd.pop.next = (a_state == st_a.IDLE or (a_state == st_a.REQ and not r_busy
-                                                  and (handed or take))) and cmd.valid
+                                                  and (handed or b_free))) and cmd.valid
 
     @always(clk.posedge)
     def fsm():

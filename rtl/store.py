@@ -54,11 +54,14 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
     sh = Signal(intbv(0)[ob * bus:])       # entry being sent, low beat first
     b_cnt = Signal(intbv(0, min=0, max=ob + 1))
     outstanding = Signal(intbv(0)[17:])    # requests not yet acknowledged
+    # outstanding == 0 / == 1 and rd_left != 0 as flip-flops: they decide ``done`` (->
+    # retire -> the command FIFO's pop) and the out buffer's read, far from the counters
+    out_none, out_one, rd_more = Signal(bool(1)), Signal(bool(0)), Signal(bool(0))
     fire, b_empty, move, rd, acked = (Signal(bool(0)) for _ in range(5))
 
     @always_comb
     def comb():
-        idle.next = not busy and outstanding == 0
+        idle.next = not busy and out_none
         wr.req_valid.next = state == st.REQ
         wr.req_addr.next = row_addr
         wr.req_beats.next = x_size << obsh
@@ -67,14 +70,14 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
         fire.next = state == st.DATA and b_cnt != 0 and wr.data_ready
         # the send register is empty after this cycle
         b_empty.next = b_cnt == 0 or (b_cnt == 1 and state == st.DATA and wr.data_ready)
-        acked.next = outstanding == 0 or (outstanding == 1 and wr.done)
+        acked.next = out_none or (out_one and wr.done)
 
     @always_comb
     def comb2():
         move.next = b_empty and a_v
         # read the next entry when the read register is free after this cycle; the reader
         # runs ahead across rows (the out entries of a STORE are contiguous)
-        rd.next = (state == st.REQ or state == st.DATA) and rd_left != 0 and (not a_v or b_empty)
+        rd.next = (state == st.REQ or state == st.DATA) and rd_more and (not a_v or b_empty)
         done.next = state == st.ACK and acked
         out_r.re.next = rd
         out_r.addr.next = rd_addr
@@ -84,15 +87,22 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
         if rst:
             state.next = st.ACK
             outstanding.next = 0
+            out_none.next = 1
+            out_one.next = 0
             a_v.next = 0
             b_cnt.next = 0
             rd_left.next = 0
+            rd_more.next = 0
         else:
             if state == st.REQ and wr.req_ready:
                 if not wr.done:
                     outstanding.next = outstanding + 1
+                    out_none.next = 0
+                    out_one.next = out_none
             elif wr.done:
                 outstanding.next = outstanding - 1
+                out_none.next = out_one
+                out_one.next = outstanding == 2
             if rd:
                 rd_addr.next = rd_addr + 1
                 a_v.next = 1
@@ -101,6 +111,7 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
                     rd_rows.next = rd_rows - 1
                 else:
                     rd_left.next = rd_left - 1
+                    rd_more.next = rd_left != 1
             elif move:
                 a_v.next = 0
             if move:
@@ -116,6 +127,7 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
                 rd_addr.next = sram_base
                 beats_left.next = x_size << obsh
                 rd_left.next = x_size
+                rd_more.next = x_size != 0
                 rd_rows.next = y_size - 1
                 rows.next = y_size - 1
                 if go and y_size != 0 and x_size != 0:

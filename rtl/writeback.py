@@ -1,9 +1,9 @@
 """Write-back of the compute pipeline and the acc buffer it writes (see compute.py).
 
-The result of a micro-op (GEMM at S7, ALU at S4) is written to acc[dst] (0 for a GEMM
+The result of a micro-op (GEMM at S7, ALU at S6) is written to acc[dst] (0 for a GEMM
 with the reset bit) and its low out_bits per lane to out[dst]. The acc buffer is made
 write-first by a bypass register: a read issued in the cycle of a write to the same
-entry returns the written value. The datapaths register the read data before they use
+entry returns the written value (compute.schedule keeps whether it did, ``rd_hit``). The datapaths register the read data before they use
 it (acc_operand), and that register takes the write-back of its own cycle instead of the
 read data when they name the same entry: so a micro-op sees the results of all earlier
 ones although its read was issued up to one cycle before the previous micro-op's write,
@@ -11,7 +11,7 @@ and back-to-back micro-ops on one entry need no stall.
 """
 from __future__ import annotations
 
-from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv, modbv
+from myhdl import ConcatSignal, Signal, always, always_comb, block, intbv
 
 from .interfaces import SramRead, SramWrite
 from .sram import buffer
@@ -52,63 +52,68 @@ def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, 
 
 
 @block
-def acc_operand(clk, wb, hit, rd_data, now, q):
+def acc_operand(clk, wb, hit, rd, now, q):
     """``now`` = the acc entry the operand register takes, as it is once this cycle's
-    write-back ``wb`` lands (``rd_data``, the buffer's read data, misses a write made after
-    its read was issued; ``hit``: the write-back writes that entry, a register computed a
-    cycle ahead by compute.schedule, since it selects a whole acc word); ``q`` = ``now``
-    registered (every cycle: the read data holds between reads)."""
+    write-back ``wb`` lands (``rd``'s read data misses a write made after its read was
+    issued; ``hit``: the write-back writes that entry, a register computed a cycle ahead by
+    compute.schedule, since it selects a whole acc word); ``q`` = ``now`` registered (every
+    cycle: the read data holds between reads). The block RAM's data, late (its
+    clock-to-out), passes one 2:1 mux: the other sources are picked before it."""
+    other = Signal(intbv(0)[len(now):])
+    use_ram = Signal(bool(0))
+
+    @always_comb
+    def early():
+        use_ram.next = not hit and not rd.bypass
+        if hit:
+            other.next = wb.data
+        else:
+            other.next = rd.bypass_data
 
     @always_comb
     def forward():
-        if hit:
-            now.next = wb.data
+        if use_ram:
+            now.next = rd.data
         else:
-            now.next = rd_data
+            now.next = other
 
     @always(clk.posedge)
     def register():
         q.next = now
 
-    return forward, register
+    return early, forward, register
+
+
+class AccRead:
+    """The acc buffer's read port: ``data`` straight from the block RAM, and the write-first
+    bypass (``bypass``: the write-back of the read's cycle wrote the entry, a register kept
+    by compute.schedule; the value written is ``bypass_data``), applied by
+    :func:`acc_operand`."""
+
+    def __init__(self, log_depth, width, bypass):
+        self.port = SramRead(log_depth, width)
+        self.re, self.addr, self.data = self.port.re, self.port.addr, self.port.data
+        self.bypass = bypass
+        self.bypass_data = Signal(intbv(0)[width:])
 
 
 @block
 def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
     """The acc buffer: written by the ACC load (``load_w``, while ``load_busy``) or by the
-    write-back (``wb``, one enable bit); ``rd`` reads write-first (see the module docstring)."""
+    write-back (``wb``, one enable bit); ``rd`` (:class:`AccRead`) reads write-first (see the
+    module docstring)."""
     acc_beats = len(load_w.we)
     port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
-    port_r = SramRead(cfg.log_acc_depth, len(wb.data))
-    mem = buffer("acc", clk, port_w, port_r, cfg.acc_depth, acc_beats)
-    hit = Signal(bool(0))
-    hit_data = Signal(intbv(0)[len(wb.data):])
-    # the read's and the write's address and enable, registered: the compare runs in the
-    # cycle after the read, beside the block RAM's clock-to-out, not after the read
-    # address's own logic
-    raddr_q, waddr_q = Signal(modbv(0)[len(rd.addr):]), Signal(modbv(0)[len(rd.addr):])
-    we_q = Signal(bool(0))
+    mem = buffer("acc", clk, port_w, rd.port, cfg.acc_depth, acc_beats)
+    hit_data = rd.bypass_data
     all_banks = (1 << acc_beats) - 1
-
-    @always_comb
-    def read():
-        port_r.re.next = rd.re
-        port_r.addr.next = rd.addr
-        if hit:
-            rd.data.next = hit_data
-        else:
-            rd.data.next = port_r.data
-
-    @always_comb
-    def match():
-        hit.next = we_q and waddr_q == raddr_q
 
     @always(clk.posedge)
     def bypass():
+        # the value a write in the read's cycle gives the entry (whether it was the read's
+        # entry, ``rd.bypass``, is a register of compute.schedule: it selects a whole acc
+        # word, so it is compared on the stage registers, not on the address muxes)
         if rd.re:
-            raddr_q.next = rd.addr
-            waddr_q.next = wb.addr
-            we_q.next = wb.we == 1
             hit_data.next = wb.data
 
     @always_comb
@@ -125,4 +130,4 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
             port_w.addr.next = wb.addr
             port_w.data.next = wb.data
 
-    return mem, read, match, bypass, write
+    return mem, bypass, write

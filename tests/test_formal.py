@@ -77,7 +77,8 @@ def test_outstanding_limit_bug_is_caught(exported_master, tmp_path):
     # the read side lets one burst more than dram.max_outstanding_reads (3) go out (its
     # routing FIFO has room for 4, so only the limit is wrong)
     cfg = limits_cfg()
-    bad = mutant(exported_master(cfg), r"(\w*inflight) != 3\)", r"\1 != 4)", tmp_path)
+    # ("every slot taken" is a flip-flop set when the count reaches slots - 1 and a burst issues)
+    bad = mutant(exported_master(cfg), r"(\w*inflight\}\)) == \(3 - 1\)\)", r"\1 == (4 - 1))", tmp_path)
     env, sby = F.tool_env()
     work = F.prepare(cfg, tmp_path / "work", depth=8, verilog=bad)
     res = F.run_task(work, "bmc_read", env, sby, timeout=600)

@@ -261,7 +261,8 @@ class PnrResult:
                 out.append(f"{k:<14} {used:>8} {avail:>10} {100.0 * used / max(avail, 1):6.1f}%")
         out.append("wrapper vs core alone (the wrapper must keep the core's logic, within 10%):")
         for cell, words, wc, cc, ok in self.trim():
-            out.append(f"  {words:<12} {cell:<13} wrapper {wc:>6}  core {cc:>6}  {'ok' if ok else 'TRIMMED'}")
+            verdict = "ok" if ok else "TRIMMED" if wc < cc else "GREW (more than the core alone)"
+            out.append(f"  {words:<12} {cell:<13} wrapper {wc:>6}  core {cc:>6}  {verdict}")
         for r in self.runs:
             clocks = ", ".join(f"{c} {f:.1f} MHz" for c, f in sorted(r.fmax.items()))
             out.append(f"seed {r.seed}: Fmax {clocks}  (place and route {r.seconds:.0f} s)")

@@ -82,6 +82,8 @@ def test_report_parsing_and_words():
     assert "TRIMMED" in res.report()
     res.wrapper_cells["CCU2C"] = 75   # unless carry cells took their place (2 LUT4s each)
     assert "TRIMMED" not in res.report()
+    res.wrapper_cells["LUT4"] = 1300  # 15% more than the core alone: not trimmed, still off
+    assert "GREW" in res.report() and "TRIMMED" not in res.report() and not res.ok()
 
 
 def test_seeds_argument():

@@ -224,14 +224,14 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     # GEMM / ALU pipelines and write-back
     sched = schedule(clk, rst, is_gemm, is_alu, vv, s1, s, acc_r)
     gemm_new, alu_new = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
-    acc_now, acc_old = Signal(intbv(0)[acc_bits:]), Signal(intbv(0)[acc_bits:])
-    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r, acc_now, acc_old)
+    acc_old = Signal(intbv(0)[acc_bits:])
+    opnd = acc_operand(clk, wb, s.opnd_hit, acc_r, acc_old)
     gemm = gemm_pipe(cfg, clk, s1, is_gemm, inp_r, wgt_r, acc_old, gemm_new)
     # b = the immediate at S2, or (vector-vector) acc[src] from the operand register at S3;
-    # a = acc[dst] in the ALU's own copy of the operand register (fanout: the GEMM's
-    # acc_update reads the shared one)
-    b_latch, alu_a = Signal(bool(0)), Signal(intbv(0)[acc_bits:])
-    alu = alu_pipe(cfg, clk, b_latch, a["alu_opcode"], a["use_imm"], a["imm"], acc_old, alu_a,
+    # a = acc[dst] from the operand register at S4 (it loads every cycle, no enable: a copy
+    # for the ALU would be the same register, which synthesis merges)
+    b_latch = Signal(bool(0))
+    alu = alu_pipe(cfg, clk, b_latch, a["alu_opcode"], a["use_imm"], a["imm"], acc_old, acc_old,
                    alu_new, s.fwd_a, s.fwd_a2, s.fix_b)
     back = writeback(cfg, is_gemm, g["reset"], s.gemm_wb, s.dst7, gemm_new, s.alu_wb, s.dst6,
                      alu_new, wb, out_w)
@@ -261,12 +261,6 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
         else:
             b_latch.next = s.v2
 
-    @always(clk.posedge)
-    def alu_operand():
-        # every cycle, no enable (a mux after the block RAM): S4 reads it the cycle after
-        # the micro-op's S3
-        alu_a.next = acc_now
-
     @always_comb
     def starts():
         drained.next = not (acc_busy or u_busy or lg_active or s1.valid or s.busy)
@@ -285,4 +279,4 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                 finish.next = 1
 
     return (ctl, uop_mem, uops, loops, acc_ld, reads, acc_mem, sched, opnd, gemm, alu, back,
-            decode, alu_latch, alu_operand, starts, finished)
+            decode, alu_latch, starts, finished)

@@ -52,14 +52,14 @@ def writeback(cfg, is_gemm, reset_f, gemm_valid, gemm_dst, gemm_res, alu_valid, 
 
 
 @block
-def acc_operand(clk, wb, hit, rd, now, q):
-    """``now`` = the acc entry the operand register takes, as it is once this cycle's
-    write-back ``wb`` lands (``rd``'s read data misses a write made after its read was
-    issued; ``hit``: the write-back writes that entry, a register computed a cycle ahead by
-    compute.schedule, since it selects a whole acc word); ``q`` = ``now`` registered (every
-    cycle: the read data holds between reads). The block RAM's data, late (its
-    clock-to-out), passes one 2:1 mux: the other sources are picked before it."""
-    other = Signal(intbv(0)[len(now):])
+def acc_operand(clk, wb, hit, rd, q):
+    """The operand register ``q``: every cycle (the read data holds between reads) it takes
+    the entry ``rd`` read as it is once this cycle's write-back ``wb`` lands (the read data
+    misses a write made after its read was issued; ``hit``: the write-back writes that
+    entry, a register computed a cycle ahead by compute.schedule, since it selects a whole
+    acc word). The block RAM's data, late (its clock-to-out), passes one 2:1 mux: the other
+    sources are picked before it."""
+    other = Signal(intbv(0)[len(q):])
     use_ram = Signal(bool(0))
 
     @always_comb
@@ -70,18 +70,14 @@ def acc_operand(clk, wb, hit, rd, now, q):
         else:
             other.next = rd.bypass_data
 
-    @always_comb
-    def forward():
-        if use_ram:
-            now.next = rd.data
-        else:
-            now.next = other
-
     @always(clk.posedge)
     def register():
-        q.next = now
+        if use_ram:
+            q.next = rd.data
+        else:
+            q.next = other
 
-    return early, forward, register
+    return early, register
 
 
 class AccRead:

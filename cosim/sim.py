@@ -34,7 +34,7 @@ KEEP_BUILDS = 3   # builds kept per config and top in the cache
 PKG_ROOT = Path(__file__).resolve().parents[1]   # the ``vta`` package (the repository root)
 # Everything the Verilog is generated from: vta.rtl imports only vta.isa (tests/test_layers.py),
 # and the package's own __init__ runs on every import.
-HW_SOURCES = ("__init__.py", "isa/*.py", "rtl/*.py")
+HW_SOURCES = ("__init__.py", "isa/*.py", "rtl/*.py", "cosim/hdl/*_sim.v")
 
 
 class SimError(VTAError):
@@ -217,10 +217,23 @@ def _prune(keep, n=KEEP_BUILDS):
             shutil.rmtree(p, ignore_errors=True)
 
 
+HDL = Path(__file__).resolve().parent / "hdl"
+#: simulation models of the FPGA primitives an export may instantiate (rtl/gemm.py
+#: mul_one_ecp5 on an ECP5 part); the synthesis tools have their own
+PRIMITIVE_MODELS = {"MULT18X18D": HDL / "mult18x18d_sim.v"}
+
+
+def primitive_models(verilog):
+    """The simulation models ``verilog`` (a Verilog file) needs: a primitive counts when a
+    line instantiates it."""
+    text = Path(verilog).read_text()
+    return [model for name, model in PRIMITIVE_MODELS.items()
+            if re.search(rf"^\s*{name}\b", text, re.M)]
+
+
 def sources(export_dir, top):
-    if top == "vta_top":
-        return [export_dir / "vta_top.v"]
-    return [export_dir / f"{top}.v"]
+    design = export_dir / ("vta_top.v" if top == "vta_top" else f"{top}.v")
+    return [design, *primitive_models(design)]
 
 
 def verilator_args():

@@ -8,8 +8,10 @@ holds more than one slow element: a block-RAM read, a multiplier or two adder le
   S5 split the packed products, first half of the adder tree -> registers
   S6 second half of the adder tree -> sum registers; acc[dst] arrives from the buffer
   S7 acc_new = acc_old + sum -> write-back
-Xilinx DSP48E1/E2 absorb the S3 and S4 registers (AREG/BREG, PREG); on the ECP5 they stay
-in the fabric next to the MULT18X18D.
+Xilinx DSP48E1/E2 absorb the S3 and S4 registers (AREG/BREG, PREG). Yosys does not pack
+registers into the Lattice ECP5's MULT18X18D, so for an ECP5 part the export instantiates
+the MULT18X18D with its own input and output registers (mul_one_ecp5): fabric flip-flops
+the placer can put far from the multiplier cost a cycle's worth of routing.
 
 Multiplier mapping: out[b][o] = sum_i inp[b][i] * wgt[o][i], so the products of lanes
 o and o+1 share the operand inp[b][i]. When the operands are narrow enough
@@ -34,9 +36,19 @@ def can_pack(cfg):
     18x18, so a 25-bit packed operand takes two of them and an adder, where two products
     take two multipliers and no adder."""
     shift = cfg.inp_bits + cfg.wgt_bits
-    ecp5 = (cfg.fpga_part or "").upper().startswith("LFE5")
     return (cfg.block_out % 2 == 0 and packed_bits(cfg.wgt_bits, shift) <= 25
-            and cfg.inp_bits <= 18 and not ecp5)
+            and cfg.inp_bits <= 18 and not is_ecp5(cfg))
+
+
+def is_ecp5(cfg):
+    """Whether the config's ``fpga.part`` is a Lattice ECP5 (LFE5*)."""
+    return (cfg.fpga_part or "").upper().startswith("LFE5")
+
+
+def uses_mult18x18d(cfg):
+    """Whether mul_one becomes an instantiated MULT18X18D (mul_one_ecp5): an ECP5 part and
+    operands narrower than its 18-bit ports (they are sign-extended into them)."""
+    return is_ecp5(cfg) and max(cfg.inp_bits, cfg.wgt_bits) < 18
 
 
 def packed_bits(wgt_bits, shift):
@@ -94,6 +106,46 @@ def mul_one(clk, a, w, p):
         p.next = a_q * w_q
 
     return mul
+
+
+def _mult18x18d_verilog():
+    """MyHDL user-defined Verilog of mul_one_ecp5: a and w sign-extended to the 18-bit A and
+    B ports, input registers (REG_INPUTA/B_CLK) and output register (REG_OUTPUT_CLK) on
+    CLK0, always enabled, never reset; p = the low bits of P. ``$name``s are filled in by
+    the converter (signal names, and the widths mul_one_ecp5 computes)."""
+    bits = lambda port, wire, n: ", ".join(f".{port}{i}(${{p}}_{wire}[{i}])" for i in range(n))
+    zeros = ", ".join(f".C{i}(1'b0)" for i in range(18))
+    return f"""wire [17:0] ${{p}}_a18 = {{{{$a_ext{{$a[$a_msb]}}}}, $a}};
+wire [17:0] ${{p}}_b18 = {{{{$w_ext{{$w[$w_msb]}}}}, $w}};
+wire [35:0] ${{p}}_p36;
+MULT18X18D #(.REG_INPUTA_CLK("CLK0"), .REG_INPUTB_CLK("CLK0"), .REG_OUTPUT_CLK("CLK0"),
+             .REG_INPUTA_CE("CE0"), .REG_INPUTB_CE("CE0"), .REG_OUTPUT_CE("CE0"),
+             .REG_INPUTA_RST("RST0"), .REG_INPUTB_RST("RST0"), .REG_OUTPUT_RST("RST0"),
+             .RESETMODE("SYNC"), .GSR("DISABLED")) ${{p}}_mult (
+    {bits("A", "a18", 18)},
+    {bits("B", "b18", 18)},
+    {zeros},
+    .SIGNEDA(1'b1), .SIGNEDB(1'b1), .SOURCEA(1'b0), .SOURCEB(1'b0),
+    .CLK0($clk), .CE0(1'b1), .RST0(1'b0),
+    {bits("P", "p36", 36)}
+);
+assign $p = ${{p}}_p36[$p_msb:0];"""
+
+
+@block
+def mul_one_ecp5(clk, a, w, p):
+    """mul_one on a Lattice ECP5: the same two cycles, as one MULT18X18D with its input and
+    output registers (the converter writes _mult18x18d_verilog; simulation in MyHDL runs
+    mul_one's model, in Icarus/Verilator cosim/hdl/mult18x18d_sim.v)."""
+    a_ext, a_msb, w_ext, w_msb, p_msb = 18 - len(a), len(a) - 1, 18 - len(w), len(w) - 1, len(p) - 1
+    clk.read = True
+    a.read = True
+    w.read = True
+    p.driven = "wire"
+    return mul_one(clk, a, w, p)
+
+
+mul_one_ecp5.verilog_code = _mult18x18d_verilog()
 
 
 @block
@@ -172,8 +224,9 @@ def gemm_core(cfg, clk, inp_data, wgt_data, sums):
                     insts.append(mul_pair(clk, inp[b][i], wgt[o][i], wgt[o + 1][i],
                                           prods[b][o][i], prods[b][o + 1][i], pbits))
             else:
+                mul = mul_one_ecp5 if uses_mult18x18d(cfg) else mul_one
                 for o in range(O):
-                    insts.append(mul_one(clk, inp[b][i], wgt[o][i], prods[b][o][i]))
+                    insts.append(mul(clk, inp[b][i], wgt[o][i], prods[b][o][i]))
     lanes = []
     for b in range(B):
         for o in range(O):

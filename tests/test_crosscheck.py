@@ -237,3 +237,24 @@ def test_narrow_accumulator_immediates_agree(tmp_path):
     exp[0:2] = np.minimum(exp[0:2], 24)                    # -1000 as int8
     exp = ((exp + (200 - 256) + 128) % 256) - 128          # 200 as int8 = -56, wrapping add
     np.testing.assert_array_equal(res.rtl.outputs["out"].astype(np.int64), exp)
+
+
+@pytest.mark.rtl
+def test_ecp5_export_runs_its_mult18x18d_instances_and_agrees(tmp_path, tiny_cfg):
+    # on an ECP5 part every int8 product is an instantiated MULT18X18D with its input and
+    # output registers (rtl/gemm.py mul_one_ecp5): simulated with cosim/hdl/mult18x18d_sim.v,
+    # the whole design still agrees with the TLM, cycle for cycle within the tolerance
+    from vta.cosim.crosscheck import check_many
+    from vta.cosim.sim import exported, primitive_models, sources
+    cfg = tiny_cfg.replace(fpga={"part": "LFE5U-85F-6BG381C"})
+    d = exported(cfg)
+    text = (d / "vta_top.v").read_text()
+    assert text.count("MULT18X18D #(") == cfg.batch * cfg.block_in * cfg.block_out
+    assert primitive_models(d / "vta_top.v") and sources(d, "vta_top")[1].name == "mult18x18d_sim.v"
+    names = ("gemm_4x4", "gemm_blocked_vt2")
+    res = check_many([build_workload(n, cfg) for n in names], cfg, sim="icarus", workdir=tmp_path)
+    for n, r in zip(names, res):
+        assert r.agree, (n, r.differences[:1])
+        assert abs(r.cycle_error) <= CYCLE_TOLERANCE, (n, r.tlm_cycles, r.rtl_cycles)
+    # the default part keeps the inferred multipliers: no primitive, no model
+    assert primitive_models(exported(tiny_cfg) / "vta_top.v") == []

@@ -137,7 +137,8 @@ def mul_one_ecp5(clk, a, w, p):
     """mul_one on a Lattice ECP5: the same two cycles, as one MULT18X18D with its input and
     output registers (the converter writes _mult18x18d_verilog; simulation in MyHDL runs
     mul_one's model, in Icarus/Verilator cosim/hdl/mult18x18d_sim.v)."""
-    a_ext, a_msb, w_ext, w_msb, p_msb = 18 - len(a), len(a) - 1, 18 - len(w), len(w) - 1, len(p) - 1
+    # widths for the Verilog template, which reads this function's locals
+    a_ext, a_msb, w_ext, w_msb, p_msb = 18 - len(a), len(a) - 1, 18 - len(w), len(w) - 1, len(p) - 1  # noqa: F841
     clk.read = True
     a.read = True
     w.read = True

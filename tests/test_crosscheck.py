@@ -1,5 +1,6 @@
 """`vta-rtl check` and vta.cosim.crosscheck: TLM vs RTL vs expected outputs, cycles, exit codes."""
 import json
+import re
 import subprocess
 import sys
 
@@ -258,3 +259,71 @@ def test_ecp5_export_runs_its_mult18x18d_instances_and_agrees(tmp_path, tiny_cfg
         assert abs(r.cycle_error) <= CYCLE_TOLERANCE, (n, r.tlm_cycles, r.rtl_cycles)
     # the default part keeps the inferred multipliers: no primitive, no model
     assert primitive_models(exported(tiny_cfg) / "vta_top.v") == []
+
+
+def scramble_acc_collisions(vtext):
+    """``vtext`` with every acc buffer bank returning the complement of the entry for a read
+    in the cycle of a write to it: what a block RAM marked ``no_rw_check`` may return."""
+    block = re.compile(
+        r"(always @\(posedge clk\) begin: \w+_acc_buffer_sram_bank\d+_port\n"
+        r"    if \((?P<we>[^)]+)\) begin\n"
+        r"        (?P<mem>\w+)\[(?P<wa>\w+)\] <= [^\n]+\n    end\n"
+        r"    if \([^)]+\) begin\n        (?P<rd>\w+) <= )(?P=mem)\[(?P<ra>\w+)\];")
+    out, n = block.subn(lambda m: f"{m.group(1)}({m.group('we')} && {m.group('wa')} == {m.group('ra')})"
+                                  f" ? ~{m.group('mem')}[{m.group('ra')}] : {m.group('mem')}[{m.group('ra')}];",
+                        vtext)
+    assert n > 0, "no acc buffer bank found in the export"
+    return out
+
+
+#: micro-ops on the same acc entries back to back: GEMM accumulating into two entries in
+#: turn (a write at S7 as the next-but-one reads at S5), immediate ALU chains on one entry,
+#: vector-vector pairs whose src is the other's dst (reads at S1/S2 as writes land at S6)
+COLLIDING = """\
+inp: .data input  shape=(4, BATCH, BLOCK_IN) random seed=1
+wgt: .data weight shape=(2, BLOCK_OUT, BLOCK_IN) random seed=2
+acc: .data bias   shape=(2, BATCH, BLOCK_OUT) random seed=3
+out: .data output shape=(2, BATCH, BLOCK_OUT) zeros
+g:
+    UOP dst=0 src=0 wgt=0
+    UOP dst=1 src=1 wgt=1
+a:
+    UOP dst=0 src=1
+v:
+    UOP dst=0 src=1
+    UOP dst=1 src=0
+LOAD uop sram=0 dram=g y=1 x=len(g) + len(a) + len(v)
+LOAD acc sram=0 dram=acc y=1 x=2
+LOAD inp sram=0 dram=inp y=1 x=4
+LOAD wgt sram=0 dram=wgt y=1 x=2 push_next
+GEMM uop=(g, g + len(g)) iter=(3, 4) dst=(0, 0) src=(0, 1) wgt=(0, 0) pop_prev
+ALU ADD uop=(a, a + 1) iter=(1, 9) dst=(0, 0) src=(0, 0) imm=3
+ALU SHR uop=(a, a + 1) iter=(1, 6) dst=(0, 0) src=(0, 0) imm=1
+ALU MAX uop=(v, v + len(v)) iter=(1, 5) dst=(0, 0) src=(0, 0)
+ALU ADD uop=(v, v + len(v)) iter=(2, 3) dst=(0, 0) src=(0, 0) push_next
+STORE out sram=0 dram=out y=1 x=2 pop_prev push_prev
+FINISH pop_next
+"""
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("bypass", [True, False], ids=["rd_hit", "rd_hit-off"])
+def test_acc_read_during_write_data_is_never_used(tmp_path, tiny_cfg, monkeypatch, bypass):
+    # vta-fpga pnr marks the acc buffer no_rw_check (fpga/pnr.py): the RTL must not use what
+    # a read returns while the same entry is written (compute.schedule's rd_hit takes the
+    # write-back). With that data scrambled, a program full of such collisions still agrees
+    # with the TLM; with rd_hit also forced off it does not (the collisions do happen).
+    from vta.assembler import load_program
+    from vta.cosim.crosscheck import check_program
+    from vta.cosim.sim import exported
+    monkeypatch.setenv("VTA_RTL_CACHE", str(tmp_path / "cache"))
+    v = exported(tiny_cfg) / "vta_top.v"
+    text = scramble_acc_collisions(v.read_text())
+    if not bypass:
+        text, n = re.subn(r"(\w+_schedule0_s_rd_hit <= )[^;]+;", r"\g<1>1'b0;", text)
+        assert n > 0
+    v.write_text(text)
+    src = tmp_path / "colliding.s"
+    src.write_text(COLLIDING)
+    res = check_program(load_program(src, tiny_cfg), sim="verilator", workdir=tmp_path / "run")
+    assert res.agree == bypass, res.differences[:1]

@@ -38,13 +38,13 @@ def shift_amount(cfg, b_low, left, mag):
 
 
 @block
-def lane_parts(cfg, op, a, b, left, mag, lt, eq, arith):
+def lane_parts(cfg, a, b, mag, lt, eq, total, shl, shr):
     """A lane's first half: the signed compare of a and b (``lt``, and ``eq`` so that MIN and
-    MAX share one compare carry chain) and ``arith`` = a + b (ADD) or a shifted by b's
-    ``left``/``mag`` (SHR; :func:`shift_amount`), chosen by the op after the carry chain."""
+    MAX share one compare carry chain), ``total`` = a + b (ADD) and a shifted by b's
+    ``mag`` (:func:`shift_amount`) both ways, ``shl`` and ``shr`` (SHR; which one is
+    :func:`arith_pick`'s business, so that no mux follows the shifters here)."""
     w = cfg.acc_bits
     a_s, b_s = svec(w), svec(w)
-    total, shifted = Signal(modbv(0)[w:]), Signal(modbv(0)[w:])
 
     @always_comb
     def cast():
@@ -56,19 +56,35 @@ def lane_parts(cfg, op, a, b, left, mag, lt, eq, arith):
         lt.next = a_s < b_s
         eq.next = a == b
         total.next = a_s + b_s
-        if left:
-            shifted.next = a_s << mag
-        else:
-            shifted.next = a_s >> mag
+        shl.next = a_s << mag
+        shr.next = a_s >> mag
+
+    return cast, parts
+
+
+@block
+def arith_pick(op, left, total, shl, shr, arith):
+    """ADD's sum or SHR's shift (left when b's shift is negative) from :func:`lane_parts`."""
 
     @always_comb
-    def arith_pick():
+    def pick():
         if op == ALU_ADD:
             arith.next = total
+        elif left:
+            arith.next = shl
         else:
-            arith.next = shifted
+            arith.next = shr
 
-    return cast, parts, arith_pick
+    return pick
+
+
+@block
+def lane_arith(cfg, op, a, b, left, mag, lt, eq, arith):
+    """lane_parts and arith_pick in one cycle (the combinational ALUs)."""
+    w = cfg.acc_bits
+    total, shl, shr = (Signal(modbv(0)[w:]) for _ in range(3))
+    return [lane_parts(cfg, a, b, mag, lt, eq, total, shl, shr),
+            arith_pick(op, left, total, shl, shr, arith)]
 
 
 @block
@@ -106,7 +122,7 @@ def repeat_lane(cfg, op, a, b, left, mag, r):
     min(x, b)), so their result is a and the lane needs no compare chain."""
     w = cfg.acc_bits
     lt, eq, arith = Signal(bool(0)), Signal(bool(0)), Signal(modbv(0)[w:])
-    first = lane_parts(cfg, op, a, b, left, mag, lt, eq, arith)
+    first = lane_arith(cfg, op, a, b, left, mag, lt, eq, arith)
 
     @always_comb
     def lane():
@@ -162,44 +178,52 @@ def alu_core(cfg, op, a, b, res, shifts=None, repeat=False):
             insts.append(repeat_lane(cfg, op, ak, bk, *sh, outs[k]))
         else:
             lt, eq, arith = Signal(bool(0)), Signal(bool(0)), Signal(modbv(0)[w:])
-            insts += [lane_parts(cfg, op, ak, bk, *sh, lt, eq, arith),
+            insts += [lane_arith(cfg, op, ak, bk, *sh, lt, eq, arith),
                       lane_pick(op, ak, bk, lt, eq, arith, outs[k])]
     return insts, join_lanes(outs, res)
 
 
 @block
-def alu_first_half(cfg, clk, op, a, b, shifts, a_q, lt_q, eq_q, arith_q):
-    """S4 of alu_pipe: every lane's :func:`lane_parts`, registered with a (``a_q``; b
-    still holds at S5, see alu_pipe)."""
+def alu_first_half(cfg, clk, a, b, mag_vec, a_q, lt_q, eq_q, total_q, shl_q, shr_q):
+    """S4 of alu_pipe: every lane's :func:`lane_parts`, registered with a (``a_q``; b and
+    its shifts still hold at S5, see alu_pipe)."""
     w, lw = cfg.acc_bits, cfg.log_acc_width
     n = cfg.batch * cfg.block_out
-    left_vec, mag_vec = shifts
     lts = [Signal(bool(0)) for _ in range(n)]
     eqs = [Signal(bool(0)) for _ in range(n)]
-    ariths = [Signal(modbv(0)[w:]) for _ in range(n)]
-    lt_v, eq_v, arith_v = Signal(intbv(0)[n:]), Signal(intbv(0)[n:]), Signal(intbv(0)[n * w:])
-    insts = [lane_parts(cfg, op, ak, bk, left_vec(k), mag_vec((k + 1) * lw, k * lw), lts[k],
-                        eqs[k], ariths[k])
+    parts = [[Signal(modbv(0)[w:]) for _ in range(n)] for _ in range(3)]   # total, shl, shr
+    lt_v, eq_v = Signal(intbv(0)[n:]), Signal(intbv(0)[n:])
+    vecs = [Signal(intbv(0)[n * w:]) for _ in range(3)]
+    insts = [lane_parts(cfg, ak, bk, mag_vec((k + 1) * lw, k * lw), lts[k], eqs[k],
+                        parts[0][k], parts[1][k], parts[2][k])
              for k, (ak, bk) in enumerate(lane_views(cfg, a, b))]
+    total_v, shl_v, shr_v = vecs
 
     @always(clk.posedge)
     def register():
         a_q.next = a
         lt_q.next = lt_v
         eq_q.next = eq_v
-        arith_q.next = arith_v
+        total_q.next = total_v
+        shl_q.next = shl_v
+        shr_q.next = shr_v
 
-    return insts, join_lanes(lts, lt_v), join_lanes(eqs, eq_v), join_lanes(ariths, arith_v), register
+    return (insts, join_lanes(lts, lt_v), join_lanes(eqs, eq_v),
+            [join_lanes(p, v) for p, v in zip(parts, vecs)], register)
 
 
 @block
-def alu_second_half(cfg, op, a_q, b, lt_q, eq_q, arith_q, new):
-    """S5 of alu_pipe: every lane's :func:`lane_pick` from the registered first half."""
+def alu_second_half(cfg, op, a_q, b, left_vec, lt_q, eq_q, total_q, shl_q, shr_q, new):
+    """S5 of alu_pipe: every lane's :func:`arith_pick` and :func:`lane_pick` from the
+    registered first half."""
     w = cfg.acc_bits
     n = cfg.batch * cfg.block_out
     outs = [Signal(modbv(0)[w:]) for _ in range(n)]
-    insts = [lane_pick(op, ak, bk, lt_q(k), eq_q(k), xk, outs[k])
-             for k, (ak, bk, xk) in enumerate(lane_views(cfg, a_q, b, arith_q))]
+    ariths = [Signal(modbv(0)[w:]) for _ in range(n)]
+    insts = []
+    for k, (ak, bk, tk, lk, rk) in enumerate(lane_views(cfg, a_q, b, total_q, shl_q, shr_q)):
+        insts += [arith_pick(op, left_vec(k), tk, lk, rk, ariths[k]),
+                  lane_pick(op, ak, bk, lt_q(k), eq_q(k), ariths[k], outs[k])]
     return insts, join_lanes(outs, new)
 
 
@@ -209,8 +233,9 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_
     b = the immediate (sign-extended to every lane; at S2) or ``src`` (vector-vector: at S3,
     acc[src] from the acc operand register, which took it at S2 with the write-back of S2
     forwarded). ``a`` = acc[dst] (read at S2, registered at S3 by the caller). S4: the
-    compare and the sum or shift of every lane (:func:`alu_first_half`), registered; S5:
-    the pick (:func:`alu_second_half`) into the result register ``res``, written back at S6.
+    compare, the sum and both shifts of every lane (:func:`alu_first_half`), registered;
+    S5: the pick (:func:`alu_second_half`: sum or shift, then the op's result) into the
+    result register ``res``, written back at S6.
 
     Two stages so that no stage holds a carry chain and the muxes behind it. b still holds
     at S5: the next micro-op latches the same immediate, and a vector-vector one latches
@@ -234,10 +259,10 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_
     left, mag = shift_vectors(cfg)
     shifts_in = lane_shifts(cfg, b_in, left_in, mag_in)
     a_in, a_q = Signal(intbv(0)[ab * lanes:]), Signal(intbv(0)[ab * lanes:])
-    arith_q = Signal(intbv(0)[ab * lanes:])
+    total_q, shl_q, shr_q = (Signal(intbv(0)[ab * lanes:]) for _ in range(3))
     lt_q, eq_q = Signal(intbv(0)[lanes:]), Signal(intbv(0)[lanes:])
-    dp = [alu_first_half(cfg, clk, op, a_in, b, (left, mag), a_q, lt_q, eq_q, arith_q),
-          alu_second_half(cfg, op, a_q, b, lt_q, eq_q, arith_q, new_a),
+    dp = [alu_first_half(cfg, clk, a_in, b, mag, a_q, lt_q, eq_q, total_q, shl_q, shr_q),
+          alu_second_half(cfg, op, a_q, b, left, lt_q, eq_q, total_q, shl_q, shr_q, new_a),
           alu_core(cfg, op, res, b, new_res, (left, mag), repeat=True)]
 
     @always_comb

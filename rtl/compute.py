@@ -17,7 +17,7 @@ GEMM/ALU pipeline, one micro-op issued per cycle (II=1; ALU vector-vector II=2):
       ALU vector-vector reads acc[src]
   S2  GEMM: operand registers;  ALU: read acc[dst], latch b (acc[src] or imm)
   S3  GEMM: multiplier input registers;  ALU: register acc[dst]
-  S4  GEMM: multiply -> product registers;  ALU: compare, sum/shift -> registers
+  S4  GEMM: multiply -> product registers;  ALU: compare, sum, shifts -> registers
   S5  GEMM: first half of the adder trees, read acc[dst];  ALU: pick -> result register
   S6  GEMM: second half -> sum registers, register acc[dst];  ALU: write acc/out
   S7  GEMM: acc[dst] + sum -> write acc (0 if reset) and out (low out_bits)

@@ -95,11 +95,19 @@ class AccRead:
 
 @block
 def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
-    """The acc buffer: written by the ACC load (``load_w``, while ``load_busy``) or by the
-    write-back (``wb``, one enable bit); ``rd`` (:class:`AccRead`) reads write-first (see the
-    module docstring)."""
+    """The acc buffer: written by the ACC load (``load_w``) or by the write-back (``wb``, one
+    enable bit); ``rd`` (:class:`AccRead`) reads write-first (see the module docstring).
+
+    The ACC load's writes are registered on their way to the block RAMs: the R beat reaches
+    the write port from a flip-flop next to it, not from the AXI read master across the
+    chip. They land a cycle late, which no read sees: the load is alone in the compute unit,
+    and the next instruction's first acc read comes at its S1, cycles after the load
+    retired. A pending load write owns the port (``ld_any``); the write-back has it
+    otherwise (the two never overlap: the load runs only while the pipeline is empty)."""
     acc_beats = len(load_w.we)
     port_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
+    ld_w = SramWrite(acc_beats, cfg.log_acc_depth, len(wb.data))
+    ld_any = Signal(bool(0))
     mem = buffer("acc", clk, port_w, rd.port, cfg.acc_depth, acc_beats)
     hit_data = rd.bypass_data
     all_banks = (1 << acc_beats) - 1
@@ -112,12 +120,19 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
         if rd.re:
             hit_data.next = wb.data
 
+    @always(clk.posedge)
+    def load_write():
+        ld_w.we.next = load_w.we
+        ld_w.addr.next = load_w.addr
+        ld_w.data.next = load_w.data
+        ld_any.next = load_busy and load_w.we != 0
+
     @always_comb
     def write():
-        if load_busy:
-            port_w.we.next = load_w.we
-            port_w.addr.next = load_w.addr
-            port_w.data.next = load_w.data
+        if ld_any:
+            port_w.we.next = ld_w.we
+            port_w.addr.next = ld_w.addr
+            port_w.data.next = ld_w.data
         else:
             if wb.we == 1:
                 port_w.we.next = all_banks
@@ -126,4 +141,4 @@ def acc_buffer(cfg, clk, load_busy, load_w, wb, rd):
             port_w.addr.next = wb.addr
             port_w.data.next = wb.data
 
-    return mem, bypass, write
+    return mem, bypass, load_write, write

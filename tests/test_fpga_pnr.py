@@ -36,12 +36,18 @@ def test_wrapper_registers_every_port(tiny_cfg):
 
 
 @pytest.mark.rtl
-def test_wrapper_compiles(tiny_cfg, tmp_path):
+@pytest.mark.parametrize("top", [pnr.WRAPPER, pnr.SHELL])
+def test_wrapper_and_shell_compile(tiny_cfg, tmp_path, top):
     d = exported(tiny_cfg)
-    (tmp_path / "w.v").write_text(pnr.wrapper_verilog((d / "vta_top.v").read_text()))
-    r = subprocess.run(["iverilog", "-o", str(tmp_path / "a.out"), "-s", pnr.WRAPPER,
+    vtext = (d / "vta_top.v").read_text()
+    text = pnr.wrapper_verilog(vtext) if top == pnr.WRAPPER else pnr.shell_verilog(vtext)
+    (tmp_path / "w.v").write_text(text)
+    r = subprocess.run(["iverilog", "-Wimplicit", "-o", str(tmp_path / "a.out"), "-s", top,
                         str(d / "vta_top.v"), str(tmp_path / "w.v")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    if top == pnr.SHELL:   # the core's ports, unchanged, and nothing else
+        decl = re.findall(r"(input|output) (?:\[(\d+):0\] )?(\w+)", text.split(");", 1)[0])
+        assert [(d, int(m) + 1 if m else 1, n) for d, m, n in decl] == verilog_ports(vtext)
 
 
 @pytest.mark.rtl

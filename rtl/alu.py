@@ -257,7 +257,18 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_
     # b's shifts are registered with b: the SHR's negation is not in the S4 path
     left_in, mag_in = shift_vectors(cfg)
     left, mag = shift_vectors(cfg)
-    shifts_in = lane_shifts(cfg, b_in, left_in, mag_in)
+    b_vv = Signal(intbv(0)[ab * lanes:])          # vector-vector b: acc[src] or fix_b's
+    vv_left, vv_mag = shift_vectors(cfg)
+    shifts_vv = lane_shifts(cfg, b_vv, vv_left, vv_mag)
+    # an immediate's shift is one for every lane and the whole instruction: computed from
+    # the instruction register and registered (b latches at S2, cycles after the
+    # instruction came), so the negation is not between the instruction and b's registers
+    lw = cfg.log_acc_width
+    imm_left, imm_left_q = Signal(bool(0)), Signal(bool(0))
+    imm_mag, imm_mag_q = Signal(intbv(0)[lw:]), Signal(intbv(0)[lw:])
+    imm_shift = shift_amount(cfg, imm_ext(lw, 0), imm_left, imm_mag)
+    imm_mags = ConcatSignal(*([imm_mag_q] * lanes)) if lanes > 1 else imm_mag_q
+    all_left = (1 << lanes) - 1
     a_in, a_q = Signal(intbv(0)[ab * lanes:]), Signal(intbv(0)[ab * lanes:])
     total_q, shl_q, shr_q = (Signal(intbv(0)[ab * lanes:]) for _ in range(3))
     lt_q, eq_q = Signal(intbv(0)[lanes:]), Signal(intbv(0)[lanes:])
@@ -269,15 +280,32 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_
     def extend():
         imm_ext.next = imm.signed()
 
+    @always(clk.posedge)
+    def imm_shift_reg():
+        imm_left_q.next = imm_left
+        imm_mag_q.next = imm_mag
+
+    @always_comb
+    def operand_vv():
+        if fix_b:
+            b_vv.next = new_a
+        else:
+            b_vv.next = src
+
     @always_comb
     def operand_in():
         load_b.next = fix_b or latch
-        if fix_b:
-            b_in.next = new_a
-        elif use_imm:
+        if use_imm:   # (fix_b is vector-vector only)
             b_in.next = imm_vec
+            mag_in.next = imm_mags
+            if imm_left_q:
+                left_in.next = all_left
+            else:
+                left_in.next = 0
         else:
-            b_in.next = src
+            b_in.next = b_vv
+            left_in.next = vv_left
+            mag_in.next = vv_mag
 
     @always(clk.posedge)
     def operand():
@@ -300,4 +328,5 @@ def alu_pipe(cfg, clk, latch, op, use_imm, imm, src, a, res, fwd_a, fwd_a2, fix_
         else:
             res.next = new_a
 
-    return dp, extend, shifts_in, operand_in, operand, forward_a, result
+    return (dp, extend, shifts_vv, imm_shift, imm_shift_reg, operand_vv, operand_in, operand,
+            forward_a, result)

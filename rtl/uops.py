@@ -26,6 +26,9 @@ def uop_load(cfg, clk, rst, start, sram_base, dram_base, x_size, rd, w, busy):
     uop_bits = UOP_BYTES * 8
     lu = cfg.log_uop_depth
     left = Signal(intbv(0)[len(x_size):])     # micro-ops still to write
+    # left != 0 and left == 1 as flip-flops kept with ``left`` (they decide data_ready and
+    # the beat latch's count: no 16-bit compare in front of the AXI handshake)
+    left_nz, left_one = Signal(bool(0)), Signal(bool(0))
     cnt = Signal(intbv(0, min=0, max=upb + 1))   # micro-ops left in the beat latch
     sh = Signal(intbv(0)[bus:])
     first = Signal(bool(0))
@@ -55,10 +58,10 @@ def uop_load(cfg, clk, rst, start, sram_base, dram_base, x_size, rd, w, busy):
     @always_comb
     def comb():
         # the beat latch is free after this cycle: take the next beat
-        want.next = busy and not rd.req_valid and (cnt == 0 or (cnt == 1 and left != 0))
+        want.next = busy and not rd.req_valid and (cnt == 0 or (cnt == 1 and left_nz))
         take.next = busy and not rd.req_valid and rd.data_valid and (
-            cnt == 0 or (cnt == 1 and left != 0))
-        write.next = busy and cnt != 0 and left != 0
+            cnt == 0 or (cnt == 1 and left_nz))
+        write.next = busy and cnt != 0 and left_nz
 
     @always_comb
     def ports():
@@ -78,6 +81,8 @@ def uop_load(cfg, clk, rst, start, sram_base, dram_base, x_size, rd, w, busy):
             busy.next = start and x_size != 0
             rd.req_valid.next = start and x_size != 0
             left.next = x_size
+            left_nz.next = x_size != 0
+            left_one.next = x_size == 1
             cnt.next = 0
             first.next = 1
             addr.next = sram_base
@@ -90,7 +95,9 @@ def uop_load(cfg, clk, rst, start, sram_base, dram_base, x_size, rd, w, busy):
             if write:
                 addr.next = addr + 1
                 left.next = left - 1
-                if left == 1:
+                left_nz.next = not left_one
+                left_one.next = left == 2
+                if left_one:
                     busy.next = 0
             if take:
                 if first:

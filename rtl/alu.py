@@ -19,18 +19,21 @@ from .fields import join_lanes, svec
 @block
 def shift_amount(cfg, b_low, left, mag):
     """SHR's shift from the low LOG_ACC_WIDTH bits of b read as signed (n): ``left`` = n < 0,
-    ``mag`` = |n|."""
-    n = svec(cfg.log_acc_width)
+    ``mag`` = n when n >= 0 and ~n = -n - 1 when n < 0 (lane_parts shifts left by one more):
+    an inversion, not a negation, so no carry chain sits in front of b's registers."""
+    lw = cfg.log_acc_width
+    ones = (1 << lw) - 1
+    n = Signal(intbv(0)[lw:])   # n's bits (its sign is the top one)
 
     @always_comb
     def cast():
-        n.next = b_low.signed()
+        n.next = b_low
 
     @always_comb
     def split():
-        left.next = n < 0
-        if n < 0:
-            mag.next = -n
+        left.next = n[lw - 1]
+        if n[lw - 1]:
+            mag.next = n ^ ones
         else:
             mag.next = n
 
@@ -41,8 +44,9 @@ def shift_amount(cfg, b_low, left, mag):
 def lane_parts(cfg, a, b, mag, lt, eq, total, shl, shr):
     """A lane's first half: the signed compare of a and b (``lt``, and ``eq`` so that MIN and
     MAX share one compare carry chain), ``total`` = a + b (ADD) and a shifted by b's
-    ``mag`` (:func:`shift_amount`) both ways, ``shl`` and ``shr`` (SHR; which one is
-    :func:`arith_pick`'s business, so that no mux follows the shifters here)."""
+    ``mag`` (:func:`shift_amount`) both ways, ``shl`` = a << (mag + 1) and ``shr`` = a >> mag
+    (SHR; which one is :func:`arith_pick`'s business, so that no mux follows the shifters
+    here)."""
     w = cfg.acc_bits
     a_s, b_s = svec(w), svec(w)
 
@@ -56,7 +60,7 @@ def lane_parts(cfg, a, b, mag, lt, eq, total, shl, shr):
         lt.next = a_s < b_s
         eq.next = a == b
         total.next = a_s + b_s
-        shl.next = a_s << mag
+        shl.next = (a_s << 1) << mag
         shr.next = a_s >> mag
 
     return cast, parts

@@ -214,7 +214,8 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     # ACC load and write-back -> acc buffer (write-first reads)
     acc_start, acc_busy, acc_rd = Signal(bool(0)), Signal(bool(0)), ReadPort(cfg.bus_bits)
     acc_ld_w = SramWrite(beats(cfg, cfg.acc_bytes), la, acc_bits)
-    acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy)
+    acc_any = Signal(bool(0))    # the ACC load's padded tile has an entry (decoded)
+    acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy, acc_any)
     reads = share_read(rd, u_rd, acc_rd)
     wb = SramWrite(1, la, acc_bits)
     s = Stages(cfg)
@@ -237,6 +238,8 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                      alu_new, wb, out_w)
     a_sfo, a_sfi, use_imm = ca["src_factor_out"], ca["src_factor_in"], ca["use_imm"]
     g_sfo, g_sfi = cg["src_factor_out"], cg["src_factor_in"]
+    c_yp0, c_ys, c_yp1 = cm["y_pad_0"], cm["y_size"], cm["y_pad_1"]
+    c_xp0, c_xs, c_xp1 = cm["x_pad_0"], cm["x_size"], cm["x_pad_1"]
 
     @always(clk.posedge)
     def decode():
@@ -247,6 +250,9 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
             is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
             is_fin.next = opcode == OPCODE_FINISH
             vv.next = opcode == OPCODE_ALU and use_imm == 0
+            # a total is nonzero when any of its parts is (no adder)
+            acc_any.next = (c_yp0 != 0 or c_ys != 0 or c_yp1 != 0) and (
+                c_xp0 != 0 or c_xs != 0 or c_xp1 != 0)
             if opcode == OPCODE_ALU:
                 sfo.next = a_sfo
                 sfi.next = a_sfi

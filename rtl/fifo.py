@@ -20,16 +20,17 @@ def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
     rptr = Signal(intbv(0)[aw:])
     mcnt = Signal(intbv(0, min=0, max=depth + 1))   # words in mem
     # words held (mem + output register), a register: ``ready`` feeds the producer's
-    # push decision, so it is a compare with a constant, not an adder and a compare
+    # push decision, so it is a flag kept with the count, not an adder and a compare
     total = Signal(intbv(0, min=0, max=depth + 1))
+    full = Signal(bool(0))   # total == depth, kept with it: ``ready`` is a flip-flop
     popped = Signal(bool(0))
     take = Signal(bool(0))                           # mem -> output register this cycle
     do_push = Signal(bool(0))
 
     @always_comb
     def comb():
-        ready.next = total != depth
-        do_push.next = push and total != depth
+        ready.next = not full
+        do_push.next = push and not full
         take.next = (mcnt != 0) and (not valid or pop)
         popped.next = pop and valid
 
@@ -45,6 +46,7 @@ def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
             rptr.next = 0
             mcnt.next = 0
             total.next = 0
+            full.next = 0
             valid.next = 0
         else:
             if do_push:
@@ -61,7 +63,9 @@ def fifo(clk, rst, din, push, ready, dout, pop, valid, depth):
                 mcnt.next = mcnt - 1
             if do_push and not popped:
                 total.next = total + 1
+                full.next = total == depth - 1
             elif popped and not do_push:
                 total.next = total - 1
+                full.next = 0
 
     return comb, store, seq

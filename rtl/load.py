@@ -115,7 +115,7 @@ def tile_axis(clk, load, step, pad_0, size, pad_1, inside, last):
 @block
 def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
                 y_pad_0, y_pad_1, x_pad_0, x_pad_1, data_valid, data, data_ready,
-                we, waddr, wdata):
+                we, waddr, wdata, nonempty=None):
     """SRAM-write side of a tile load: the padded tile in entry order, one write per cycle
     (a zero entry: one all-bank write; a data entry: elem_beats writes as its beats arrive).
     ``busy`` from the cycle after ``start`` to the last write (stays 0 for an empty tile).
@@ -125,7 +125,9 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
     its element are flip-flops (tile_axis): ``data_ready`` feeds the AXI master's RREADY,
     so it is one AND of registers rather than the pad adders and comparators behind it.
     While idle, the writer tracks its inputs every cycle, so ``start`` (late in compute's
-    ACC load: it waits for the tokens) only starts it."""
+    ACC load: it waits for the tokens) only starts it. ``nonempty``: whether the padded
+    tile has an entry, when the caller keeps it as a register (decoded with the
+    instruction); by default it is computed here from the sizes and pads."""
     banks = len(we)
     aw = len(waddr)
     beat_bits = banks.bit_length() + 1
@@ -136,7 +138,9 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
     row_in, col_in, row_last, col_last, beat_last = (Signal(bool(0)) for _ in range(5))
     rows = tile_axis(clk, idle, row_step, y_pad_0, y_size, y_pad_1, row_in, row_last)
     cols = tile_axis(clk, idle, col_step, x_pad_0, x_size, x_pad_1, col_in, col_last)
-    is_data, advance, e_active = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    is_data, advance = Signal(bool(0)), Signal(bool(0))
+    given = nonempty is not None
+    e_active = nonempty if given else Signal(bool(0))
     rep = ConcatSignal(*([data] * banks)) if banks > 1 else data
     zero_all = (1 << banks) - 1
     beat_we = Signal(intbv(0)[banks:])
@@ -146,9 +150,15 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
         idle.next = not w_active
         col_step.next = advance
         row_step.next = advance and col_last
-        # a total is nonzero when any of its parts is (no adder)
-        e_active.next = (y_pad_0 != 0 or y_size != 0 or y_pad_1 != 0) and (
-            x_pad_0 != 0 or x_size != 0 or x_pad_1 != 0)
+
+    if given:
+        entries = None
+    else:
+        @always_comb
+        def entries():
+            # a total is nonzero when any of its parts is (no adder)
+            e_active.next = (y_pad_0 != 0 or y_size != 0 or y_pad_1 != 0) and (
+                x_pad_0 != 0 or x_size != 0 or x_pad_1 != 0)
 
     @always_comb
     def where():
@@ -203,7 +213,7 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
                     w_active.next = 0
                     busy.next = 0
 
-    return rows, cols, steps, where, write_port, seq
+    return [x for x in (rows, cols, steps, entries, where, write_port, seq) if x is not None]
 
 
 @block
@@ -211,9 +221,9 @@ def load_engine(clk, rst, start, busy,
                 sram_base, dram_addr, y_size, x_size, stride_bytes, row_beats, elem_beats,
                 y_pad_0, y_pad_1, x_pad_0, x_pad_1,
                 req_valid, req_ready, req_addr, req_beats, data_valid, data, data_ready,
-                we, waddr, wdata):
+                we, waddr, wdata, nonempty=None):
     """Copy a padded 2-D tile from DRAM into a banked SRAM (see the module docstring): the
-    request side and the write side started together.
+    request side and the write side started together (``nonempty``: see tile_writer).
 
     Inputs must stay stable while ``busy``; ``start`` is a one-cycle pulse and ``busy``
     rises on the next cycle (unless the tile is empty). ``we`` has one bit per bank;
@@ -225,7 +235,7 @@ def load_engine(clk, rst, start, busy,
                        row_beats, req_valid, req_ready, req_addr, req_beats)
     wrt = tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
                       y_pad_0, y_pad_1, x_pad_0, x_pad_1, data_valid, data, data_ready,
-                      we, waddr, wdata)
+                      we, waddr, wdata, nonempty)
     return req, wrt
 
 
@@ -407,9 +417,10 @@ def load_unit(cfg, clk, rst, cmd, g2l, l2g, rd, inp_w, wgt_w, busy):
 
 
 @block
-def acc_load(cfg, clk, rst, start, f, rd, w, busy):
+def acc_load(cfg, clk, rst, start, f, rd, w, busy, nonempty):
     """LOAD ACC (for the compute unit): the load engine with the acc buffer's element size.
-    ``f``: mem-format views of the instruction, ``rd``: ReadPort, ``w``: SramWrite."""
+    ``f``: mem-format views of the instruction, ``rd``: ReadPort, ``w``: SramWrite,
+    ``nonempty``: the padded tile has an entry (a register decoded with the instruction)."""
     acc_beats = beats(cfg, cfg.acc_bytes)
     sh, bsh = log2(cfg.acc_bytes), log2(acc_beats)
     dram, stride = Signal(modbv(0)[32:]), Signal(modbv(0)[32:])
@@ -418,7 +429,7 @@ def acc_load(cfg, clk, rst, start, f, rd, w, busy):
     eng = load_engine(clk, rst, start, busy, f["sram_base"], dram, f["y_size"], f["x_size"],
                       stride, row_beats, elem_beats, f["y_pad_0"], f["y_pad_1"], f["x_pad_0"],
                       f["x_pad_1"], rd.req_valid, rd.req_ready, rd.req_addr, rd.req_beats,
-                      rd.data_valid, rd.data, rd.data_ready, w.we, w.addr, w.data)
+                      rd.data_valid, rd.data, rd.data_ready, w.we, w.addr, w.data, nonempty)
     x_size, x_stride, dram_base = f["x_size"], f["x_stride"], f["dram_base"]
 
     @always_comb

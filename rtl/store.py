@@ -53,6 +53,9 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
     a_v = Signal(bool(0))                  # out_r.data holds an entry not yet taken
     sh = Signal(intbv(0)[ob * bus:])       # entry being sent, low beat first
     b_cnt = Signal(intbv(0, min=0, max=ob + 1))
+    # b_cnt == 0 / == 1 as flip-flops: with W's ready they decide whether the send register
+    # frees, which decides the out buffer's read (and its address and counters' enables)
+    b_zero, b_one = Signal(bool(1)), Signal(bool(0))
     outstanding = Signal(intbv(0)[17:])    # requests not yet acknowledged
     # outstanding == 0 / == 1 and rd_left != 0 as flip-flops: they decide ``done`` (->
     # retire -> the command FIFO's pop) and the out buffer's read, far from the counters
@@ -65,11 +68,11 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
         wr.req_valid.next = state == st.REQ
         wr.req_addr.next = row_addr
         wr.req_beats.next = x_size << obsh
-        wr.data_valid.next = state == st.DATA and b_cnt != 0
+        wr.data_valid.next = state == st.DATA and not b_zero
         wr.data.next = sh[bus:]
-        fire.next = state == st.DATA and b_cnt != 0 and wr.data_ready
+        fire.next = state == st.DATA and not b_zero and wr.data_ready
         # the send register is empty after this cycle
-        b_empty.next = b_cnt == 0 or (b_cnt == 1 and state == st.DATA and wr.data_ready)
+        b_empty.next = b_zero or (b_one and state == st.DATA and wr.data_ready)
         acked.next = out_none or (out_one and wr.done)
 
     @always_comb
@@ -91,6 +94,8 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
             out_one.next = 0
             a_v.next = 0
             b_cnt.next = 0
+            b_zero.next = 1
+            b_one.next = 0
             rd_left.next = 0
             rd_more.next = 0
         else:
@@ -117,9 +122,13 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
             if move:
                 sh.next = out_r.data
                 b_cnt.next = ob
+                b_zero.next = 0
+                b_one.next = ob == 1
             elif fire:
                 sh.next = sh >> bus
                 b_cnt.next = b_cnt - 1
+                b_zero.next = b_one
+                b_one.next = b_cnt == 2
             if state == st.ACK:
                 # between STOREs the row registers track the instruction's fields every
                 # cycle, so ``go`` (late: it waits for the token) only changes the state

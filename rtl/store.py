@@ -52,10 +52,7 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
     beats_left = Signal(intbv(0)[32:])     # beats of this row not yet sent
     a_v = Signal(bool(0))                  # out_r.data holds an entry not yet taken
     sh = Signal(intbv(0)[ob * bus:])       # entry being sent, low beat first
-    b_cnt = Signal(intbv(0, min=0, max=ob + 1))
-    # b_cnt == 0 / == 1 as flip-flops: with W's ready they decide whether the send register
-    # frees, which decides the out buffer's read (and its address and counters' enables)
-    b_zero, b_one = Signal(bool(1)), Signal(bool(0))
+    b_zero, b_one = Signal(bool(1)), Signal(bool(0))   # the send register's beats: 0, 1
     outstanding = Signal(intbv(0)[17:])    # requests not yet acknowledged
     # outstanding == 0 / == 1 and rd_left != 0 as flip-flops: they decide ``done`` (->
     # retire -> the command FIFO's pop) and the out buffer's read, far from the counters
@@ -93,9 +90,6 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
             out_none.next = 1
             out_one.next = 0
             a_v.next = 0
-            b_cnt.next = 0
-            b_zero.next = 1
-            b_one.next = 0
             rd_left.next = 0
             rd_more.next = 0
         else:
@@ -119,16 +113,6 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
                     rd_more.next = rd_left != 1
             elif move:
                 a_v.next = 0
-            if move:
-                sh.next = out_r.data
-                b_cnt.next = ob
-                b_zero.next = 0
-                b_one.next = ob == 1
-            elif fire:
-                sh.next = sh >> bus
-                b_cnt.next = b_cnt - 1
-                b_zero.next = b_one
-                b_one.next = b_cnt == 2
             if state == st.ACK:
                 # between STOREs the row registers track the instruction's fields every
                 # cycle, so ``go`` (late: it waits for the token) only changes the state
@@ -156,4 +140,33 @@ def store_engine(cfg, clk, rst, go, f, wr, out_r, done, idle, busy):
                             rows.next = rows - 1
                             row_addr.next = row_addr + (x_stride << osh)
 
-    return comb, comb2, seq
+    send = send_register(clk, rst, move, fire, out_r.data, sh, b_zero, b_one, ob, bus)
+    return comb, comb2, seq, send
+
+
+@block
+def send_register(clk, rst, move, fire, entry, sh, b_zero, b_one, ob, bus):
+    """The entry being sent, low beat first: loaded with ``entry`` on ``move``, shifted a
+    beat on ``fire``. Its beat count's "== 0" and "== 1" are flip-flops (``b_zero``,
+    ``b_one``): with W's ready they decide whether the register frees, which decides the out
+    buffer's read and its address and counters' enables."""
+    b_cnt = Signal(intbv(0, min=0, max=ob + 1))
+
+    @always(clk.posedge)
+    def seq():
+        if rst:
+            b_cnt.next = 0
+            b_zero.next = 1
+            b_one.next = 0
+        elif move:
+            sh.next = entry
+            b_cnt.next = ob
+            b_zero.next = 0
+            b_one.next = ob == 1
+        elif fire:
+            sh.next = sh >> bus
+            b_cnt.next = b_cnt - 1
+            b_zero.next = b_one
+            b_one.next = b_cnt == 2
+
+    return seq

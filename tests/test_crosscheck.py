@@ -280,7 +280,7 @@ def scramble_acc_collisions(vtext):
 #: turn (a write at S7 as the next-but-one reads at S5), immediate ALU chains on one entry,
 #: vector-vector pairs whose src is the other's dst (reads at S1/S2 as writes land at S6)
 COLLIDING = """\
-inp: .data input  shape=(4, BATCH, BLOCK_IN) random seed=1
+inp: .data input  shape=(5, BATCH, BLOCK_IN) random seed=1
 wgt: .data weight shape=(2, BLOCK_OUT, BLOCK_IN) random seed=2
 acc: .data bias   shape=(2, BATCH, BLOCK_OUT) random seed=3
 out: .data output shape=(2, BATCH, BLOCK_OUT) zeros
@@ -294,7 +294,7 @@ v:
     UOP dst=1 src=0
 LOAD uop sram=0 dram=g y=1 x=len(g) + len(a) + len(v)
 LOAD acc sram=0 dram=acc y=1 x=2
-LOAD inp sram=0 dram=inp y=1 x=4
+LOAD inp sram=0 dram=inp y=1 x=5
 LOAD wgt sram=0 dram=wgt y=1 x=2 push_next
 GEMM uop=(g, g + len(g)) iter=(3, 4) dst=(0, 0) src=(0, 1) wgt=(0, 0) pop_prev
 ALU ADD uop=(a, a + 1) iter=(1, 9) dst=(0, 0) src=(0, 0) imm=3
@@ -325,5 +325,5 @@ def test_acc_read_during_write_data_is_never_used(tmp_path, tiny_cfg, monkeypatc
     v.write_text(text)
     src = tmp_path / "colliding.s"
     src.write_text(COLLIDING)
-    res = check_program(load_program(src, tiny_cfg), sim="verilator", workdir=tmp_path / "run")
+    res = check_program(load_program(src, tiny_cfg), sim="icarus", workdir=tmp_path / "run")
     assert res.agree == bypass, res.differences[:1]

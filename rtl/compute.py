@@ -43,7 +43,7 @@ from .alu import alu_pipe
 from .fields import INSN_BITS, beats, views
 from .gemm import ACC_READ_STAGE, WB_STAGE, gemm_pipe
 from .interfaces import ReadPort, SramRead, SramWrite
-from .load import acc_load
+from .load import acc_load, tile_has_entry
 from .loops import StageOne, loop_gen
 from .sram import buffer
 from .unit import unit_control
@@ -214,7 +214,7 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
     # ACC load and write-back -> acc buffer (write-first reads)
     acc_start, acc_busy, acc_rd = Signal(bool(0)), Signal(bool(0)), ReadPort(cfg.bus_bits)
     acc_ld_w = SramWrite(beats(cfg, cfg.acc_bytes), la, acc_bits)
-    acc_any = Signal(bool(0))    # the ACC load's padded tile has an entry (decoded)
+    acc_any, acc_any_d = Signal(bool(0)), Signal(bool(0))   # the ACC load's tile has an entry
     acc_ld = acc_load(cfg, clk, rst, acc_start, m, acc_rd, acc_ld_w, acc_busy, acc_any)
     reads = share_read(rd, u_rd, acc_rd)
     wb = SramWrite(1, la, acc_bits)
@@ -238,8 +238,8 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                      alu_new, wb, out_w)
     a_sfo, a_sfi, use_imm = ca["src_factor_out"], ca["src_factor_in"], ca["use_imm"]
     g_sfo, g_sfi = cg["src_factor_out"], cg["src_factor_in"]
-    c_yp0, c_ys, c_yp1 = cm["y_pad_0"], cm["y_size"], cm["y_pad_1"]
-    c_xp0, c_xs, c_xp1 = cm["x_pad_0"], cm["x_size"], cm["x_pad_1"]
+    acc_entry = tile_has_entry(cm["y_pad_0"], cm["y_size"], cm["y_pad_1"], cm["x_pad_0"],
+                               cm["x_size"], cm["x_pad_1"], acc_any_d)   # decoded at the pop
 
     @always(clk.posedge)
     def decode():
@@ -250,9 +250,7 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
             is_acc.next = opcode == OPCODE_LOAD and mem_type == MEM_ACC
             is_fin.next = opcode == OPCODE_FINISH
             vv.next = opcode == OPCODE_ALU and use_imm == 0
-            # a total is nonzero when any of its parts is (no adder)
-            acc_any.next = (c_yp0 != 0 or c_ys != 0 or c_yp1 != 0) and (
-                c_xp0 != 0 or c_xs != 0 or c_xp1 != 0)
+            acc_any.next = acc_any_d
             if opcode == OPCODE_ALU:
                 sfo.next = a_sfo
                 sfi.next = a_sfi
@@ -285,4 +283,4 @@ def compute_unit(cfg, clk, rst, start, cmd, l2g, s2g, g2l, g2s, rd, inp_r, wgt_r
                 finish.next = 1
 
     return (ctl, uop_mem, uops, loops, acc_ld, reads, acc_mem, sched, opnd, gemm, alu, back,
-            decode, alu_latch, starts, finished)
+            acc_entry, decode, alu_latch, starts, finished)

@@ -113,6 +113,19 @@ def tile_axis(clk, load, step, pad_0, size, pad_1, inside, last):
 
 
 @block
+def tile_has_entry(y_pad_0, y_size, y_pad_1, x_pad_0, x_size, x_pad_1, any_entry):
+    """``any_entry``: the padded tile has at least one entry (combinational)."""
+
+    @always_comb
+    def entries():
+        # a total is nonzero when any of its parts is (no adder)
+        any_entry.next = (y_pad_0 != 0 or y_size != 0 or y_pad_1 != 0) and (
+            x_pad_0 != 0 or x_size != 0 or x_pad_1 != 0)
+
+    return entries
+
+
+@block
 def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
                 y_pad_0, y_pad_1, x_pad_0, x_pad_1, data_valid, data, data_ready,
                 we, waddr, wdata, nonempty=None):
@@ -151,14 +164,8 @@ def tile_writer(clk, rst, start, busy, sram_base, y_size, x_size, elem_beats,
         col_step.next = advance
         row_step.next = advance and col_last
 
-    if given:
-        entries = None
-    else:
-        @always_comb
-        def entries():
-            # a total is nonzero when any of its parts is (no adder)
-            e_active.next = (y_pad_0 != 0 or y_size != 0 or y_pad_1 != 0) and (
-                x_pad_0 != 0 or x_size != 0 or x_pad_1 != 0)
+    entries = None if given else tile_has_entry(y_pad_0, y_size, y_pad_1, x_pad_0, x_size,
+                                                x_pad_1, e_active)
 
     @always_comb
     def where():

@@ -173,6 +173,10 @@ def exported(cfg, top="vta_top"):
     d = cache_root() / source_key(cfg, top)
     marker = d / "export.ok"
     if marker.exists():
+        try:   # in use: _prune's grace counts from the last use, not from the export
+            os.utime(d)
+        except FileNotFoundError:   # pruned just now by another process: export again
+            return exported(cfg, top)
         return d
     d.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", dir=d.parent))
@@ -212,7 +216,8 @@ def _prune(keep, n=KEEP_BUILDS):
     stale = [p for p in mine if not (p / "export.ok").exists()]
     import time
     for p in old[n:] + stale:
-        # an hour's grace: another process may still be simulating an older build
+        # an hour's grace since its last use (exported() touches a build it hands out):
+        # another process may still be simulating it (a mutant run's pristine build)
         if p != keep and time.time() - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
 

@@ -139,6 +139,26 @@ def test_stale_cache_entries_are_pruned(tmp_path):
     assert keep.exists() and fresh.exists() and not stale.exists()
 
 
+def test_a_build_in_use_is_not_pruned_by_another_process(tmp_path, monkeypatch):
+    """bench/mutants.py --jobs 2: one job exported a new build and pruned the older ones
+    by their export time, among them a day-old build the other job's tests were reading
+    (FileNotFoundError, counted as a kill). A build handed out counts as used now."""
+    from vta.cosim import sim
+    from vta.isa import load_config
+    monkeypatch.setenv("VTA_RTL_CACHE", str(tmp_path))
+    cfg = load_config("tiny")
+    used = tmp_path / sim.source_key(cfg, "vta_top")
+    old = time.time() - 86400
+    for i, d in enumerate([used] + [tmp_path / f"tiny-vta_top-{i:016x}" for i in range(1, 5)]):
+        d.mkdir()
+        (d / "export.ok").write_text("ok\n")
+        os.utime(d, (old + i, old + i))   # `used` the oldest export of all
+    assert sim.exported(cfg) == used       # a cache hit: no export
+    sim._prune(tmp_path / "tiny-vta_top-0000000000000004")
+    assert used.exists()
+    assert not (tmp_path / "tiny-vta_top-0000000000000001").exists()   # old and unused
+
+
 def test_misleading_messages_are_fixed(tmp_path):
     (tmp_path / "inc").mkdir()
     (tmp_path / "a.s").write_text('.include "inc"\nFINISH\n')

@@ -149,21 +149,27 @@ def _block_args(cfg, top):
     raise ValueError(f"no block top '{top}' (choose from {', '.join(BLOCK_TOPS)})")
 
 
-_CHAINED = re.compile(r"\b(\w+)\[(\d+)-1:(\d+)\]\[(?:(\d+)-1:(\d+)|(\d+))\]")
+# x[h-1:l] followed by [h2-1:l2] or by a constant index: i, (i) or (a - b) / (a + b)
+_CHAINED = re.compile(r"\b(\w+)\[(\d+)-1:(\d+)\]\[(?:(\d+)-1:(\d+)|(\d+)|\((\d+)(?: ([-+]) (\d+))?\))\]")
 
 
 def unchain_selects(text):
     """Rewrite ``x[h-1:l][h2-1:l2]`` / ``x[h-1:l][i]`` as one select of ``x``.
 
     MyHDL writes a slice of a slice-shadow signal as a chained select, which Verilog does not
-    allow (Icarus and Verilator accept it, pyslang and Vivado do not). Selects whose inner
-    range is empty or outside the outer one are left alone for lint to report.
+    allow (Icarus and Verilator accept it, pyslang and Vivado do not). A constant index may
+    come parenthesized, as MyHDL writes ``v[len(v) - 1]``: ``x[5-1:0][(5 - 1)]``. Selects
+    whose inner range is empty or outside the outer one are left alone for lint to report.
     """
     def fix(m):
         name, hi, lo = m.group(1), int(m.group(2)), int(m.group(3))
         width = hi - lo
-        if m.group(6) is not None:
-            i = int(m.group(6))
+        if m.group(4) is None:
+            if m.group(6) is not None:
+                i = int(m.group(6))
+            else:
+                a, op, b = int(m.group(7)), m.group(8), m.group(9)
+                i = a if op is None else a - int(b) if op == "-" else a + int(b)
             return f"{name}[{lo + i}]" if 0 <= i < width else m.group(0)
         h2, l2 = int(m.group(4)), int(m.group(5))
         if not 0 <= l2 < h2 <= width:

@@ -125,3 +125,17 @@ def test_fusesoc_core_and_file_list(tmp_path, tiny_cfg):
     assert all((d / f).exists() for f in files)
     assert core["targets"]["lint"]["toplevel"] == E.SV_TOP
     assert core["targets"]["lint"]["tools"]["verilator"]["verilator_options"] == ["-Wall"]
+
+
+@pytest.mark.parametrize("chained, single", [
+    ("a[8-1:0][3-1:1]", "a[2:1]"),
+    ("a[12-1:4][3]", "a[7]"),
+    ("b[5-1:0][(5 - 1)]", "b[4]"),        # MyHDL's v[len(v) - 1] (broke Icarus, issue 13)
+    ("b[9-1:2][(2 + 3)]", "b[7]"),
+    ("b[9-1:2][(6)]", "b[8]"),
+    ("c[4-1:0][(4 + 0)]", "c[4-1:0][(4 + 0)]"),   # outside the outer range: left for lint
+    ("c[4-1:0][5-1:2]", "c[4-1:0][5-1:2]"),
+    ("d[4-1:0][i]", "d[4-1:0][i]"),         # not a constant: left alone
+])
+def test_unchain_selects(chained, single):
+    assert E.unchain_selects(f"assign y = {chained};") == f"assign y = {single};"

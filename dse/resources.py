@@ -118,6 +118,23 @@ class ResourceModel:
     def tool(self):
         return self.doc.get("tool", "?")
 
+    def stale_points(self, digest=None):
+        """Names of the points synthesized from other RTL sources than the current ones
+        (or recorded without a digest): an RTL change that adds logic leaves the model
+        predicting the old design (issue 13's timing closure: -30 % LUTs) until
+        ``vta-dse calibrate --redo``. A comment edit counts as a change too."""
+        digest = digest or rtl_digest()
+        return [p["name"] for p in self.points if p.get("rtl") != digest]
+
+    def staleness(self):
+        """One line for the user when the calibration predates the current RTL, else None."""
+        stale = self.stale_points()
+        if not stale:
+            return None
+        return (f"resource model: {len(stale)} of {len(self.points)} calibration points were "
+                "synthesized from other RTL sources than the current ones; if the RTL's logic "
+                "changed, `vta-dse calibrate --redo` refits the model (about 15 minutes)")
+
 
 def _tool_label():
     """The synthesis tool the calibration's figures come from."""
@@ -133,7 +150,13 @@ def _measure(cfg):
     from vta.cosim.sim import export_dir
     from vta.fpga.synth import synth
     res = synth(export_dir(cfg), "xc7z020")
-    return {"use": res.use, "seconds": round(res.seconds, 1), "part": res.part}
+    return {"use": res.use, "seconds": round(res.seconds, 1), "part": res.part, "rtl": rtl_digest()}
+
+
+def rtl_digest():
+    """Short digest of the RTL sources a calibration point was synthesized from."""
+    from vta.cosim.sim import hardware_digest
+    return hardware_digest()[:16]
 
 
 def _save(doc, path):

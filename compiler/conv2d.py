@@ -333,13 +333,16 @@ def _tile_gemm(rt, acc, ib, wgb, bo, boh, bow, bc, ihp, wp, kh, kw, s, sy):
                           "consecutive micro-ops write the same entry")
     outer_axes = [a for a in ("ob", "oh", "ow") if a != inner]
     ext, df, sf, wf = axes[inner]
-    uops = [(acc + u * df, ib + (ci * ihp + i) * wp + j + u * sf, wgb + ci * kk + i * kw + j + u * wf)
-            for ci in range(bc) for i in range(kh) for j in range(kw) for u in range(ext)]
+    # (dst, src, wgt) for ci, i, j, u nested in that order (u innermost)
+    ci, i, j, u = (a.ravel() for a in np.meshgrid(np.arange(bc), np.arange(kh), np.arange(kw),
+                                                    np.arange(ext), indexing="ij"))
+    uops = np.stack([acc + u * df, ib + (ci * ihp + i) * wp + j + u * sf,
+                     wgb + ci * kk + i * kw + j + u * wf], axis=1)
     (e0, d0, s0, w0), (e1, d1, s1, w1) = axes[outer_axes[0]], axes[outer_axes[1]]
     # every execution in loop order, including across loop iterations: no two in a row
     # may write the same acc entry (the hardware's accumulator write-back hazard)
     dst = (np.arange(e0)[:, None, None] * d0 + np.arange(e1)[None, :, None] * d1
-           + np.array([u[0] for u in uops])[None, None, :]).ravel()
+           + uops[:, 0][None, None, :]).ravel()
     if dst.size > 1 and not np.all(np.diff(dst)):
         raise ConfigError(f"conv2d: a {bo}x{boh}x{bow} output tile would make consecutive "
                           "micro-ops write the same accumulator entry")

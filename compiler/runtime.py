@@ -34,6 +34,7 @@ Running the program is the caller's business (an executor, e.g. ``vta.tlm.run_pr
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,14 @@ class Kernel:
     def __len__(self):
         return len(self.uops)
 
+    @functools.cached_property
+    def array(self):
+        """The uops as an (n, 3) int64 array (read-only: a kernel is shared by every
+        instruction that runs it), made once."""
+        a = np.array(self.uops, dtype=np.int64).reshape(-1, 3)
+        a.flags.writeable = False
+        return a
+
 
 @dataclass
 class _Rec:
@@ -105,11 +114,28 @@ def stage_of(insn):
 
 
 def _overlap(a, b):
-    return any(sa == sb and la < hb and lb < ha for sa, la, ha in a for sb, lb, hb in b)
+    # loops, not any() over a generator: the token pass calls this ~200,000 times on ResNet-18
+    for sa, la, ha in a:
+        for sb, lb, hb in b:
+            if sa == sb and la < hb and lb < ha:
+                return True
+    return False
 
 
 def _conflict(a, b):
     return _overlap(a.writes, b.writes) or _overlap(a.writes, b.reads) or _overlap(a.reads, b.writes)
+
+
+def _triples(uops):
+    """``uops`` as a tuple of (dst, src, wgt) tuples of Python ints. Large kernels come as
+    arrays: their conversion is one tolist() (an element-wise int() cost ResNet-18's
+    compilation ~1 s)."""
+    if isinstance(uops, np.ndarray):
+        if uops.ndim != 2 or uops.shape[1] != 3 or uops.dtype.kind not in "iu":
+            raise RuntimeError_(f"micro-ops as an array must be (n, 3) integers, not "
+                                f"{uops.shape} {uops.dtype}")
+        return tuple(map(tuple, uops.tolist()))
+    return tuple(tuple(int(v) for v in u) for u in uops)
 
 
 def _span(space, idx):
@@ -203,9 +229,9 @@ class Runtime:
                                 f"the {depth}-entry buffer")
 
     def kernel(self, uops, signature=None):
-        """The cached micro-kernel of ``uops`` ((dst, src, wgt) triples); ``signature``
-        (default: the uops themselves) is the cache key."""
-        uops = tuple(tuple(int(v) for v in u) for u in uops)
+        """The cached micro-kernel of ``uops`` ((dst, src, wgt) triples, or an (n, 3)
+        integer array); ``signature`` (default: the uops themselves) is the cache key."""
+        uops = _triples(uops)
         key = uops if signature is None else signature
         k = self._kernels.get(key)
         if k is None:
@@ -245,7 +271,7 @@ class Runtime:
         insn = cls(uop_bgn=at, uop_end=at + len(k), **loop, **fields)
         if insn.iter_out < 1 or insn.iter_in < 1:
             raise RuntimeError_(f"{insn.mnemonic}: iter_out and iter_in must be at least 1")
-        return insn, np.array(k.uops, dtype=np.int64)
+        return insn, k.array
 
     def gemm(self, k, *, reset=False, **loop):
         """GEMM over kernel ``k`` with loop fields ``loop`` (iter_out, iter_in,
@@ -283,6 +309,7 @@ class Runtime:
         """Insert dependence tokens (and relay no-ops); returns the final instruction list."""
         out, flags, after = [], [], []     # final records, their flags, their knowledge when done
         last = {s: -1 for s in STAGES}     # index in `out` of each stage's latest instruction
+        mine = {s: [] for s in STAGES}     # indices in `out` of each stage's instructions
         # known[s][x]: stage s knows that instructions of stage x up to this index completed
         known = {s: {x: -1 for x in STAGES} for s in STAGES}
 
@@ -300,8 +327,19 @@ class Runtime:
                     for y in STAGES:
                         known[s][y] = max(known[s][y], after[a][y])
             last[s] = known[s][s] = b
+            mine[s].append(b)
             after.append(dict(known[s]))
             return b
+
+        def latest_conflict(x, rec, bound):
+            """The latest instruction of stage ``x`` after index ``bound`` that conflicts
+            with ``rec`` (None if none)."""
+            for i in reversed(mine[x]):
+                if i <= bound:
+                    return None
+                if _conflict(out[i], rec):
+                    return i
+            return None
 
         for rec in list(self.recs) + [_Rec(Finish(), "compute", [], [])]:
             s = rec.stage
@@ -311,8 +349,7 @@ class Runtime:
                 need = {}
                 for x in STAGES:
                     if x != s:
-                        a = next((i for i in range(last[x], known[s][x], -1)
-                                  if out[i].stage == x and _conflict(out[i], rec)), None)
+                        a = latest_conflict(x, rec, known[s][x])
                         if a is not None:
                             need[x] = a
             for x in [x for x in need if (x, s) not in QUEUES]:

@@ -109,6 +109,21 @@ def test_a_repeated_kernel_issues_no_new_uop_load():
     run_program(prog)
 
 
+def test_a_kernel_given_as_an_array_is_the_kernel_of_its_triples():
+    # operators build large kernels as (n, 3) arrays (one tolist() instead of an int() per
+    # field); the cache must not tell the two spellings apart
+    from vta.compiler.runtime import RuntimeError_
+    rt = Runtime(CFG, "array")
+    triples = [(0, 0, 0), (1, 2, 3), (2, 4, 6)]
+    k = rt.kernel(np.array(triples, dtype=np.int32))
+    assert k.uops == tuple(triples) and all(type(v) is int for u in k.uops for v in u)
+    assert rt.kernel(triples) is k
+    assert k.array.tolist() == [list(u) for u in triples] and not k.array.flags.writeable
+    for bad in (np.zeros((2, 2), np.int64), np.zeros(3, np.int64), np.zeros((2, 3))):
+        with pytest.raises(RuntimeError_, match=r"must be \(n, 3\) integers"):
+            rt.kernel(bad)
+
+
 def test_kernels_are_reloaded_after_the_uop_buffer_fills():
     rt = Runtime(CFG, "evict")
     _buffers(rt, np.random.default_rng(0))

@@ -366,7 +366,7 @@ class Runtime:
         self._check_depth(out, flags)
         insns = []
         for rec, f in zip(out, flags):
-            insn = rec.insn.replace(**{flag: True for flag in f})
+            insn = rec.insn.replace(**{flag: True for flag in f}) if f else rec.insn   # frozen
             if rec.uop_kernel is not None:
                 insn = insn.replace(dram_base=self._uop_base // self.cfg.uop_bytes + rec.uop_kernel.dram_index)
             insns.append(insn)

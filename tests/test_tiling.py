@@ -28,6 +28,23 @@ def test_ranking_is_reproducible_and_every_candidate_fits():
     assert {s.order for _, s in a} == {"os", "so"}
 
 
+def test_a_remembered_ranking_equals_a_fresh_search_of_the_same_config_only():
+    # rank remembers its result per (config values, geometry): a repeated layer costs
+    # nothing, and a config with another DRAM latency (the model's request cost) gets its own
+    cfg = load_config("default")
+    g = tiling.Geometry(1, 4, 14, 14, 4, 3, 3, 1, (1, 1, 1, 1))
+    tiling._RANKED.clear()
+    first = tiling.rank(cfg, g)
+    again = tiling.rank(cfg, g)
+    assert again == first and again is not first
+    again.clear()   # a caller's list is its own
+    assert tiling.rank(cfg, g) == first == tiling._rank(cfg, g, (2, 1))
+    slow = cfg.replace(dram={"latency": 400})
+    costs = [c.cycles for c, _ in tiling.rank(slow, g)]
+    assert costs == [c.cycles for c, _ in tiling._rank(slow, g, (2, 1))]
+    assert costs != [c.cycles for c, _ in first]
+
+
 def test_top_candidates_are_bit_exact_and_the_model_tracks_the_tlm():
     cfg = load_config("tiny")
     x, w, b = _layer(12, 10, 12, 3)
